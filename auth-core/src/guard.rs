@@ -1,0 +1,339 @@
+//! Request guards: [`AuthUser`], [`MaybeUser`], [`BearerToken`], and the
+//! guard `#[protected]` injects.
+//!
+//! A request's `Authorization` header is parsed and its token verified at
+//! most once, whatever number of guards ask; the result is kept in the
+//! request's local cache.
+//!
+//! Rocket does not let a failing guard write its own response. Guards here
+//! record the [`AuthError`] on the request, and the [`crate::Auth`] fairing
+//! renders it (status, `WWW-Authenticate`, JSON body) on the way out, so an
+//! app needs no catchers of its own.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::{Mutex, PoisonError};
+
+use rocket::data;
+use rocket::http::Status;
+use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest};
+use rocket::Request;
+
+use crate::bearer::extract_bearer;
+use crate::error::{AuthError, ServerProblem};
+use crate::fairing::Auth;
+use crate::scopes::Scopes;
+use crate::token::AccessTokenClaims;
+
+/// The authenticated caller: a request guard that requires a valid access
+/// token whose subject still exists and is enabled.
+///
+/// | request | outcome |
+/// |---|---|
+/// | no `Authorization` header, or not `Bearer` | 401, `WWW-Authenticate: Bearer realm=".."` |
+/// | `Bearer` with an empty token, several `Authorization` headers | 400 `invalid_request` |
+/// | malformed, forged, expired or otherwise invalid token | 401 `invalid_token` |
+/// | valid token | the handler runs with the caller |
+///
+/// Scopes are not checked here: use `#[protected(scopes = "...")]`, or
+/// [`AuthUser::require`].
+///
+/// # Example
+///
+/// ```
+/// use auth_core::AuthUser;
+/// use rocket::get;
+///
+/// #[get("/whoami")]
+/// fn whoami(user: AuthUser) -> String {
+///     format!("{} with {}", user.subject(), user.scopes())
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    claims: AccessTokenClaims,
+}
+
+impl AuthUser {
+    pub(crate) fn new(claims: AccessTokenClaims) -> Self {
+        Self { claims }
+    }
+
+    /// The username (`sub` claim).
+    #[must_use]
+    pub fn subject(&self) -> &str {
+        &self.claims.sub
+    }
+
+    /// The scopes granted to the token.
+    #[must_use]
+    pub fn scopes(&self) -> &Scopes {
+        &self.claims.scope
+    }
+
+    /// Whether the token holds `scope`.
+    #[must_use]
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.claims.scope.contains(scope)
+    }
+
+    /// Every claim of the access token.
+    #[must_use]
+    pub fn claims(&self) -> &AccessTokenClaims {
+        &self.claims
+    }
+
+    /// Checks scopes inside a handler, for decisions `#[protected]` cannot
+    /// make statically.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InsufficientScope`] (403) listing `required`.
+    pub fn require(&self, required: &Scopes) -> Result<(), AuthError> {
+        if self.claims.scope.contains_all(required) {
+            Ok(())
+        } else {
+            Err(AuthError::InsufficientScope {
+                required: required.clone(),
+            })
+        }
+    }
+}
+
+/// Optional authentication (FastAPI's `auto_error=False`, done safely).
+///
+/// * no `Authorization` header, or a scheme other than `Bearer`:
+///   `MaybeUser(None)`; the route runs anonymously;
+/// * a valid token: `MaybeUser(Some(user))`;
+/// * a token that is present but invalid or expired: rejected exactly as
+///   [`AuthUser`] rejects it, never downgraded to anonymous.
+///
+/// Prefer it to `Option<AuthUser>`, which Rocket turns into `None` on *any*
+/// failure, forged tokens included.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::MaybeUser;
+/// use rocket::get;
+///
+/// #[get("/greeting")]
+/// fn greeting(user: MaybeUser) -> String {
+///     match user.0 {
+///         Some(user) => format!("hello {}", user.subject()),
+///         None => "hello stranger".to_owned(),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaybeUser(pub Option<AuthUser>);
+
+impl MaybeUser {
+    /// The caller, if authenticated.
+    #[must_use]
+    pub fn into_inner(self) -> Option<AuthUser> {
+        self.0
+    }
+
+    /// The caller, if authenticated.
+    #[must_use]
+    pub fn as_ref(&self) -> Option<&AuthUser> {
+        self.0.as_ref()
+    }
+}
+
+/// The raw bearer token of the request, unverified: the equivalent of
+/// FastAPI's `oauth2_scheme` dependency, for apps that verify tokens
+/// themselves.
+///
+/// Fails like [`AuthUser`] for a missing, empty or malformed token. As
+/// `Option<BearerToken>` every failure becomes `None` (FastAPI's
+/// `auto_error=False`).
+///
+/// `Debug` does not show the token.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::BearerToken;
+/// use rocket::get;
+///
+/// #[get("/raw")]
+/// fn raw(token: Option<BearerToken>) -> &'static str {
+///     if token.is_some() { "got a token" } else { "no token" }
+/// }
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    /// The token. Do not log it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken(<redacted>)")
+    }
+}
+
+/// The outcome of authenticating a request, computed once per request.
+struct Authentication(Result<Option<AuthUser>, AuthError>);
+
+/// The last error a guard of ours failed with on this request.
+#[derive(Default)]
+pub(crate) struct RecordedError(Mutex<Option<AuthError>>);
+
+impl RecordedError {
+    pub(crate) fn take(request: &Request<'_>) -> Option<AuthError> {
+        request
+            .local_cache(RecordedError::default)
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+}
+
+fn record(request: &Request<'_>, error: &AuthError) -> Status {
+    *request
+        .local_cache(RecordedError::default)
+        .0
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = Some(error.clone());
+    error.status()
+}
+
+/// Fails a request guard with `error`, recording it for the fairing.
+pub(crate) fn fail<T>(request: &Request<'_>, error: AuthError) -> request::Outcome<T, AuthError> {
+    Outcome::Error((record(request, &error), error))
+}
+
+/// Fails a data guard with `error`, recording it for the fairing.
+pub(crate) fn fail_data<'r, T>(
+    request: &Request<'_>,
+    error: AuthError,
+) -> data::Outcome<'r, T, AuthError> {
+    Outcome::Error((record(request, &error), error))
+}
+
+/// The realm for challenges: the configured one, or `"api"` without the
+/// fairing.
+pub(crate) fn realm_of<'r>(request: &'r Request<'_>) -> &'r str {
+    request.rocket().state::<Auth>().map_or("api", Auth::realm)
+}
+
+/// Parses and verifies the request's credentials, once per request.
+async fn authenticate<'r>(request: &'r Request<'_>) -> &'r Result<Option<AuthUser>, AuthError> {
+    let cached = request
+        .local_cache_async(async {
+            let result = async {
+                let Some(auth) = request.rocket().state::<Auth>() else {
+                    return Err(AuthError::Server(ServerProblem::NotConfigured));
+                };
+                match extract_bearer(request.headers().get("Authorization"))? {
+                    None => Ok(None),
+                    Some(token) => auth.authenticate(token).await.map(Some),
+                }
+            };
+            Authentication(result.await)
+        })
+        .await;
+    &cached.0
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AuthUser {
+    type Error = AuthError;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, AuthError> {
+        match authenticate(request).await {
+            Ok(Some(user)) => Outcome::Success(user.clone()),
+            Ok(None) => fail(request, AuthError::MissingCredentials),
+            Err(e) => fail(request, e.clone()),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for MaybeUser {
+    type Error = AuthError;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, AuthError> {
+        match authenticate(request).await {
+            Ok(user) => Outcome::Success(MaybeUser(user.clone())),
+            Err(e) => fail(request, e.clone()),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for BearerToken {
+    type Error = AuthError;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, AuthError> {
+        match extract_bearer(request.headers().get("Authorization")) {
+            Ok(Some(token)) => Outcome::Success(BearerToken(token.to_owned())),
+            Ok(None) => fail(request, AuthError::MissingCredentials),
+            Err(e) => fail(request, e),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for &'r Auth {
+    type Error = AuthError;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, AuthError> {
+        match request.rocket().state::<Auth>() {
+            Some(auth) => Outcome::Success(auth),
+            None => fail(request, AuthError::Server(ServerProblem::NotConfigured)),
+        }
+    }
+}
+
+/// The scopes a `#[protected]` handler requires. Implemented by the macro.
+#[doc(hidden)]
+pub trait RequiredScopes: Send + Sync + 'static {
+    /// Every scope the handler requires.
+    const SCOPES: &'static [&'static str];
+}
+
+/// `#[protected]` without scopes.
+#[doc(hidden)]
+pub struct NoScopes;
+
+impl RequiredScopes for NoScopes {
+    const SCOPES: &'static [&'static str] = &[];
+}
+
+/// The guard `#[protected]` inserts as a handler's first parameter: an
+/// [`AuthUser`] that also holds every scope of `S`.
+#[doc(hidden)]
+pub struct Protected<S: RequiredScopes>(PhantomData<S>);
+
+#[rocket::async_trait]
+impl<'r, S: RequiredScopes> FromRequest<'r> for Protected<S> {
+    type Error = AuthError;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, AuthError> {
+        match authenticate(request).await {
+            Ok(Some(user)) if S::SCOPES.iter().all(|s| user.has_scope(s)) => {
+                Outcome::Success(Protected(PhantomData))
+            }
+            Ok(Some(_)) => {
+                let required = S::SCOPES
+                    .iter()
+                    .filter_map(|s| crate::scopes::Scope::new(*s).ok())
+                    .collect();
+                fail(request, AuthError::InsufficientScope { required })
+            }
+            Ok(None) => fail(request, AuthError::MissingCredentials),
+            Err(e) => fail(request, e.clone()),
+        }
+    }
+}

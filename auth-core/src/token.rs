@@ -1,0 +1,509 @@
+//! JWT access tokens (RFC 9068): claims, keys, issuing and verifying.
+//!
+//! Free of Rocket types.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+
+use crate::config::ConfigError;
+use crate::error::TokenProblem;
+use crate::scopes::Scopes;
+
+/// The JWT `typ` header of access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// Shortest HMAC secret accepted, in bytes (the size of the SHA-256 output).
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// The claims of an access token (RFC 9068 §2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Subject: the username.
+    pub sub: String,
+    /// Audience: the resource server.
+    pub aud: String,
+    /// Expiry, seconds since the Unix epoch.
+    pub exp: u64,
+    /// Issue time, seconds since the Unix epoch.
+    pub iat: u64,
+    /// Not before, seconds since the Unix epoch (equal to `iat` when issued
+    /// here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// Unique token id.
+    pub jti: String,
+    /// The OAuth client the token was issued to.
+    pub client_id: String,
+    /// The granted scopes, space-separated.
+    #[serde(default)]
+    pub scope: Scopes,
+}
+
+/// Signing and verification keys, with the one algorithm they are used
+/// with. The algorithm is fixed here, never read from a token.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::TokenKeys;
+///
+/// let keys = TokenKeys::hs256(b"0123456789abcdef0123456789abcdef").unwrap();
+/// assert!(TokenKeys::hs256(b"too short").is_err());
+/// # let _ = keys;
+/// ```
+#[derive(Clone)]
+pub struct TokenKeys {
+    algorithm: Algorithm,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenKeys")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenKeys {
+    /// HMAC-SHA256 keys from a shared secret of at least [`MIN_SECRET_LEN`]
+    /// bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::WeakSecret`] for a short or low-entropy secret.
+    pub fn hs256(secret: &[u8]) -> Result<Self, ConfigError> {
+        Self::hmac(Algorithm::HS256, secret)
+    }
+
+    /// HMAC keys (`HS256`, `HS384` or `HS512`) from a shared secret.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::WeakSecret`] for a short or low-entropy secret,
+    /// [`ConfigError::Algorithm`] for a non-HMAC algorithm.
+    pub fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
+        if !matches!(algorithm, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+            return Err(ConfigError::Algorithm(format!("{algorithm:?} is not an HMAC algorithm")));
+        }
+        check_secret_strength(secret)?;
+        Ok(Self {
+            algorithm,
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        })
+    }
+
+    /// Ed25519 (`EdDSA`) keys from PEM: a PKCS#8 private key and its public
+    /// key. Resource servers can then verify without the signing key.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Key`] if either PEM does not parse.
+    pub fn ed25519_pem(private_pem: &[u8], public_pem: &[u8]) -> Result<Self, ConfigError> {
+        Ok(Self {
+            algorithm: Algorithm::EdDSA,
+            encoding: EncodingKey::from_ed_pem(private_pem).map_err(key_error)?,
+            decoding: DecodingKey::from_ed_pem(public_pem).map_err(key_error)?,
+        })
+    }
+
+    /// RSA keys from PEM, for `RS256`/`RS384`/`RS512` or `PS256`/`PS384`/`PS512`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Key`] if either PEM does not parse,
+    /// [`ConfigError::Algorithm`] for a non-RSA algorithm.
+    pub fn rsa_pem(
+        algorithm: Algorithm,
+        private_pem: &[u8],
+        public_pem: &[u8],
+    ) -> Result<Self, ConfigError> {
+        use Algorithm::{PS256, PS384, PS512, RS256, RS384, RS512};
+        if !matches!(algorithm, RS256 | RS384 | RS512 | PS256 | PS384 | PS512) {
+            return Err(ConfigError::Algorithm(format!("{algorithm:?} is not an RSA algorithm")));
+        }
+        Ok(Self {
+            algorithm,
+            encoding: EncodingKey::from_rsa_pem(private_pem).map_err(key_error)?,
+            decoding: DecodingKey::from_rsa_pem(public_pem).map_err(key_error)?,
+        })
+    }
+
+    /// The algorithm tokens are signed and verified with.
+    #[must_use]
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+}
+
+#[allow(clippy::needless_pass_by_value)] // used as a map_err adapter
+fn key_error(e: jsonwebtoken::errors::Error) -> ConfigError {
+    ConfigError::Key(e.to_string())
+}
+
+/// Refuses secrets that are short or obviously not random (a repeated
+/// character, a handful of distinct bytes).
+fn check_secret_strength(secret: &[u8]) -> Result<(), ConfigError> {
+    if secret.len() < MIN_SECRET_LEN {
+        return Err(ConfigError::WeakSecret(format!(
+            "the secret is {} bytes; at least {MIN_SECRET_LEN} are required",
+            secret.len()
+        )));
+    }
+    let mut seen = [false; 256];
+    for &b in secret {
+        seen[usize::from(b)] = true;
+    }
+    if seen.iter().filter(|&&s| s).count() < 8 {
+        return Err(ConfigError::WeakSecret(
+            "the secret has fewer than 8 distinct bytes; generate a random one".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// What [`AccessTokens::issue`] returns.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// The compact JWT.
+    pub token: String,
+    /// Its claims.
+    pub claims: AccessTokenClaims,
+}
+
+/// Issues and verifies access tokens for one issuer and audience.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::{AccessTokens, Scopes, TokenKeys};
+///
+/// let keys = TokenKeys::hs256(b"0123456789abcdef0123456789abcdef").unwrap();
+/// let tokens = AccessTokens::new(keys, "https://auth.example", "https://api.example");
+/// let issued = tokens.issue("alice", "my-client", &Scopes::parse("read:items").unwrap()).unwrap();
+/// let claims = tokens.verify(&issued.token).unwrap();
+/// assert_eq!(claims.sub, "alice");
+/// assert!(claims.scope.contains("read:items"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct AccessTokens {
+    keys: TokenKeys,
+    issuer: String,
+    audience: String,
+    ttl: u64,
+    validation: Validation,
+}
+
+impl AccessTokens {
+    /// Default lifetime of an access token, in seconds (30 minutes).
+    pub const DEFAULT_TTL: u64 = 1800;
+    /// Default clock-skew leeway for `exp` and `nbf`, in seconds.
+    pub const DEFAULT_LEEWAY: u64 = 10;
+
+    /// Tokens for `issuer` and `audience`, with the default lifetime and
+    /// leeway.
+    #[must_use]
+    pub fn new(keys: TokenKeys, issuer: &str, audience: &str) -> Self {
+        let mut validation = Validation::new(keys.algorithm);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = Self::DEFAULT_LEEWAY;
+        Self {
+            keys,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            ttl: Self::DEFAULT_TTL,
+            validation,
+        }
+    }
+
+    /// Sets the lifetime of issued tokens, in seconds.
+    #[must_use]
+    pub fn with_ttl(mut self, seconds: u64) -> Self {
+        self.ttl = seconds;
+        self
+    }
+
+    /// Sets the clock-skew leeway for `exp` and `nbf`, in seconds.
+    #[must_use]
+    pub fn with_leeway(mut self, seconds: u64) -> Self {
+        self.validation.leeway = seconds;
+        self
+    }
+
+    /// The signing algorithm.
+    #[must_use]
+    pub fn keys_algorithm(&self) -> Algorithm {
+        self.keys.algorithm
+    }
+
+    /// The issuer (`iss`) of issued tokens.
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The audience (`aud`) of issued tokens.
+    #[must_use]
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// Lifetime of issued tokens, in seconds.
+    #[must_use]
+    pub fn ttl(&self) -> u64 {
+        self.ttl
+    }
+
+    /// Issues a token for `subject`, valid from now for [`Self::ttl`].
+    ///
+    /// # Errors
+    ///
+    /// If signing fails (only possible with a broken asymmetric key); the
+    /// message is for the server log.
+    pub fn issue(
+        &self,
+        subject: &str,
+        client_id: &str,
+        scopes: &Scopes,
+    ) -> Result<IssuedToken, String> {
+        self.issue_at(subject, client_id, scopes, unix_now())
+    }
+
+    /// Issues a token as if the time were `now` (seconds since the epoch).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::issue`].
+    pub fn issue_at(
+        &self,
+        subject: &str,
+        client_id: &str,
+        scopes: &Scopes,
+        now: u64,
+    ) -> Result<IssuedToken, String> {
+        let claims = AccessTokenClaims {
+            iss: self.issuer.clone(),
+            sub: subject.to_owned(),
+            aud: self.audience.clone(),
+            exp: now.saturating_add(self.ttl),
+            iat: now,
+            nbf: Some(now),
+            jti: random_id(),
+            client_id: client_id.to_owned(),
+            scope: scopes.clone(),
+        };
+        let mut header = Header::new(self.keys.algorithm);
+        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        let token = jsonwebtoken::encode(&header, &claims, &self.keys.encoding)
+            .map_err(|e| e.to_string())?;
+        Ok(IssuedToken { token, claims })
+    }
+
+    /// Verifies a token: signature with the pinned algorithm, `typ`, `exp`
+    /// and `nbf` (with leeway), `iss`, `aud` and the claim types.
+    ///
+    /// # Errors
+    ///
+    /// The [`TokenProblem`] that best describes the failure.
+    pub fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenProblem> {
+        let data = jsonwebtoken::decode::<AccessTokenClaims>(
+            token,
+            &self.keys.decoding,
+            &self.validation,
+        )
+        .map_err(|e| token_problem(e.kind()))?;
+        let typ_ok = data.header.typ.as_deref().is_some_and(|typ| {
+            typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+                || typ.eq_ignore_ascii_case("application/at+jwt")
+        });
+        if !typ_ok {
+            return Err(TokenProblem::WrongType);
+        }
+        Ok(data.claims)
+    }
+}
+
+fn token_problem(kind: &ErrorKind) -> TokenProblem {
+    match kind {
+        ErrorKind::InvalidSignature => TokenProblem::BadSignature,
+        ErrorKind::ExpiredSignature => TokenProblem::Expired,
+        ErrorKind::ImmatureSignature => TokenProblem::NotYetValid,
+        ErrorKind::InvalidIssuer => TokenProblem::WrongIssuer,
+        ErrorKind::InvalidAudience => TokenProblem::WrongAudience,
+        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => TokenProblem::WrongAlgorithm,
+        ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidClaimFormat(_) | ErrorKind::Json(_) => {
+            TokenProblem::BadClaims
+        }
+        _ => TokenProblem::Malformed,
+    }
+}
+
+/// Seconds since the Unix epoch.
+#[must_use]
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// 128 random bits, base64url: for `jti` and family ids.
+pub(crate) fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn tokens() -> AccessTokens {
+        AccessTokens::new(TokenKeys::hs256(SECRET).unwrap(), "iss", "aud")
+    }
+
+    fn scopes() -> Scopes {
+        Scopes::parse("read:items").unwrap()
+    }
+
+    /// Signs arbitrary claims with an arbitrary header, for forging tests.
+    fn sign(header: &Header, claims: &serde_json::Value, secret: &[u8]) -> String {
+        jsonwebtoken::encode(header, claims, &EncodingKey::from_secret(secret)).unwrap()
+    }
+
+    fn claims_json(now: u64) -> serde_json::Value {
+        serde_json::json!({
+            "iss": "iss", "sub": "alice", "aud": "aud", "exp": now + 60, "iat": now,
+            "jti": "j", "client_id": "c", "scope": "read:items"
+        })
+    }
+
+    fn at_header(alg: Algorithm) -> Header {
+        let mut header = Header::new(alg);
+        header.typ = Some("at+jwt".into());
+        header
+    }
+
+    #[test]
+    fn issued_tokens_verify_and_carry_rfc_9068_claims() {
+        let t = tokens().with_ttl(600);
+        let issued = t.issue("alice", "cli", &scopes()).unwrap();
+        let claims = t.verify(&issued.token).unwrap();
+        assert_eq!(claims, issued.claims);
+        assert_eq!(claims.exp - claims.iat, 600);
+        assert_eq!(claims.client_id, "cli");
+        let header = jsonwebtoken::decode_header(&issued.token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(header.alg, Algorithm::HS256);
+        // jti is unique per token
+        let again = t.issue("alice", "cli", &scopes()).unwrap();
+        assert_ne!(again.claims.jti, claims.jti);
+    }
+
+    #[test]
+    fn expiry_honours_the_leeway() {
+        let t = tokens().with_ttl(60).with_leeway(5);
+        let now = unix_now();
+        let expired = t.issue_at("a", "c", &scopes(), now - 70).unwrap();
+        assert_eq!(t.verify(&expired.token), Err(TokenProblem::Expired));
+        let within_leeway = t.issue_at("a", "c", &scopes(), now - 62).unwrap();
+        assert!(t.verify(&within_leeway.token).is_ok());
+    }
+
+    #[test]
+    fn future_tokens_are_not_yet_valid() {
+        let t = tokens();
+        let future = t.issue_at("a", "c", &scopes(), unix_now() + 600).unwrap();
+        assert_eq!(t.verify(&future.token), Err(TokenProblem::NotYetValid));
+    }
+
+    #[test]
+    fn wrong_secret_issuer_audience_are_rejected() {
+        let now = unix_now();
+        let t = tokens();
+        let other = sign(&at_header(Algorithm::HS256), &claims_json(now), b"another-secret-another-secret-xx");
+        assert_eq!(t.verify(&other), Err(TokenProblem::BadSignature));
+        let mut c = claims_json(now);
+        c["iss"] = "evil".into();
+        assert_eq!(t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET)), Err(TokenProblem::WrongIssuer));
+        let mut c = claims_json(now);
+        c["aud"] = "other".into();
+        assert_eq!(t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET)), Err(TokenProblem::WrongAudience));
+    }
+
+    #[test]
+    fn algorithm_is_pinned() {
+        let now = unix_now();
+        let t = tokens();
+        let hs512 = sign(&at_header(Algorithm::HS512), &claims_json(now), SECRET);
+        assert_eq!(t.verify(&hs512), Err(TokenProblem::WrongAlgorithm));
+        // alg "none": header {"alg":"none","typ":"at+jwt"}, no signature
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"at+jwt"}"#);
+        let body = URL_SAFE_NO_PAD.encode(claims_json(now).to_string());
+        let none = format!("{header}.{body}.");
+        assert!(t.verify(&none).is_err());
+    }
+
+    #[test]
+    fn typ_must_be_at_jwt() {
+        let now = unix_now();
+        let t = tokens();
+        let plain = sign(&Header::new(Algorithm::HS256), &claims_json(now), SECRET);
+        assert_eq!(t.verify(&plain), Err(TokenProblem::WrongType));
+        let mut media = Header::new(Algorithm::HS256);
+        media.typ = Some("application/at+jwt".into());
+        assert!(t.verify(&sign(&media, &claims_json(now), SECRET)).is_ok());
+    }
+
+    #[test]
+    fn missing_or_mistyped_claims_are_bad_claims() {
+        let now = unix_now();
+        let t = tokens();
+        let mut c = claims_json(now);
+        c.as_object_mut().unwrap().remove("sub");
+        assert_eq!(t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET)), Err(TokenProblem::BadClaims));
+        let mut c = claims_json(now);
+        c["scope"] = "bad\"scope".into();
+        assert!(t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET)).is_err());
+        let mut c = claims_json(now);
+        c.as_object_mut().unwrap().remove("exp");
+        assert!(t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET)).is_err());
+    }
+
+    #[test]
+    fn tampered_and_garbage_tokens_fail() {
+        let t = tokens();
+        let issued = t.issue("alice", "c", &scopes()).unwrap();
+        let mut parts: Vec<String> = issued.token.split('.').map(str::to_owned).collect();
+        let mut claims = issued.claims.clone();
+        claims.scope = Scopes::parse("admin").unwrap();
+        parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+        assert_eq!(t.verify(&parts.join(".")), Err(TokenProblem::BadSignature));
+        for garbage in ["", "a", "a.b", "a.b.c", "....", "eyJ.eyJ.sig"] {
+            assert!(t.verify(garbage).is_err(), "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn weak_secrets_are_refused() {
+        assert!(TokenKeys::hs256(b"short").is_err());
+        assert!(TokenKeys::hs256(&[b'a'; 64]).is_err());
+        assert!(TokenKeys::hmac(Algorithm::RS256, SECRET).is_err());
+        assert!(TokenKeys::hmac(Algorithm::HS512, SECRET).is_ok());
+    }
+}
