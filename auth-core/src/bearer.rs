@@ -48,9 +48,7 @@ where
         ));
     }
     let value = value.trim_matches(is_http_whitespace);
-    let (scheme, rest) = value
-        .split_once(is_http_whitespace)
-        .unwrap_or((value, ""));
+    let (scheme, rest) = value.split_once(is_http_whitespace).unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Ok(None);
     }
@@ -89,9 +87,9 @@ pub fn is_b64token(token: &str) -> bool {
     }
     let body = token.trim_end_matches('=');
     !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 #[cfg(test)]
@@ -104,7 +102,13 @@ mod tests {
 
     #[test]
     fn scheme_is_case_insensitive() {
-        for value in ["Bearer t0k", "bearer t0k", "BEARER t0k", "bEaReR   t0k", " Bearer t0k "] {
+        for value in [
+            "Bearer t0k",
+            "bearer t0k",
+            "BEARER t0k",
+            "bEaReR   t0k",
+            " Bearer t0k ",
+        ] {
             assert_eq!(one(value).unwrap(), Some("t0k"), "{value:?}");
         }
     }
@@ -136,7 +140,14 @@ mod tests {
 
     #[test]
     fn tokens_outside_b64token_are_invalid_token() {
-        for value in ["Bearer a b", "Bearer a\"b", "Bearer tok=en", "Bearer ===", "Bearer caf\u{e9}", "Bearer a,b"] {
+        for value in [
+            "Bearer a b",
+            "Bearer a\"b",
+            "Bearer tok=en",
+            "Bearer ===",
+            "Bearer caf\u{e9}",
+            "Bearer a,b",
+        ] {
             let err = one(value).unwrap_err();
             assert_eq!(err.code(), "invalid_token", "{value:?}");
         }

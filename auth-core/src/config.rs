@@ -172,7 +172,9 @@ impl AuthConfig {
         for (scope, description) in &self.scopes {
             registry
                 .declare(scope, description)
-                .map_err(|_| ConfigError::Scope { scope: scope.clone() })?;
+                .map_err(|_| ConfigError::Scope {
+                    scope: scope.clone(),
+                })?;
         }
         Ok(registry)
     }
@@ -188,8 +190,10 @@ impl AuthConfig {
     /// [`ConfigError::MissingSecret`] (release builds),
     /// [`ConfigError::WeakSecret`], [`ConfigError::Algorithm`].
     pub fn keys(&self) -> Result<TokenKeys, ConfigError> {
-        let algorithm = Algorithm::from_str(&self.algorithm.to_ascii_uppercase())
-            .map_err(|_| ConfigError::Algorithm(format!("unknown algorithm {:?}", self.algorithm)))?;
+        let algorithm =
+            Algorithm::from_str(&self.algorithm.to_ascii_uppercase()).map_err(|_| {
+                ConfigError::Algorithm(format!("unknown algorithm {:?}", self.algorithm))
+            })?;
         match &self.secret {
             Some(secret) => TokenKeys::hmac(algorithm, secret.as_bytes()),
             None if cfg!(debug_assertions) => {
@@ -248,7 +252,10 @@ mod tests {
             Err(ConfigError::Lifetime { .. })
         ));
         let wrong_type = Figment::new().merge(Serialized::default("auth_access_ttl", "soon"));
-        assert!(matches!(AuthConfig::from_figment(&wrong_type), Err(ConfigError::Invalid(_))));
+        assert!(matches!(
+            AuthConfig::from_figment(&wrong_type),
+            Err(ConfigError::Invalid(_))
+        ));
         let short = AuthConfig {
             secret: Some("short".into()),
             ..AuthConfig::default()

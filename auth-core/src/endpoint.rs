@@ -6,10 +6,10 @@ use std::fmt;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
+use rocket::Request;
 use rocket::http::Header;
 use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
-use rocket::Request;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
@@ -125,7 +125,10 @@ impl Auth {
             Ok(Verification::Match { needs_rehash }) => needs_rehash,
             Ok(Verification::Mismatch) => return Err(invalid_credentials()),
             Err(PasswordError::UnrecognizedHash) => {
-                log::warn!("auth: user {:?} has a password hash of unknown format", user.username);
+                log::warn!(
+                    "auth: user {:?} has a password hash of unknown format",
+                    user.username
+                );
                 return Err(invalid_credentials());
             }
             Err(e) => return Err(AuthError::Server(ServerProblem::Hashing(e.to_string()))),
@@ -157,7 +160,10 @@ impl Auth {
     /// # Errors
     ///
     /// As above; `server_error` when a store fails.
-    pub async fn refresh_grant(&self, form: RefreshRequestForm) -> Result<TokenResponse, AuthError> {
+    pub async fn refresh_grant(
+        &self,
+        form: RefreshRequestForm,
+    ) -> Result<TokenResponse, AuthError> {
         let hash = hash_refresh_token(form.refresh_token.expose());
         // Read first: a client error (wrong scope) must not burn the token.
         let Some(record) = self.refresh_tokens.find(&hash).await? else {
@@ -171,7 +177,11 @@ impl Auth {
         if record.expires_at <= unix_now() {
             return Err(invalid_refresh());
         }
-        if form.client_id.as_ref().is_some_and(|c| *c != record.client_id) {
+        if form
+            .client_id
+            .as_ref()
+            .is_some_and(|c| *c != record.client_id)
+        {
             return Err(invalid_refresh());
         }
         let scopes = match &form.scopes {
@@ -198,8 +208,13 @@ impl Auth {
             }
         };
         let scopes = scopes.intersection(&user.scopes);
-        self.issue_pair(&user.username, &record.client_id, &scopes, &record.family_id)
-            .await
+        self.issue_pair(
+            &user.username,
+            &record.client_id,
+            &scopes,
+            &record.family_id,
+        )
+        .await
     }
 
     /// Revokes a refresh token and its whole family (RFC 7009). Unknown
@@ -299,11 +314,13 @@ impl Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::AuthFairing;
     use crate::config::AuthConfig;
     use crate::form::PasswordRequestFormStrict;
     use crate::password::{Password, PasswordHasher};
-    use crate::store::{MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore as _, UserStore as _};
-    use crate::AuthFairing;
+    use crate::store::{
+        MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore as _, UserStore as _,
+    };
 
     struct Fixture {
         auth: Auth,
@@ -315,9 +332,24 @@ mod tests {
         let hasher = PasswordHasher::with_params(256, 1, 1).unwrap();
         let users = MemoryUserStore::new();
         let scopes = |s| Scopes::parse(s).unwrap();
-        users.insert_hashed("john", &hasher.hash_blocking("secret").unwrap(), scopes("read write"), false);
-        users.insert_hashed("off", &hasher.hash_blocking("secret").unwrap(), scopes("read"), true);
-        users.insert_hashed("old", &bcrypt::hash("legacy", 4).unwrap(), scopes("read"), false);
+        users.insert_hashed(
+            "john",
+            &hasher.hash_blocking("secret").unwrap(),
+            scopes("read write"),
+            false,
+        );
+        users.insert_hashed(
+            "off",
+            &hasher.hash_blocking("secret").unwrap(),
+            scopes("read"),
+            true,
+        );
+        users.insert_hashed(
+            "old",
+            &bcrypt::hash("legacy", 4).unwrap(),
+            scopes("read"),
+            false,
+        );
         let refresh = MemoryRefreshTokenStore::new();
         let auth = AuthFairing::default()
             .users(users.clone())
@@ -332,7 +364,11 @@ mod tests {
             })
             .build(&rocket::figment::Figment::new())
             .unwrap();
-        Fixture { auth, users, refresh }
+        Fixture {
+            auth,
+            users,
+            refresh,
+        }
     }
 
     fn form(body: &str) -> PasswordRequestForm {
@@ -351,7 +387,11 @@ mod tests {
     #[rocket::async_test]
     async fn password_grant_issues_all_allowed_scopes_by_default() {
         let f = fixture();
-        let response = f.auth.password_grant(form("username=john&password=secret")).await.unwrap();
+        let response = f
+            .auth
+            .password_grant(form("username=john&password=secret"))
+            .await
+            .unwrap();
         assert_eq!(response.scope.to_string(), "read write");
         assert_eq!(response.token_type, "bearer");
         assert_eq!(response.expires_in, 1800);
@@ -359,7 +399,12 @@ mod tests {
         assert_eq!(claims.sub, "john");
         assert_eq!(claims.client_id, "default");
         // Stored by hash only.
-        let stored = f.refresh.find(&hash_refresh_token(&response.refresh_token)).await.unwrap().unwrap();
+        let stored = f
+            .refresh
+            .find(&hash_refresh_token(&response.refresh_token))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(stored.state, RefreshState::Active);
         assert_eq!(stored.scopes, response.scope);
     }
@@ -367,15 +412,38 @@ mod tests {
     #[rocket::async_test]
     async fn scope_negotiation() {
         let f = fixture();
-        let narrowed = f.auth.password_grant(form("username=john&password=secret&scope=read&client_id=cli")).await.unwrap();
+        let narrowed = f
+            .auth
+            .password_grant(form(
+                "username=john&password=secret&scope=read&client_id=cli",
+            ))
+            .await
+            .unwrap();
         assert_eq!(narrowed.scope.to_string(), "read");
-        assert_eq!(f.auth.tokens().verify(&narrowed.access_token).unwrap().client_id, "cli");
+        assert_eq!(
+            f.auth
+                .tokens()
+                .verify(&narrowed.access_token)
+                .unwrap()
+                .client_id,
+            "cli"
+        );
         for scope in ["admin", "unknown", "read%20admin"] {
-            let err = f.auth.password_grant(form(&format!("username=john&password=secret&scope={scope}"))).await.unwrap_err();
+            let err = f
+                .auth
+                .password_grant(form(&format!(
+                    "username=john&password=secret&scope={scope}"
+                )))
+                .await
+                .unwrap_err();
             assert_eq!(err.code(), "invalid_scope", "{scope}");
         }
         // A wrong password is reported before any scope problem.
-        let err = f.auth.password_grant(form("username=john&password=bad&scope=admin")).await.unwrap_err();
+        let err = f
+            .auth
+            .password_grant(form("username=john&password=bad&scope=admin"))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "invalid_grant");
     }
 
@@ -383,69 +451,134 @@ mod tests {
     async fn bad_credentials_give_one_answer() {
         let f = fixture();
         let mut descriptions = Vec::new();
-        for body in ["username=john&password=wrong", "username=nobody&password=secret", "username=off&password=secret"] {
+        for body in [
+            "username=john&password=wrong",
+            "username=nobody&password=secret",
+            "username=off&password=secret",
+        ] {
             let err = f.auth.password_grant(form(body)).await.unwrap_err();
             assert_eq!(err.code(), "invalid_grant", "{body}");
             descriptions.push(err.description());
         }
         descriptions.dedup();
         assert_eq!(descriptions.len(), 1);
-        let long = format!("username=john&password={}", "x".repeat(MAX_PASSWORD_LEN + 1));
-        assert_eq!(f.auth.password_grant(form(&long)).await.unwrap_err().code(), "invalid_request");
+        let long = format!(
+            "username=john&password={}",
+            "x".repeat(MAX_PASSWORD_LEN + 1)
+        );
+        assert_eq!(
+            f.auth.password_grant(form(&long)).await.unwrap_err().code(),
+            "invalid_request"
+        );
     }
 
     #[rocket::async_test]
     async fn strict_form_works_with_password_grant() {
         let f = fixture();
-        let strict = PasswordRequestFormStrict::parse("grant_type=password&username=john&password=secret").unwrap();
+        let strict =
+            PasswordRequestFormStrict::parse("grant_type=password&username=john&password=secret")
+                .unwrap();
         assert!(f.auth.password_grant(strict).await.is_ok());
     }
 
     #[rocket::async_test]
     async fn bcrypt_hash_is_upgraded_on_login() {
         let f = fixture();
-        f.auth.password_grant(form("username=old&password=legacy")).await.unwrap();
+        f.auth
+            .password_grant(form("username=old&password=legacy"))
+            .await
+            .unwrap();
         let user = f.users.find_user("old").await.unwrap().unwrap();
-        assert!(user.password_hash.starts_with("$argon2id$"), "{}", user.password_hash);
+        assert!(
+            user.password_hash.starts_with("$argon2id$"),
+            "{}",
+            user.password_hash
+        );
         // And the new hash still works.
-        f.auth.password_grant(form("username=old&password=legacy")).await.unwrap();
+        f.auth
+            .password_grant(form("username=old&password=legacy"))
+            .await
+            .unwrap();
     }
 
     #[rocket::async_test]
     async fn refresh_rotates_and_reuse_revokes_the_family() {
         let f = fixture();
-        let first = f.auth.password_grant(form("username=john&password=secret")).await.unwrap();
-        let second = f.auth.refresh_grant(refresh_form(&first.refresh_token, None)).await.unwrap();
+        let first = f
+            .auth
+            .password_grant(form("username=john&password=secret"))
+            .await
+            .unwrap();
+        let second = f
+            .auth
+            .refresh_grant(refresh_form(&first.refresh_token, None))
+            .await
+            .unwrap();
         assert_ne!(second.refresh_token, first.refresh_token);
         assert_eq!(second.scope.to_string(), "read write");
         // Replaying the first token: refused, and the family dies.
-        let err = f.auth.refresh_grant(refresh_form(&first.refresh_token, None)).await.unwrap_err();
-        assert!(matches!(err, AuthError::InvalidGrant(GrantProblem::RefreshTokenReused)));
-        let err = f.auth.refresh_grant(refresh_form(&second.refresh_token, None)).await.unwrap_err();
+        let err = f
+            .auth
+            .refresh_grant(refresh_form(&first.refresh_token, None))
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            AuthError::InvalidGrant(GrantProblem::RefreshTokenReused)
+        ));
+        let err = f
+            .auth
+            .refresh_grant(refresh_form(&second.refresh_token, None))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "invalid_grant");
     }
 
     #[rocket::async_test]
     async fn refresh_can_narrow_but_not_widen() {
         let f = fixture();
-        let first = f.auth.password_grant(form("username=john&password=secret&scope=read")).await.unwrap();
-        let err = f.auth.refresh_grant(refresh_form(&first.refresh_token, Some("read write"))).await.unwrap_err();
+        let first = f
+            .auth
+            .password_grant(form("username=john&password=secret&scope=read"))
+            .await
+            .unwrap();
+        let err = f
+            .auth
+            .refresh_grant(refresh_form(&first.refresh_token, Some("read write")))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "invalid_scope");
         // The failed attempt did not burn the token.
-        let narrowed = f.auth.refresh_grant(refresh_form(&first.refresh_token, Some("read"))).await.unwrap();
+        let narrowed = f
+            .auth
+            .refresh_grant(refresh_form(&first.refresh_token, Some("read")))
+            .await
+            .unwrap();
         assert_eq!(narrowed.scope.to_string(), "read");
     }
 
     #[rocket::async_test]
     async fn refresh_rejects_access_tokens_unknown_tokens_and_disabled_users() {
         let f = fixture();
-        let pair = f.auth.password_grant(form("username=john&password=secret")).await.unwrap();
+        let pair = f
+            .auth
+            .password_grant(form("username=john&password=secret"))
+            .await
+            .unwrap();
         for token in [pair.access_token.as_str(), "unknown"] {
-            let err = f.auth.refresh_grant(refresh_form(token, None)).await.unwrap_err();
+            let err = f
+                .auth
+                .refresh_grant(refresh_form(token, None))
+                .await
+                .unwrap_err();
             assert_eq!(err.code(), "invalid_grant");
         }
         f.users.set_disabled("john", true);
-        let err = f.auth.refresh_grant(refresh_form(&pair.refresh_token, None)).await.unwrap_err();
+        let err = f
+            .auth
+            .refresh_grant(refresh_form(&pair.refresh_token, None))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "invalid_grant");
         // And the refresh token is not an access token.
         assert!(f.auth.authenticate(&pair.refresh_token).await.is_err());
@@ -454,27 +587,50 @@ mod tests {
     #[rocket::async_test]
     async fn refresh_is_bound_to_its_client() {
         let f = fixture();
-        let pair = f.auth.password_grant(form("username=john&password=secret&client_id=a")).await.unwrap();
+        let pair = f
+            .auth
+            .password_grant(form("username=john&password=secret&client_id=a"))
+            .await
+            .unwrap();
         let mut other = refresh_form(&pair.refresh_token, None);
         other.client_id = Some("b".into());
-        assert_eq!(f.auth.refresh_grant(other).await.unwrap_err().code(), "invalid_grant");
+        assert_eq!(
+            f.auth.refresh_grant(other).await.unwrap_err().code(),
+            "invalid_grant"
+        );
     }
 
     #[rocket::async_test]
     async fn revocation_kills_the_family() {
         let f = fixture();
-        let first = f.auth.password_grant(form("username=john&password=secret")).await.unwrap();
-        let second = f.auth.refresh_grant(refresh_form(&first.refresh_token, None)).await.unwrap();
+        let first = f
+            .auth
+            .password_grant(form("username=john&password=secret"))
+            .await
+            .unwrap();
+        let second = f
+            .auth
+            .refresh_grant(refresh_form(&first.refresh_token, None))
+            .await
+            .unwrap();
         f.auth.revoke(&first.refresh_token).await.unwrap();
         f.auth.revoke("never-issued").await.unwrap();
-        let err = f.auth.refresh_grant(refresh_form(&second.refresh_token, None)).await.unwrap_err();
+        let err = f
+            .auth
+            .refresh_grant(refresh_form(&second.refresh_token, None))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "invalid_grant");
     }
 
     #[rocket::async_test]
     async fn debug_of_a_token_response_hides_tokens() {
         let f = fixture();
-        let pair = f.auth.password_grant(form("username=john&password=secret")).await.unwrap();
+        let pair = f
+            .auth
+            .password_grant(form("username=john&password=secret"))
+            .await
+            .unwrap();
         let debug = format!("{pair:?}");
         assert!(!debug.contains(&pair.access_token) && !debug.contains(&pair.refresh_token));
     }

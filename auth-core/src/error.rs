@@ -4,7 +4,7 @@
 //! and whether a `WWW-Authenticate` challenge is sent, so the three never
 //! disagree.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use rocket::http::{Header, Status};
 use rocket::response::{self, Responder};
@@ -177,7 +177,9 @@ impl fmt::Display for RequestProblem {
             }
             Self::BodyTooLarge => f.write_str("the request body is too large"),
             Self::BadEncoding => f.write_str("the body is not valid percent-encoded UTF-8"),
-            Self::DuplicateParameter(name) => write!(f, "the parameter {name} was sent more than once"),
+            Self::DuplicateParameter(name) => {
+                write!(f, "the parameter {name} was sent more than once")
+            }
             Self::MissingParameter(name) => write!(f, "the parameter {name} is required"),
             Self::PasswordTooLong => write!(
                 f,
@@ -247,9 +249,7 @@ impl AuthError {
             ) => (Status::BadRequest, "invalid_request", true, true),
             Self::InvalidRequest(_) => (Status::BadRequest, "invalid_request", false, false),
             Self::InvalidToken(_) => (Status::Unauthorized, "invalid_token", true, true),
-            Self::InsufficientScope { .. } => {
-                (Status::Forbidden, "insufficient_scope", true, true)
-            }
+            Self::InsufficientScope { .. } => (Status::Forbidden, "insufficient_scope", true, true),
             Self::InvalidGrant(_) => (Status::BadRequest, "invalid_grant", false, false),
             Self::UnsupportedGrantType => {
                 (Status::BadRequest, "unsupported_grant_type", false, false)
@@ -320,14 +320,15 @@ impl AuthError {
         }
         let mut value = format!("Bearer realm=\"{}\"", quoted_safe(realm));
         if parts.challenge_code {
-            value.push_str(&format!(
+            let _ = write!(
+                value,
                 ", error=\"{}\", error_description=\"{}\"",
                 parts.code,
                 quoted_safe(&self.description())
-            ));
+            );
         }
         if let Self::InsufficientScope { required } = self {
-            value.push_str(&format!(", scope=\"{required}\""));
+            let _ = write!(value, ", scope=\"{required}\"");
         }
         Some(value)
     }
@@ -412,7 +413,11 @@ mod tests {
                 400,
                 "invalid_grant",
             ),
-            (AuthError::UnsupportedGrantType, 400, "unsupported_grant_type"),
+            (
+                AuthError::UnsupportedGrantType,
+                400,
+                "unsupported_grant_type",
+            ),
             (
                 AuthError::InvalidScope(ScopeProblem::NotAllowed),
                 400,
@@ -445,12 +450,16 @@ mod tests {
         .unwrap();
         assert!(scope.contains("error=\"insufficient_scope\""));
         assert!(scope.ends_with("scope=\"read:items write:items\""));
-        assert!(AuthError::InvalidGrant(GrantProblem::InvalidCredentials)
-            .challenge("r")
-            .is_none());
-        assert!(AuthError::InvalidRequest(RequestProblem::NotFormEncoded)
-            .challenge("r")
-            .is_none());
+        assert!(
+            AuthError::InvalidGrant(GrantProblem::InvalidCredentials)
+                .challenge("r")
+                .is_none()
+        );
+        assert!(
+            AuthError::InvalidRequest(RequestProblem::NotFormEncoded)
+                .challenge("r")
+                .is_none()
+        );
     }
 
     #[test]

@@ -12,9 +12,7 @@ use crate::error::{AuthError, TokenProblem};
 use crate::guard::{AuthUser, RecordedError};
 use crate::password::PasswordHasher;
 use crate::scopes::ScopeRegistry;
-use crate::store::{
-    MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore, UserStore,
-};
+use crate::store::{MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore, UserStore};
 use crate::token::{AccessTokens, TokenKeys};
 
 /// Everything the guards and the token endpoint need: keys, stores, hasher,
@@ -62,7 +60,6 @@ impl fmt::Debug for Auth {
 
 impl Auth {
     /// The fairing that reads the configuration and installs [`Auth`].
-    #[must_use]
     pub fn fairing() -> AuthFairing {
         AuthFairing::default()
     }

@@ -16,9 +16,9 @@
 
 use std::fmt;
 
+use rocket::Request;
 use rocket::data::{self, Data, FromData, ToByteUnit as _};
 use rocket::http::RawStr;
-use rocket::Request;
 
 use crate::error::{AuthError, RequestProblem, ScopeProblem};
 use crate::password::Password;
@@ -153,7 +153,9 @@ impl Fields {
                 _ => continue,
             };
             if std::mem::replace(&mut seen[index], true) {
-                return Err(AuthError::InvalidRequest(RequestProblem::DuplicateParameter(label)));
+                return Err(AuthError::InvalidRequest(
+                    RequestProblem::DuplicateParameter(label),
+                ));
             }
             let value = decode(value)?;
             if !value.is_empty() {
@@ -240,7 +242,9 @@ impl PasswordRequestFormStrict {
         let fields = Fields::parse(body)?;
         match fields.grant_type.as_deref() {
             Some("password") => fields.into_password_form().map(Self),
-            None => Err(AuthError::InvalidRequest(RequestProblem::MissingParameter("grant_type"))),
+            None => Err(AuthError::InvalidRequest(RequestProblem::MissingParameter(
+                "grant_type",
+            ))),
             Some(_) => Err(AuthError::UnsupportedGrantType),
         }
     }
@@ -284,7 +288,10 @@ macro_rules! form_data_guard {
         impl<'r> FromData<'r> for $ty {
             type Error = AuthError;
 
-            async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+            async fn from_data(
+                request: &'r Request<'_>,
+                data: Data<'r>,
+            ) -> data::Outcome<'r, Self> {
                 let parsed = match read_body(request, data).await {
                     Ok(body) => <$ty>::parse(&body),
                     Err(e) => Err(e),
@@ -328,19 +335,53 @@ mod tests {
 
     #[test]
     fn permissive_form_errors() {
-        assert_eq!(code(PasswordRequestForm::parse("username=a")), "invalid_request");
-        assert_eq!(code(PasswordRequestForm::parse("password=a")), "invalid_request");
-        assert_eq!(code(PasswordRequestForm::parse("username=&password=b")), "invalid_request");
-        assert_eq!(code(PasswordRequestForm::parse("username=a&username=b&password=c")), "invalid_request");
-        assert_eq!(code(PasswordRequestForm::parse("grant_type=client_credentials&username=a&password=b")), "unsupported_grant_type");
-        assert_eq!(code(PasswordRequestForm::parse("grant_type=refresh_token&refresh_token=x")), "unsupported_grant_type");
-        assert_eq!(code(PasswordRequestForm::parse("username=a&password=b&scope=bad%22scope")), "invalid_scope");
-        assert_eq!(code(PasswordRequestForm::parse("username=%FF&password=b")), "invalid_request");
+        assert_eq!(
+            code(PasswordRequestForm::parse("username=a")),
+            "invalid_request"
+        );
+        assert_eq!(
+            code(PasswordRequestForm::parse("password=a")),
+            "invalid_request"
+        );
+        assert_eq!(
+            code(PasswordRequestForm::parse("username=&password=b")),
+            "invalid_request"
+        );
+        assert_eq!(
+            code(PasswordRequestForm::parse(
+                "username=a&username=b&password=c"
+            )),
+            "invalid_request"
+        );
+        assert_eq!(
+            code(PasswordRequestForm::parse(
+                "grant_type=client_credentials&username=a&password=b"
+            )),
+            "unsupported_grant_type"
+        );
+        assert_eq!(
+            code(PasswordRequestForm::parse(
+                "grant_type=refresh_token&refresh_token=x"
+            )),
+            "unsupported_grant_type"
+        );
+        assert_eq!(
+            code(PasswordRequestForm::parse(
+                "username=a&password=b&scope=bad%22scope"
+            )),
+            "invalid_scope"
+        );
+        assert_eq!(
+            code(PasswordRequestForm::parse("username=%FF&password=b")),
+            "invalid_request"
+        );
     }
 
     #[test]
     fn empty_values_count_as_omitted() {
-        let form = PasswordRequestForm::parse("grant_type=&username=a&password=b&scope=&client_id=").unwrap();
+        let form =
+            PasswordRequestForm::parse("grant_type=&username=a&password=b&scope=&client_id=")
+                .unwrap();
         assert_eq!(form.grant_type, None);
         assert_eq!(form.client_id, None);
         assert!(form.scopes.is_empty());
@@ -348,32 +389,61 @@ mod tests {
 
     #[test]
     fn strict_form_requires_grant_type_password() {
-        assert!(PasswordRequestFormStrict::parse("grant_type=password&username=a&password=b").is_ok());
+        assert!(
+            PasswordRequestFormStrict::parse("grant_type=password&username=a&password=b").is_ok()
+        );
         let err = PasswordRequestFormStrict::parse("username=a&password=b").unwrap_err();
         assert_eq!(err.code(), "invalid_request");
         assert!(err.description().contains("grant_type"));
-        assert_eq!(code(PasswordRequestFormStrict::parse("grant_type=refresh_token&username=a&password=b")), "unsupported_grant_type");
-        assert_eq!(code(PasswordRequestFormStrict::parse("grant_type=Password&username=a&password=b")), "unsupported_grant_type");
+        assert_eq!(
+            code(PasswordRequestFormStrict::parse(
+                "grant_type=refresh_token&username=a&password=b"
+            )),
+            "unsupported_grant_type"
+        );
+        assert_eq!(
+            code(PasswordRequestFormStrict::parse(
+                "grant_type=Password&username=a&password=b"
+            )),
+            "unsupported_grant_type"
+        );
     }
 
     #[test]
     fn token_request_dispatches_on_grant_type() {
-        assert!(matches!(TokenRequest::parse("username=a&password=b"), Ok(TokenRequest::Password(_))));
-        let TokenRequest::Refresh(refresh) = TokenRequest::parse("grant_type=refresh_token&refresh_token=abc&scope=x").unwrap() else {
+        assert!(matches!(
+            TokenRequest::parse("username=a&password=b"),
+            Ok(TokenRequest::Password(_))
+        ));
+        let TokenRequest::Refresh(refresh) =
+            TokenRequest::parse("grant_type=refresh_token&refresh_token=abc&scope=x").unwrap()
+        else {
             panic!("expected a refresh grant");
         };
         assert_eq!(refresh.refresh_token.expose(), "abc");
         assert_eq!(refresh.scopes.unwrap().to_string(), "x");
-        assert_eq!(code(TokenRequest::parse("grant_type=refresh_token")), "invalid_request");
-        assert_eq!(code(TokenRequest::parse("grant_type=authorization_code&code=x")), "unsupported_grant_type");
+        assert_eq!(
+            code(TokenRequest::parse("grant_type=refresh_token")),
+            "invalid_request"
+        );
+        assert_eq!(
+            code(TokenRequest::parse("grant_type=authorization_code&code=x")),
+            "unsupported_grant_type"
+        );
     }
 
     #[test]
     fn debug_never_shows_secrets() {
-        let form = PasswordRequestForm::parse("username=a&password=hunter2&client_secret=shh").unwrap();
+        let form =
+            PasswordRequestForm::parse("username=a&password=hunter2&client_secret=shh").unwrap();
         let debug = format!("{form:?}");
-        assert!(!debug.contains("hunter2") && !debug.contains("shh"), "{debug}");
-        let TokenRequest::Refresh(refresh) = TokenRequest::parse("grant_type=refresh_token&refresh_token=rt-secret").unwrap() else {
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("shh"),
+            "{debug}"
+        );
+        let TokenRequest::Refresh(refresh) =
+            TokenRequest::parse("grant_type=refresh_token&refresh_token=rt-secret").unwrap()
+        else {
             panic!("expected a refresh grant");
         };
         assert!(!format!("{refresh:?}").contains("rt-secret"));

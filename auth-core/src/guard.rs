@@ -14,11 +14,11 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::{Mutex, PoisonError};
 
+use rocket::Request;
 use rocket::data;
 use rocket::http::Status;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest};
-use rocket::Request;
 
 use crate::bearer::extract_bearer;
 use crate::error::{AuthError, ServerProblem};

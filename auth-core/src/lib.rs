@@ -1,29 +1,4 @@
-//! OAuth2 password flow with bearer tokens for Rocket: what FastAPI's
-//! `OAuth2PasswordBearer` gives Python APIs, standards-exact (RFC 6749,
-//! 6750, 7009, 9068, 9700).
-//!
-//! ```no_run
-//! use auth_core::{protected, Auth, AuthError, AuthUser, TokenRequest, TokenResponse};
-//! use rocket::{get, launch, post, routes};
-//!
-//! #[post("/token", data = "<request>")]
-//! async fn token(request: TokenRequest, auth: &Auth) -> Result<TokenResponse, AuthError> {
-//!     auth.grant(request).await
-//! }
-//!
-//! #[protected(scopes = "read:items")]
-//! #[get("/items")]
-//! fn items(user: AuthUser) -> String {
-//!     format!("items of {}", user.subject())
-//! }
-//!
-//! #[launch]
-//! fn rocket() -> _ {
-//!     rocket::build()
-//!         .attach(Auth::fairing().scope("read:items", "Read items"))
-//!         .mount("/", routes![token, items])
-//! }
-//! ```
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 #![warn(clippy::pedantic)]
 #![allow(
@@ -49,7 +24,9 @@ pub use auth_macros::protected;
 pub use bearer::{MAX_TOKEN_LEN, extract_bearer, is_b64token};
 pub use config::{AuthConfig, ConfigError};
 pub use endpoint::{TokenResponse, hash_refresh_token};
-pub use error::{AuthError, GrantProblem, RequestProblem, ScopeProblem, ServerProblem, TokenProblem};
+pub use error::{
+    AuthError, GrantProblem, RequestProblem, ScopeProblem, ServerProblem, TokenProblem,
+};
 pub use fairing::{Auth, AuthFairing};
 pub use form::{
     MAX_FORM_LEN, PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm, TokenRequest,

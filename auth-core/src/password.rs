@@ -147,8 +147,7 @@ impl PasswordHasher {
     /// A hasher with [`Self::OWASP_PARAMS`].
     #[must_use]
     pub fn new() -> Self {
-        let (m, t, p) = Self::OWASP_PARAMS;
-        Self::with_params(m, t, p).expect("OWASP parameters are valid")
+        Self::from_params(Params::DEFAULT)
     }
 
     /// A hasher with custom argon2id parameters (memory in KiB, iterations,
@@ -159,12 +158,16 @@ impl PasswordHasher {
     /// [`PasswordError::Hashing`] if argon2 rejects the parameters.
     pub fn with_params(m_cost: u32, t_cost: u32, p_cost: u32) -> Result<Self, PasswordError> {
         let params = Params::new(m_cost, t_cost, p_cost, None).map_err(hashing)?;
+        Ok(Self::from_params(params))
+    }
+
+    fn from_params(params: Params) -> Self {
         let permits = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
-        Ok(Self {
+        Self {
             params,
             limiter: Arc::new(Semaphore::new(permits)),
             dummy: Arc::new(OnceLock::new()),
-        })
+        }
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -193,9 +196,15 @@ impl PasswordHasher {
     ///
     /// [`PasswordError::TooLong`] before any work is done,
     /// [`PasswordError::UnrecognizedHash`] for a hash of another format.
-    pub fn verify_blocking(&self, password: &str, hash: &str) -> Result<Verification, PasswordError> {
+    pub fn verify_blocking(
+        &self,
+        password: &str,
+        hash: &str,
+    ) -> Result<Verification, PasswordError> {
         if password.len() > MAX_PASSWORD_LEN {
-            return Err(PasswordError::TooLong { max: MAX_PASSWORD_LEN });
+            return Err(PasswordError::TooLong {
+                max: MAX_PASSWORD_LEN,
+            });
         }
         if is_bcrypt(hash) {
             return match bcrypt::verify(password, hash) {
@@ -255,7 +264,9 @@ impl PasswordHasher {
     /// As [`verify_blocking`](Self::verify_blocking).
     pub async fn verify(&self, password: &str, hash: &str) -> Result<Verification, PasswordError> {
         if password.len() > MAX_PASSWORD_LEN {
-            return Err(PasswordError::TooLong { max: MAX_PASSWORD_LEN });
+            return Err(PasswordError::TooLong {
+                max: MAX_PASSWORD_LEN,
+            });
         }
         let password = Password::new(password);
         let hash = hash.to_owned();
@@ -304,7 +315,9 @@ fn check_length(password: &str) -> Result<(), PasswordError> {
         return Err(PasswordError::Empty);
     }
     if password.len() > MAX_PASSWORD_LEN {
-        return Err(PasswordError::TooLong { max: MAX_PASSWORD_LEN });
+        return Err(PasswordError::TooLong {
+            max: MAX_PASSWORD_LEN,
+        });
     }
     Ok(())
 }
@@ -333,18 +346,29 @@ mod tests {
     fn argon2id_roundtrip_with_owasp_defaults() {
         let hasher = PasswordHasher::new();
         let hash = hasher.hash_blocking("s3cret").unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert_eq!(
             hasher.verify_blocking("s3cret", &hash).unwrap(),
-            Verification::Match { needs_rehash: false }
+            Verification::Match {
+                needs_rehash: false
+            }
         );
-        assert_eq!(hasher.verify_blocking("S3cret", &hash).unwrap(), Verification::Mismatch);
+        assert_eq!(
+            hasher.verify_blocking("S3cret", &hash).unwrap(),
+            Verification::Mismatch
+        );
     }
 
     #[test]
     fn salts_differ() {
         let hasher = fast();
-        assert_ne!(hasher.hash_blocking("x").unwrap(), hasher.hash_blocking("x").unwrap());
+        assert_ne!(
+            hasher.hash_blocking("x").unwrap(),
+            hasher.hash_blocking("x").unwrap()
+        );
     }
 
     #[test]
@@ -358,7 +382,10 @@ mod tests {
                 Verification::Match { needs_rehash: true },
                 "{prefix}"
             );
-            assert_eq!(hasher.verify_blocking("nope", &variant).unwrap(), Verification::Mismatch);
+            assert_eq!(
+                hasher.verify_blocking("nope", &variant).unwrap(),
+                Verification::Mismatch
+            );
         }
     }
 
@@ -378,7 +405,11 @@ mod tests {
     #[test]
     fn argon2i_hashes_verify_but_need_rehash() {
         let salt = SaltString::generate(&mut OsRng);
-        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::new(256, 1, 1, None).unwrap());
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(256, 1, 1, None).unwrap(),
+        );
         let hash = argon2i.hash_password(b"pw", &salt).unwrap().to_string();
         let hasher = PasswordHasher::with_params(256, 1, 1).unwrap();
         assert_eq!(
@@ -391,24 +422,44 @@ mod tests {
     fn length_limits_and_bad_hashes_are_errors_not_panics() {
         let hasher = fast();
         let long = "x".repeat(MAX_PASSWORD_LEN + 1);
-        assert_eq!(hasher.hash_blocking(&long), Err(PasswordError::TooLong { max: MAX_PASSWORD_LEN }));
+        assert_eq!(
+            hasher.hash_blocking(&long),
+            Err(PasswordError::TooLong {
+                max: MAX_PASSWORD_LEN
+            })
+        );
         assert_eq!(hasher.hash_blocking(""), Err(PasswordError::Empty));
         let hash = hasher.hash_blocking("ok").unwrap();
-        assert!(matches!(hasher.verify_blocking(&long, &hash), Err(PasswordError::TooLong { .. })));
-        for bad in ["", "plain", "$2b$", "$pbkdf2$x", "$argon2id$v=19$m=1,t=1,p=1$$"] {
+        assert!(matches!(
+            hasher.verify_blocking(&long, &hash),
+            Err(PasswordError::TooLong { .. })
+        ));
+        for bad in [
+            "",
+            "plain",
+            "$2b$",
+            "$pbkdf2$x",
+            "$argon2id$v=19$m=1,t=1,p=1$$",
+        ] {
             assert!(hasher.verify_blocking("pw", bad).is_err(), "{bad:?}");
         }
         // Exactly at the limit is fine.
         let max = "y".repeat(MAX_PASSWORD_LEN);
         let hash = hasher.hash_blocking(&max).unwrap();
-        assert!(matches!(hasher.verify_blocking(&max, &hash), Ok(Verification::Match { .. })));
+        assert!(matches!(
+            hasher.verify_blocking(&max, &hash),
+            Ok(Verification::Match { .. })
+        ));
     }
 
     #[rocket::async_test]
     async fn async_api_runs_on_the_blocking_pool() {
         let hasher = fast();
         let hash = hasher.hash("pw").await.unwrap();
-        assert!(matches!(hasher.verify("pw", &hash).await, Ok(Verification::Match { .. })));
+        assert!(matches!(
+            hasher.verify("pw", &hash).await,
+            Ok(Verification::Match { .. })
+        ));
         assert_eq!(hasher.verify("no", &hash).await, Ok(Verification::Mismatch));
         hasher.verify_dummy("anything").await;
         assert!(hasher.dummy.get().is_some());

@@ -113,8 +113,11 @@ pub trait UserStore: Send + Sync + 'static {
     /// # Errors
     ///
     /// Backend failures. Updating an unknown user is not an error.
-    async fn set_password_hash(&self, username: &str, password_hash: &str)
-    -> Result<(), StoreError>;
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<(), StoreError>;
 }
 
 /// Where refresh tokens are kept, only ever by hash.
@@ -135,8 +138,10 @@ pub trait RefreshTokenStore: Send + Sync + 'static {
     /// # Errors
     ///
     /// Backend failures.
-    async fn consume(&self, token_hash: &TokenHash)
-    -> Result<Option<RefreshTokenRecord>, StoreError>;
+    async fn consume(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError>;
 
     /// Marks every token of the family `Revoked`.
     ///
@@ -150,8 +155,7 @@ pub trait RefreshTokenStore: Send + Sync + 'static {
     /// # Errors
     ///
     /// Backend failures.
-    async fn find(&self, token_hash: &TokenHash)
-    -> Result<Option<RefreshTokenRecord>, StoreError>;
+    async fn find(&self, token_hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError>;
 }
 
 /// In-memory users, for tests and prototypes.
@@ -169,7 +173,13 @@ impl MemoryUserStore {
 
     /// Adds or replaces a user whose password is already hashed (see
     /// [`crate::PasswordHasher::hash`]).
-    pub fn insert_hashed(&self, username: &str, password_hash: &str, scopes: Scopes, disabled: bool) {
+    pub fn insert_hashed(
+        &self,
+        username: &str,
+        password_hash: &str,
+        scopes: Scopes,
+        disabled: bool,
+    ) {
         let record = UserRecord {
             username: username.to_owned(),
             password_hash: password_hash.to_owned(),
@@ -180,6 +190,10 @@ impl MemoryUserStore {
     }
 
     /// Enables or disables a user; returns whether the user exists.
+    #[allow(
+        clippy::must_use_candidate,
+        reason = "callers may ignore whether the user existed"
+    )]
     pub fn set_disabled(&self, username: &str, disabled: bool) -> bool {
         self.lock()
             .get_mut(username)
@@ -188,6 +202,10 @@ impl MemoryUserStore {
     }
 
     /// Removes a user; returns whether the user existed.
+    #[allow(
+        clippy::must_use_candidate,
+        reason = "callers may ignore whether the user existed"
+    )]
     pub fn remove(&self, username: &str) -> bool {
         self.lock().remove(username).is_some()
     }

@@ -93,8 +93,13 @@ impl TokenKeys {
     /// [`ConfigError::WeakSecret`] for a short or low-entropy secret,
     /// [`ConfigError::Algorithm`] for a non-HMAC algorithm.
     pub fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
-        if !matches!(algorithm, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
-            return Err(ConfigError::Algorithm(format!("{algorithm:?} is not an HMAC algorithm")));
+        if !matches!(
+            algorithm,
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+        ) {
+            return Err(ConfigError::Algorithm(format!(
+                "{algorithm:?} is not an HMAC algorithm"
+            )));
         }
         check_secret_strength(secret)?;
         Ok(Self {
@@ -131,7 +136,9 @@ impl TokenKeys {
     ) -> Result<Self, ConfigError> {
         use Algorithm::{PS256, PS384, PS512, RS256, RS384, RS512};
         if !matches!(algorithm, RS256 | RS384 | RS512 | PS256 | PS384 | PS512) {
-            return Err(ConfigError::Algorithm(format!("{algorithm:?} is not an RSA algorithm")));
+            return Err(ConfigError::Algorithm(format!(
+                "{algorithm:?} is not an RSA algorithm"
+            )));
         }
         Ok(Self {
             algorithm,
@@ -320,12 +327,9 @@ impl AccessTokens {
     ///
     /// The [`TokenProblem`] that best describes the failure.
     pub fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenProblem> {
-        let data = jsonwebtoken::decode::<AccessTokenClaims>(
-            token,
-            &self.keys.decoding,
-            &self.validation,
-        )
-        .map_err(|e| token_problem(e.kind()))?;
+        let data =
+            jsonwebtoken::decode::<AccessTokenClaims>(token, &self.keys.decoding, &self.validation)
+                .map_err(|e| token_problem(e.kind()))?;
         let typ_ok = data.header.typ.as_deref().is_some_and(|typ| {
             typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
                 || typ.eq_ignore_ascii_case("application/at+jwt")
@@ -345,9 +349,9 @@ fn token_problem(kind: &ErrorKind) -> TokenProblem {
         ErrorKind::InvalidIssuer => TokenProblem::WrongIssuer,
         ErrorKind::InvalidAudience => TokenProblem::WrongAudience,
         ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => TokenProblem::WrongAlgorithm,
-        ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidClaimFormat(_) | ErrorKind::Json(_) => {
-            TokenProblem::BadClaims
-        }
+        ErrorKind::MissingRequiredClaim(_)
+        | ErrorKind::InvalidClaimFormat(_)
+        | ErrorKind::Json(_) => TokenProblem::BadClaims,
         _ => TokenProblem::Malformed,
     }
 }
@@ -436,14 +440,24 @@ mod tests {
     fn wrong_secret_issuer_audience_are_rejected() {
         let now = unix_now();
         let t = tokens();
-        let other = sign(&at_header(Algorithm::HS256), &claims_json(now), b"another-secret-another-secret-xx");
+        let other = sign(
+            &at_header(Algorithm::HS256),
+            &claims_json(now),
+            b"another-secret-another-secret-xx",
+        );
         assert_eq!(t.verify(&other), Err(TokenProblem::BadSignature));
         let mut c = claims_json(now);
         c["iss"] = "evil".into();
-        assert_eq!(t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET)), Err(TokenProblem::WrongIssuer));
+        assert_eq!(
+            t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET)),
+            Err(TokenProblem::WrongIssuer)
+        );
         let mut c = claims_json(now);
         c["aud"] = "other".into();
-        assert_eq!(t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET)), Err(TokenProblem::WrongAudience));
+        assert_eq!(
+            t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET)),
+            Err(TokenProblem::WrongAudience)
+        );
     }
 
     #[test]
@@ -476,13 +490,22 @@ mod tests {
         let t = tokens();
         let mut c = claims_json(now);
         c.as_object_mut().unwrap().remove("sub");
-        assert_eq!(t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET)), Err(TokenProblem::BadClaims));
+        assert_eq!(
+            t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET)),
+            Err(TokenProblem::BadClaims)
+        );
         let mut c = claims_json(now);
         c["scope"] = "bad\"scope".into();
-        assert!(t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET)).is_err());
+        assert!(
+            t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET))
+                .is_err()
+        );
         let mut c = claims_json(now);
         c.as_object_mut().unwrap().remove("exp");
-        assert!(t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET)).is_err());
+        assert!(
+            t.verify(&sign(&at_header(Algorithm::HS256), &c, SECRET))
+                .is_err()
+        );
     }
 
     #[test]
