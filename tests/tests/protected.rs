@@ -5,18 +5,18 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use auth_core::{
-    protected, AccessTokens, Algorithm, Auth, AuthConfig, AuthUser, BearerToken, MaybeUser,
-    MemoryUserStore, PasswordHasher, Scopes, TokenKeys,
+    AccessTokens, Algorithm, Auth, AuthConfig, AuthUser, BearerToken, MaybeUser, MemoryUserStore,
+    PasswordHasher, Scopes, TokenKeys, protected,
 };
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{EncodingKey, Header as JwtHeader};
 use rocket::data::{self, Data, FromData};
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::request::Request;
-use rocket::{catch, catchers, get, post, routes, State};
-use serde_json::{json, Value};
+use rocket::{State, catch, catchers, get, post, routes};
+use serde_json::{Value, json};
 
 const SECRET: &str = "test-secret-0123456789-abcdefghijklmnop";
 const ISSUER: &str = "test-issuer";
@@ -40,8 +40,13 @@ impl<'r> FromData<'r> for CountedBody {
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
         let counters = req.rocket().state::<Counters>().expect("counters managed");
         counters.body_reads.fetch_add(1, Ordering::SeqCst);
-        let body = data.open(rocket::data::ToByteUnit::kibibytes(4)).into_string().await;
-        data::Outcome::Success(CountedBody(body.map(|s| s.into_inner()).unwrap_or_default()))
+        let body = data
+            .open(rocket::data::ToByteUnit::kibibytes(4))
+            .into_string()
+            .await;
+        data::Outcome::Success(CountedBody(
+            body.map(|s| s.into_inner()).unwrap_or_default(),
+        ))
     }
 }
 
@@ -134,8 +139,15 @@ async fn get<'c>(client: &'c Client, path: &str, authorization: Option<&str>) ->
 /// Status, `WWW-Authenticate`, and the JSON body of a response.
 async fn parts(response: LocalResponse<'_>) -> (Status, Option<String>, Value) {
     let status = response.status();
-    let challenge = response.headers().get_one("WWW-Authenticate").map(str::to_owned);
-    assert_eq!(response.content_type(), Some(ContentType::JSON), "error bodies are JSON");
+    let challenge = response
+        .headers()
+        .get_one("WWW-Authenticate")
+        .map(str::to_owned);
+    assert_eq!(
+        response.content_type(),
+        Some(ContentType::JSON),
+        "error bodies are JSON"
+    );
     let body: Value = serde_json::from_str(&response.into_string().await.unwrap()).unwrap();
     (status, challenge, body)
 }
@@ -160,12 +172,20 @@ fn at_jwt(alg: Algorithm) -> JwtHeader {
 
 /// Asserts a 401 `invalid_token` with a challenge and a description.
 async fn assert_invalid_token(client: &Client, path: &str, token: &str, why: &str) {
-    let (status, challenge, body) = parts(get(client, path, Some(&format!("Bearer {token}"))).await).await;
+    let (status, challenge, body) =
+        parts(get(client, path, Some(&format!("Bearer {token}"))).await).await;
     assert_eq!(status, Status::Unauthorized, "{why}");
     assert_eq!(body["error"], "invalid_token", "{why}");
     let challenge = challenge.unwrap_or_else(|| panic!("{why}: no challenge"));
-    assert!(challenge.starts_with("Bearer realm=\"test\", error=\"invalid_token\", error_description=\""), "{why}: {challenge}");
-    assert!(!body.to_string().contains(token), "{why}: the token is echoed");
+    assert!(
+        challenge
+            .starts_with("Bearer realm=\"test\", error=\"invalid_token\", error_description=\""),
+        "{why}: {challenge}"
+    );
+    assert!(
+        !body.to_string().contains(token),
+        "{why}: the token is echoed"
+    );
 }
 
 mod missing_credentials {
@@ -187,7 +207,11 @@ mod missing_credentials {
         for value in ["Basic am9objpwdw==", "Token abc", "Bearerxyz"] {
             let (status, challenge, body) = parts(get(&client, "/read", Some(value)).await).await;
             assert_eq!(status, Status::Unauthorized, "{value}");
-            assert_eq!(challenge.as_deref(), Some("Bearer realm=\"test\""), "{value}");
+            assert_eq!(
+                challenge.as_deref(),
+                Some("Bearer realm=\"test\""),
+                "{value}"
+            );
             assert_eq!(body["error"], "unauthorized");
         }
     }
@@ -248,18 +272,32 @@ mod invalid_token {
     #[rocket::async_test]
     async fn malformed_tokens_are_401() {
         let client = client().await;
-        for bad in ["a\"b", "tok=en", "not.a.jwt", "eyJhbGciOiJIUzI1NiJ9", "===", "a,b"] {
+        for bad in [
+            "a\"b",
+            "tok=en",
+            "not.a.jwt",
+            "eyJhbGciOiJIUzI1NiJ9",
+            "===",
+            "a,b",
+        ] {
             assert_invalid_token(&client, "/me", bad, bad).await;
         }
         let (status, _, body) = parts(get(&client, "/me", Some("Bearer two words")).await).await;
-        assert_eq!((status, body["error"].as_str()), (Status::Unauthorized, Some("invalid_token")));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (Status::Unauthorized, Some("invalid_token"))
+        );
     }
 
     #[rocket::async_test]
     async fn forged_and_tampered_tokens_are_401() {
         let client = client().await;
         let claims = claims_json("john", "read write");
-        let other_secret = sign(&at_jwt(Algorithm::HS256), &claims, b"another-secret-0123456789-abcdefghij");
+        let other_secret = sign(
+            &at_jwt(Algorithm::HS256),
+            &claims,
+            b"another-secret-0123456789-abcdefghij",
+        );
         assert_invalid_token(&client, "/me", &other_secret, "other secret").await;
 
         let hs512 = sign(&at_jwt(Algorithm::HS512), &claims, SECRET.as_bytes());
@@ -267,8 +305,20 @@ mod invalid_token {
 
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"at+jwt"}"#);
         let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-        assert_invalid_token(&client, "/me", &format!("{none_header}.{payload}."), "alg none").await;
-        assert_invalid_token(&client, "/me", &format!("{none_header}.{payload}.c2ln"), "alg none with sig").await;
+        assert_invalid_token(
+            &client,
+            "/me",
+            &format!("{none_header}.{payload}."),
+            "alg none",
+        )
+        .await;
+        assert_invalid_token(
+            &client,
+            "/me",
+            &format!("{none_header}.{payload}.c2ln"),
+            "alg none with sig",
+        )
+        .await;
 
         // Scope escalation: swap the payload of a real token.
         let real = token(&client, "reader", "read");
@@ -290,18 +340,46 @@ mod invalid_token {
         let key = SECRET.as_bytes();
         let mut wrong_iss = claims_json("john", "read");
         wrong_iss["iss"] = "someone-else".into();
-        assert_invalid_token(&client, "/me", &sign(&at_jwt(Algorithm::HS256), &wrong_iss, key), "issuer").await;
+        assert_invalid_token(
+            &client,
+            "/me",
+            &sign(&at_jwt(Algorithm::HS256), &wrong_iss, key),
+            "issuer",
+        )
+        .await;
         let mut wrong_aud = claims_json("john", "read");
         wrong_aud["aud"] = "other-api".into();
-        assert_invalid_token(&client, "/me", &sign(&at_jwt(Algorithm::HS256), &wrong_aud, key), "audience").await;
-        let no_typ = sign(&JwtHeader::new(Algorithm::HS256), &claims_json("john", "read"), key);
+        assert_invalid_token(
+            &client,
+            "/me",
+            &sign(&at_jwt(Algorithm::HS256), &wrong_aud, key),
+            "audience",
+        )
+        .await;
+        let no_typ = sign(
+            &JwtHeader::new(Algorithm::HS256),
+            &claims_json("john", "read"),
+            key,
+        );
         assert_invalid_token(&client, "/me", &no_typ, "typ").await;
         let mut no_exp = claims_json("john", "read");
         no_exp.as_object_mut().unwrap().remove("exp");
-        assert_invalid_token(&client, "/me", &sign(&at_jwt(Algorithm::HS256), &no_exp, key), "exp").await;
+        assert_invalid_token(
+            &client,
+            "/me",
+            &sign(&at_jwt(Algorithm::HS256), &no_exp, key),
+            "exp",
+        )
+        .await;
         let mut future = claims_json("john", "read");
         future["nbf"] = (auth_core::unix_now() + 600).into();
-        assert_invalid_token(&client, "/me", &sign(&at_jwt(Algorithm::HS256), &future, key), "nbf").await;
+        assert_invalid_token(
+            &client,
+            "/me",
+            &sign(&at_jwt(Algorithm::HS256), &future, key),
+            "nbf",
+        )
+        .await;
     }
 
     #[rocket::async_test]
@@ -309,10 +387,16 @@ mod invalid_token {
         let client = client().await;
         let tokens = auth(&client).tokens();
         let expired = tokens
-            .issue_at("john", "c", &Scopes::parse("read").unwrap(), auth_core::unix_now() - tokens.ttl() - 60)
+            .issue_at(
+                "john",
+                "c",
+                &Scopes::parse("read").unwrap(),
+                auth_core::unix_now() - tokens.ttl() - 60,
+            )
             .unwrap()
             .token;
-        let (status, challenge, body) = parts(get(&client, "/me", Some(&format!("Bearer {expired}"))).await).await;
+        let (status, challenge, body) =
+            parts(get(&client, "/me", Some(&format!("Bearer {expired}"))).await).await;
         assert_eq!(status, Status::Unauthorized);
         assert_eq!(body["error"], "invalid_token");
         assert!(challenge.unwrap().contains("expired"));
@@ -321,15 +405,34 @@ mod invalid_token {
     #[rocket::async_test]
     async fn token_of_an_unknown_or_disabled_subject_is_401() {
         let client = client().await;
-        assert_invalid_token(&client, "/me", &token(&client, "ghost", "read"), "unknown subject").await;
-        assert_invalid_token(&client, "/me", &token(&client, "off", "read"), "disabled subject").await;
+        assert_invalid_token(
+            &client,
+            "/me",
+            &token(&client, "ghost", "read"),
+            "unknown subject",
+        )
+        .await;
+        assert_invalid_token(
+            &client,
+            "/me",
+            &token(&client, "off", "read"),
+            "disabled subject",
+        )
+        .await;
     }
 
     #[rocket::async_test]
     async fn token_from_another_key_pair_is_401() {
         let client = client().await;
-        let other = AccessTokens::new(TokenKeys::hs256(b"0123456789abcdef0123456789ABCDEF").unwrap(), ISSUER, AUDIENCE);
-        let t = other.issue("john", "c", &Scopes::parse("read").unwrap()).unwrap().token;
+        let other = AccessTokens::new(
+            TokenKeys::hs256(b"0123456789abcdef0123456789ABCDEF").unwrap(),
+            ISSUER,
+            AUDIENCE,
+        );
+        let t = other
+            .issue("john", "c", &Scopes::parse("read").unwrap())
+            .unwrap()
+            .token;
         assert_invalid_token(&client, "/me", &t, "other key").await;
     }
 }
@@ -361,7 +464,10 @@ mod scopes {
         assert_eq!(status, Status::Forbidden);
         assert_eq!(body["error"], "insufficient_scope");
         let challenge = challenge.unwrap();
-        assert!(challenge.contains("error=\"insufficient_scope\""), "{challenge}");
+        assert!(
+            challenge.contains("error=\"insufficient_scope\""),
+            "{challenge}"
+        );
         assert!(challenge.ends_with("scope=\"read write\""), "{challenge}");
     }
 
@@ -404,7 +510,10 @@ mod scopes {
         assert_eq!(counters(&client).handler.load(Ordering::SeqCst), 0);
         assert_eq!(counters(&client).body_reads.load(Ordering::SeqCst), 0);
         // The async handler too.
-        assert_eq!(get(&client, "/read", None).await.status(), Status::Unauthorized);
+        assert_eq!(
+            get(&client, "/read", None).await.status(),
+            Status::Unauthorized
+        );
         assert_eq!(counters(&client).handler.load(Ordering::SeqCst), 0);
     }
 }
@@ -421,8 +530,14 @@ mod optional_auth {
     #[rocket::async_test]
     async fn no_header_or_other_scheme_is_anonymous() {
         let client = client().await;
-        assert_eq!(user_of(&client, None).await, (Status::Ok, json!({ "user": null })));
-        assert_eq!(user_of(&client, Some("Basic abc")).await, (Status::Ok, json!({ "user": null })));
+        assert_eq!(
+            user_of(&client, None).await,
+            (Status::Ok, json!({ "user": null }))
+        );
+        assert_eq!(
+            user_of(&client, Some("Basic abc")).await,
+            (Status::Ok, json!({ "user": null }))
+        );
     }
 
     #[rocket::async_test]
@@ -440,12 +555,25 @@ mod optional_auth {
         let client = client().await;
         let tokens = auth(&client).tokens();
         let expired = tokens
-            .issue_at("john", "c", &Scopes::new(), auth_core::unix_now() - tokens.ttl() - 60)
+            .issue_at(
+                "john",
+                "c",
+                &Scopes::new(),
+                auth_core::unix_now() - tokens.ttl() - 60,
+            )
             .unwrap()
             .token;
         for (value, status, code) in [
-            (format!("Bearer {expired}"), Status::Unauthorized, "invalid_token"),
-            ("Bearer garbage.token.here".to_owned(), Status::Unauthorized, "invalid_token"),
+            (
+                format!("Bearer {expired}"),
+                Status::Unauthorized,
+                "invalid_token",
+            ),
+            (
+                "Bearer garbage.token.here".to_owned(),
+                Status::Unauthorized,
+                "invalid_token",
+            ),
             ("Bearer ".to_owned(), Status::BadRequest, "invalid_request"),
         ] {
             let (got, challenge, body) = parts(get(&client, "/maybe", Some(&value)).await).await;
@@ -458,8 +586,22 @@ mod optional_auth {
     #[rocket::async_test]
     async fn raw_bearer_token_guard_is_optional() {
         let client = client().await;
-        assert_eq!(get(&client, "/raw", None).await.into_string().await.unwrap(), "none");
-        assert_eq!(get(&client, "/raw", Some("Bearer abc")).await.into_string().await.unwrap(), "token");
+        assert_eq!(
+            get(&client, "/raw", None)
+                .await
+                .into_string()
+                .await
+                .unwrap(),
+            "none"
+        );
+        assert_eq!(
+            get(&client, "/raw", Some("Bearer abc"))
+                .await
+                .into_string()
+                .await
+                .unwrap(),
+            "token"
+        );
         // A failed `Option<BearerToken>` must not turn a later 200 into an error.
         let response = get(&client, "/raw", Some("Bearer ")).await;
         assert_eq!(response.status(), Status::Ok);
@@ -497,7 +639,12 @@ mod configuration {
         let auth = rocket.state::<Auth>().unwrap();
         assert_eq!(auth.tokens().ttl(), 60);
         let figment_short = rocket::Config::figment().merge(("auth_secret", "short"));
-        assert_fairing_failed(rocket::custom(figment_short).attach(Auth::fairing()).ignite().await);
+        assert_fairing_failed(
+            rocket::custom(figment_short)
+                .attach(Auth::fairing())
+                .ignite()
+                .await,
+        );
     }
 
     #[rocket::async_test]

@@ -1,0 +1,113 @@
+//! The `#[protected]` attribute of `auth-core`.
+//!
+//! Depend on `auth-core` and write `auth_core::protected`; the code this
+//! macro generates refers to `::auth_core`, so this crate is not meant to be
+//! used on its own.
+#![deny(missing_docs)]
+#![warn(clippy::pedantic)]
+
+use proc_macro::TokenStream;
+
+mod expand;
+mod parse;
+mod validate;
+
+/// Requires a valid bearer access token, and optionally scopes, before a
+/// Rocket route handler runs.
+///
+/// Put it **above** the route attribute:
+///
+/// ```ignore
+/// use auth_core::{protected, AuthUser};
+/// use rocket::get;
+///
+/// #[protected]                                    // any valid access token
+/// #[get("/users/me")]
+/// fn me(user: AuthUser) -> String {
+///     user.subject().to_owned()
+/// }
+///
+/// #[protected(scopes = "read:items write:items")] // must hold both scopes
+/// #[get("/items")]
+/// async fn items() -> &'static str {
+///     "[]"
+/// }
+/// ```
+///
+/// The handler may take the caller as `user: AuthUser` or take no caller at
+/// all. It may be sync or async, take other request guards and a data guard,
+/// and return any responder. A request without a valid token, or without
+/// every listed scope, is answered with 401, 400 or 403 (RFC 6750) and never
+/// reaches the body of the handler; its request body is not read.
+///
+/// # Arguments
+///
+/// * `scopes = "..."`: space-separated scopes the token must all hold. Each
+///   is an RFC 6749 §3.3 scope-token: printable ASCII without spaces, `"` or
+///   `\`. Without `scopes`, any valid access token is accepted.
+///
+/// # What it expands to
+///
+/// The macro adds one request guard as the **first** parameter, so Rocket
+/// checks it before every other guard and before the data guard. The rest
+/// of the handler is left as written.
+///
+/// Input:
+///
+/// ```ignore
+/// #[protected(scopes = "read:items write:items")]
+/// #[get("/items")]
+/// pub async fn items(user: AuthUser) -> Json<Vec<Item>> { .. }
+/// ```
+///
+/// Output:
+///
+/// ```ignore
+/// #[doc(hidden)]
+/// #[allow(non_camel_case_types, dead_code)]
+/// #[derive(Clone, Copy, Debug)]
+/// pub struct __auth_scopes_items; // same visibility as the handler
+///
+/// impl ::auth_core::__private::RequiredScopes for __auth_scopes_items {
+///     const SCOPES: &'static [&'static str] = &["read:items", "write:items"];
+/// }
+///
+/// #[get("/items")]
+/// pub async fn items(
+///     __auth_guard: ::auth_core::__private::Protected<__auth_scopes_items>,
+///     user: AuthUser,
+/// ) -> Json<Vec<Item>> { .. }
+/// ```
+///
+/// Without `scopes` no struct is generated and the guard is
+/// `Protected<::auth_core::__private::NoScopes>`.
+///
+/// # Errors
+///
+/// Misuse is a compile error that points at the offending token:
+///
+/// * an unknown argument (`scope = ".."` suggests `scopes`) or a repeated one;
+/// * a `scopes` value that is not a string literal, is empty, repeats a scope
+///   or contains a character RFC 6749 §3.3 does not allow;
+/// * the attribute on something that is not a function;
+/// * the attribute below the route attribute, or on a function without one
+///   (Rocket has already consumed the route attribute when `#[protected]`
+///   comes second, so both read the same);
+/// * a parameter of type `Option<AuthUser>` or `MaybeUser`: a protected
+///   handler never runs for an anonymous caller, so take `AuthUser`.
+///
+/// On error the handler is emitted unchanged next to the errors, so
+/// `routes![..]` still finds it and one mistake gives one error.
+#[proc_macro_attribute]
+pub fn protected(args: TokenStream, item: TokenStream) -> TokenStream {
+    let original = proc_macro2::TokenStream::from(item.clone());
+    let checked = validate::handler(syn::parse(args), syn::parse(item));
+    match checked {
+        Ok(handler) => expand::handler(handler).into(),
+        Err(err) => {
+            let mut out = err.to_compile_error();
+            out.extend(original);
+            out.into()
+        }
+    }
+}

@@ -1,0 +1,8 @@
+use auth_core::protected;
+
+#[protected]
+fn items() {}
+
+fn main() {
+    items();
+}

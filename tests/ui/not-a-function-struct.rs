@@ -1,0 +1,6 @@
+use auth_core::protected;
+
+#[protected]
+pub struct Items;
+
+fn main() {}
