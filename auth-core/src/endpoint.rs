@@ -371,6 +371,20 @@ mod tests {
         }
     }
 
+    impl Fixture {
+        async fn login(&self, body: &str) -> Result<TokenResponse, AuthError> {
+            self.auth.password_grant(form(body)).await
+        }
+
+        async fn refresh(
+            &self,
+            token: &str,
+            scope: Option<&str>,
+        ) -> Result<TokenResponse, AuthError> {
+            self.auth.refresh_grant(refresh_form(token, scope)).await
+        }
+    }
+
     fn form(body: &str) -> PasswordRequestForm {
         PasswordRequestForm::parse(body).unwrap()
     }
@@ -387,11 +401,7 @@ mod tests {
     #[rocket::async_test]
     async fn password_grant_issues_all_allowed_scopes_by_default() {
         let f = fixture();
-        let response = f
-            .auth
-            .password_grant(form("username=john&password=secret"))
-            .await
-            .unwrap();
+        let response = f.login("username=john&password=secret").await.unwrap();
         assert_eq!(response.scope.to_string(), "read write");
         assert_eq!(response.token_type, "bearer");
         assert_eq!(response.expires_in, 1800);
@@ -413,10 +423,7 @@ mod tests {
     async fn scope_negotiation() {
         let f = fixture();
         let narrowed = f
-            .auth
-            .password_grant(form(
-                "username=john&password=secret&scope=read&client_id=cli",
-            ))
+            .login("username=john&password=secret&scope=read&client_id=cli")
             .await
             .unwrap();
         assert_eq!(narrowed.scope.to_string(), "read");
@@ -430,18 +437,14 @@ mod tests {
         );
         for scope in ["admin", "unknown", "read%20admin"] {
             let err = f
-                .auth
-                .password_grant(form(&format!(
-                    "username=john&password=secret&scope={scope}"
-                )))
+                .login(&format!("username=john&password=secret&scope={scope}"))
                 .await
                 .unwrap_err();
             assert_eq!(err.code(), "invalid_scope", "{scope}");
         }
         // A wrong password is reported before any scope problem.
         let err = f
-            .auth
-            .password_grant(form("username=john&password=bad&scope=admin"))
+            .login("username=john&password=bad&scope=admin")
             .await
             .unwrap_err();
         assert_eq!(err.code(), "invalid_grant");
@@ -456,7 +459,7 @@ mod tests {
             "username=nobody&password=secret",
             "username=off&password=secret",
         ] {
-            let err = f.auth.password_grant(form(body)).await.unwrap_err();
+            let err = f.login(body).await.unwrap_err();
             assert_eq!(err.code(), "invalid_grant", "{body}");
             descriptions.push(err.description());
         }
@@ -466,10 +469,7 @@ mod tests {
             "username=john&password={}",
             "x".repeat(MAX_PASSWORD_LEN + 1)
         );
-        assert_eq!(
-            f.auth.password_grant(form(&long)).await.unwrap_err().code(),
-            "invalid_request"
-        );
+        assert_eq!(f.login(&long).await.unwrap_err().code(), "invalid_request");
     }
 
     #[rocket::async_test]
@@ -484,10 +484,7 @@ mod tests {
     #[rocket::async_test]
     async fn bcrypt_hash_is_upgraded_on_login() {
         let f = fixture();
-        f.auth
-            .password_grant(form("username=old&password=legacy"))
-            .await
-            .unwrap();
+        f.login("username=old&password=legacy").await.unwrap();
         let user = f.users.find_user("old").await.unwrap().unwrap();
         assert!(
             user.password_hash.starts_with("$argon2id$"),
@@ -495,42 +492,23 @@ mod tests {
             user.password_hash
         );
         // And the new hash still works.
-        f.auth
-            .password_grant(form("username=old&password=legacy"))
-            .await
-            .unwrap();
+        f.login("username=old&password=legacy").await.unwrap();
     }
 
     #[rocket::async_test]
     async fn refresh_rotates_and_reuse_revokes_the_family() {
         let f = fixture();
-        let first = f
-            .auth
-            .password_grant(form("username=john&password=secret"))
-            .await
-            .unwrap();
-        let second = f
-            .auth
-            .refresh_grant(refresh_form(&first.refresh_token, None))
-            .await
-            .unwrap();
+        let first = f.login("username=john&password=secret").await.unwrap();
+        let second = f.refresh(&first.refresh_token, None).await.unwrap();
         assert_ne!(second.refresh_token, first.refresh_token);
         assert_eq!(second.scope.to_string(), "read write");
         // Replaying the first token: refused, and the family dies.
-        let err = f
-            .auth
-            .refresh_grant(refresh_form(&first.refresh_token, None))
-            .await
-            .unwrap_err();
+        let err = f.refresh(&first.refresh_token, None).await.unwrap_err();
         assert!(matches!(
             err,
             AuthError::InvalidGrant(GrantProblem::RefreshTokenReused)
         ));
-        let err = f
-            .auth
-            .refresh_grant(refresh_form(&second.refresh_token, None))
-            .await
-            .unwrap_err();
+        let err = f.refresh(&second.refresh_token, None).await.unwrap_err();
         assert_eq!(err.code(), "invalid_grant");
     }
 
@@ -538,47 +516,29 @@ mod tests {
     async fn refresh_can_narrow_but_not_widen() {
         let f = fixture();
         let first = f
-            .auth
-            .password_grant(form("username=john&password=secret&scope=read"))
+            .login("username=john&password=secret&scope=read")
             .await
             .unwrap();
         let err = f
-            .auth
-            .refresh_grant(refresh_form(&first.refresh_token, Some("read write")))
+            .refresh(&first.refresh_token, Some("read write"))
             .await
             .unwrap_err();
         assert_eq!(err.code(), "invalid_scope");
         // The failed attempt did not burn the token.
-        let narrowed = f
-            .auth
-            .refresh_grant(refresh_form(&first.refresh_token, Some("read")))
-            .await
-            .unwrap();
+        let narrowed = f.refresh(&first.refresh_token, Some("read")).await.unwrap();
         assert_eq!(narrowed.scope.to_string(), "read");
     }
 
     #[rocket::async_test]
     async fn refresh_rejects_access_tokens_unknown_tokens_and_disabled_users() {
         let f = fixture();
-        let pair = f
-            .auth
-            .password_grant(form("username=john&password=secret"))
-            .await
-            .unwrap();
+        let pair = f.login("username=john&password=secret").await.unwrap();
         for token in [pair.access_token.as_str(), "unknown"] {
-            let err = f
-                .auth
-                .refresh_grant(refresh_form(token, None))
-                .await
-                .unwrap_err();
+            let err = f.refresh(token, None).await.unwrap_err();
             assert_eq!(err.code(), "invalid_grant");
         }
         f.users.set_disabled("john", true);
-        let err = f
-            .auth
-            .refresh_grant(refresh_form(&pair.refresh_token, None))
-            .await
-            .unwrap_err();
+        let err = f.refresh(&pair.refresh_token, None).await.unwrap_err();
         assert_eq!(err.code(), "invalid_grant");
         // And the refresh token is not an access token.
         assert!(f.auth.authenticate(&pair.refresh_token).await.is_err());
@@ -588,8 +548,7 @@ mod tests {
     async fn refresh_is_bound_to_its_client() {
         let f = fixture();
         let pair = f
-            .auth
-            .password_grant(form("username=john&password=secret&client_id=a"))
+            .login("username=john&password=secret&client_id=a")
             .await
             .unwrap();
         let mut other = refresh_form(&pair.refresh_token, None);
@@ -603,34 +562,18 @@ mod tests {
     #[rocket::async_test]
     async fn revocation_kills_the_family() {
         let f = fixture();
-        let first = f
-            .auth
-            .password_grant(form("username=john&password=secret"))
-            .await
-            .unwrap();
-        let second = f
-            .auth
-            .refresh_grant(refresh_form(&first.refresh_token, None))
-            .await
-            .unwrap();
+        let first = f.login("username=john&password=secret").await.unwrap();
+        let second = f.refresh(&first.refresh_token, None).await.unwrap();
         f.auth.revoke(&first.refresh_token).await.unwrap();
         f.auth.revoke("never-issued").await.unwrap();
-        let err = f
-            .auth
-            .refresh_grant(refresh_form(&second.refresh_token, None))
-            .await
-            .unwrap_err();
+        let err = f.refresh(&second.refresh_token, None).await.unwrap_err();
         assert_eq!(err.code(), "invalid_grant");
     }
 
     #[rocket::async_test]
     async fn debug_of_a_token_response_hides_tokens() {
         let f = fixture();
-        let pair = f
-            .auth
-            .password_grant(form("username=john&password=secret"))
-            .await
-            .unwrap();
+        let pair = f.login("username=john&password=secret").await.unwrap();
         let debug = format!("{pair:?}");
         assert!(!debug.contains(&pair.access_token) && !debug.contains(&pair.refresh_token));
     }

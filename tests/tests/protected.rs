@@ -136,6 +136,16 @@ async fn get<'c>(client: &'c Client, path: &str, authorization: Option<&str>) ->
     request.dispatch().await
 }
 
+/// `POST /write` with `token` and a small body.
+async fn post_write<'c>(client: &'c Client, token: &str) -> LocalResponse<'c> {
+    client
+        .post("/write")
+        .header(Header::new("Authorization", format!("Bearer {token}")))
+        .body("payload")
+        .dispatch()
+        .await
+}
+
 /// Status, `WWW-Authenticate`, and the JSON body of a response.
 async fn parts(response: LocalResponse<'_>) -> (Status, Option<String>, Value) {
     let status = response.status();
@@ -454,12 +464,7 @@ mod scopes {
     async fn missing_scope_is_403_insufficient_scope() {
         let client = client().await;
         let t = token(&client, "reader", "read");
-        let response = client
-            .post("/write")
-            .header(Header::new("Authorization", format!("Bearer {t}")))
-            .body("payload")
-            .dispatch()
-            .await;
+        let response = post_write(&client, &t).await;
         let (status, challenge, body) = parts(response).await;
         assert_eq!(status, Status::Forbidden);
         assert_eq!(body["error"], "insufficient_scope");
@@ -475,12 +480,7 @@ mod scopes {
     async fn all_required_scopes_let_the_request_through() {
         let client = client().await;
         let t = token(&client, "john", "read write");
-        let response = client
-            .post("/write")
-            .header(Header::new("Authorization", format!("Bearer {t}")))
-            .body("payload")
-            .dispatch()
-            .await;
+        let response = post_write(&client, &t).await;
         assert_eq!(response.status(), Status::Ok);
         assert_eq!(response.into_string().await.unwrap(), "john wrote payload");
         assert_eq!(counters(&client).handler.load(Ordering::SeqCst), 1);
