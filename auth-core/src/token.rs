@@ -522,6 +522,37 @@ mod tests {
         }
     }
 
+    /// A throwaway Ed25519 key pair, made for this test only.
+    const ED25519_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIFbtpXJ+w9SViNs84GHqH/9LCFmPONXV+B0XtsbGxBUn
+-----END PRIVATE KEY-----";
+    const ED25519_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEALXiXtCDoS1Dt5NyUbnSGrkU9JUbq/GANo2I6NLp/ioc=
+-----END PUBLIC KEY-----";
+
+    #[test]
+    fn ed25519_keys_sign_and_verify_and_pin_eddsa() {
+        let keys =
+            TokenKeys::ed25519_pem(ED25519_PRIVATE.as_bytes(), ED25519_PUBLIC.as_bytes()).unwrap();
+        assert_eq!(keys.algorithm(), Algorithm::EdDSA);
+        let t = AccessTokens::new(keys, "iss", "aud");
+        let issued = t.issue("alice", "c", &scopes()).unwrap();
+        assert_eq!(
+            jsonwebtoken::decode_header(&issued.token).unwrap().alg,
+            Algorithm::EdDSA
+        );
+        assert_eq!(t.verify(&issued.token).unwrap().sub, "alice");
+        // An HMAC token signed with the public key as secret (the classic
+        // algorithm-confusion attack) is refused.
+        let confused = sign(
+            &at_header(Algorithm::HS256),
+            &claims_json(unix_now()),
+            ED25519_PUBLIC.as_bytes(),
+        );
+        assert_eq!(t.verify(&confused), Err(TokenProblem::WrongAlgorithm));
+        assert!(TokenKeys::ed25519_pem(b"not a pem", ED25519_PUBLIC.as_bytes()).is_err());
+    }
+
     #[test]
     fn weak_secrets_are_refused() {
         assert!(TokenKeys::hs256(b"short").is_err());
