@@ -102,9 +102,32 @@ const STARTUP_ATTEMPTS: u32 = 8;
 /// [`StoreError::Backend`] if the database cannot be reached, a migration
 /// fails, or an applied toolkit migration differs from the one compiled in.
 pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-    let mut migrator = Migrator::new(FixedMigrations(MIGRATOR.iter().cloned().collect()))
+    let migrator = Migrator::new(FixedMigrations(MIGRATOR.iter().cloned().collect()))
         .await
         .map_err(StoreError::backend)?;
+    run_migrator(pool, migrator).await
+}
+
+/// Runs an application's own migrations in the database the toolkit's
+/// tables live in, with the same rules as [`migrate`]: versions applied by
+/// the other migrator are ignored, and a run that collided with another
+/// process starting on the same new file is retried.
+///
+/// # Example
+///
+/// ```no_run
+/// # async fn start(pool: sqlx::SqlitePool) -> Result<(), auth_core::StoreError> {
+/// auth_core::sqlite::migrate(&pool).await?;
+/// auth_core::sqlite::run_migrator(&pool, sqlx::migrate!("./migrations")).await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// [`StoreError::Backend`] if the database cannot be reached, a migration
+/// fails, or an applied migration differs from the one compiled in.
+pub async fn run_migrator(pool: &SqlitePool, mut migrator: Migrator) -> Result<(), StoreError> {
     migrator.set_ignore_missing(true);
     let mut attempt = 1;
     loop {

@@ -1,0 +1,154 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![warn(clippy::pedantic)]
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "Rocket hands request guards such as AuthUser to handlers by value"
+)]
+
+use auth_core::sqlite::SqliteStore;
+use auth_core::{Auth, ScopeRegistry};
+use rocket::fairing::AdHoc;
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+use serde::Deserialize;
+
+mod db;
+mod errors;
+mod routes;
+
+pub use db::migrate;
+
+/// The scopes the demo declares, with their descriptions.
+pub const SCOPES: [(&str, &str); 3] = [
+    ("read:items", "Read items"),
+    ("write:items", "Create items"),
+    ("admin", "Full access"),
+];
+
+/// The database used when `database_url` is not configured.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://demo.db";
+
+/// The demo's own settings, read from Rocket's configuration beside Rocket's
+/// and auth-core's keys.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+struct DemoConfig {
+    /// `database_url` in `Rocket.toml`, `ROCKET_DATABASE_URL` in the
+    /// environment.
+    database_url: String,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+        }
+    }
+}
+
+/// The database URL configured in `figment` (`database_url`, or
+/// `ROCKET_DATABASE_URL` with Rocket's default figment), or
+/// [`DEFAULT_DATABASE_URL`].
+///
+/// # Example
+///
+/// ```
+/// use rocket::figment::Figment;
+///
+/// let figment = Figment::new().merge(("database_url", "sqlite://other.db"));
+/// assert_eq!(demo_app::database_url(&figment).unwrap(), "sqlite://other.db");
+/// assert_eq!(demo_app::database_url(&Figment::new()).unwrap(), "sqlite://demo.db");
+/// ```
+///
+/// # Errors
+///
+/// If `database_url` is set to something other than a string.
+pub fn database_url(figment: &Figment) -> Result<String, Box<rocket::figment::Error>> {
+    figment
+        .extract::<DemoConfig>()
+        .map(|config| config.database_url)
+        .map_err(Box::new)
+}
+
+/// The scopes of [`SCOPES`] as a registry.
+#[must_use]
+pub fn scope_registry() -> ScopeRegistry {
+    SCOPES
+        .iter()
+        .fold(ScopeRegistry::new(), |registry, (scope, description)| {
+            registry.with(scope, description)
+        })
+}
+
+/// The demo application, configured by Rocket's default figment
+/// (`Rocket.toml` and `ROCKET_*` environment variables).
+#[must_use]
+pub fn rocket() -> Rocket<Build> {
+    rocket_from(rocket::Config::figment())
+}
+
+/// The demo application, configured by `figment`: what tests use to pick a
+/// database file and a secret.
+///
+/// On ignition it creates and migrates the database, adds the demo users if
+/// there are no users yet, and seeds a few tasks. Launch is aborted, with the
+/// reason in the log, if the database URL is invalid or the database cannot
+/// be opened or migrated.
+///
+/// # Example
+///
+/// ```no_run
+/// use rocket::figment::Figment;
+///
+/// let figment = Figment::from(rocket::Config::debug_default())
+///     .merge(("database_url", "sqlite://test.db"))
+///     .merge(("auth_secret", "a random string of at least 32 bytes ..."));
+/// let rocket = demo_app::rocket_from(figment);
+/// # let _ = rocket;
+/// ```
+#[must_use]
+pub fn rocket_from(figment: Figment) -> Rocket<Build> {
+    let rocket = rocket::custom(figment);
+    let pool = database_url(rocket.figment())
+        .map_err(|e| format!("invalid database_url: {e}"))
+        .and_then(|url| {
+            auth_core::sqlite::open_lazy(&url).map_err(|e| format!("database {url:?}: {e}"))
+        });
+    let pool = match pool {
+        Ok(pool) => pool,
+        Err(reason) => {
+            return rocket.attach(AdHoc::try_on_ignite("demo database", |rocket| {
+                Box::pin(async move {
+                    log::error!("demo: refusing to start: {reason}");
+                    Err(rocket)
+                })
+            }));
+        }
+    };
+    let store = SqliteStore::new(pool);
+    rocket
+        .attach(
+            Auth::fairing()
+                .store(store.clone())
+                .scopes(scope_registry()),
+        )
+        .attach(db::fairing(store.clone()))
+        .attach(AdHoc::on_liftoff("demo banner", |rocket| {
+            Box::pin(async move {
+                let config = rocket.config();
+                let base = format!(
+                    "http://{}",
+                    std::net::SocketAddr::new(config.address, config.port)
+                );
+                log::info!("demo: open {base}/health");
+                log::info!(
+                    "demo: get a token with POST {base}/token (form fields username and \
+                     password; demo users johndoe and admin, alice is disabled)"
+                );
+            })
+        }))
+        .manage(db::Db::new(store))
+        .mount("/", routes::routes())
+        .register("/", errors::catchers())
+}

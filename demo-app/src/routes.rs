@@ -1,0 +1,193 @@
+//! The demo's routes (contract §7).
+
+use auth_core::{
+    Auth, AuthError, AuthUser, MaybeUser, PasswordRequestFormStrict, RequestProblem, TokenRequest,
+    TokenResponse, protected,
+};
+use rocket::form::{self, Form, FromForm};
+use rocket::http::Status;
+use rocket::serde::json::{self, Json};
+use rocket::{Route, State, get, post, routes};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::db::{Db, Item, Task};
+use crate::errors::ApiError;
+
+/// The longest item name, in characters.
+const MAX_ITEM_NAME: usize = 100;
+
+/// Every route of the demo.
+pub(crate) fn routes() -> Vec<Route> {
+    routes![
+        health,
+        token,
+        token_strict,
+        revoke,
+        me,
+        list_items,
+        create_item,
+        admin_users,
+        tasks,
+    ]
+}
+
+#[get("/health")]
+fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// The password and refresh grants (RFC 6749 §4.3, §6).
+#[post("/token", data = "<request>")]
+async fn token(request: TokenRequest, auth: &Auth) -> Result<TokenResponse, AuthError> {
+    auth.grant(request).await
+}
+
+/// The password grant with `grant_type=password` required.
+#[post("/token-strict", data = "<form>")]
+async fn token_strict(
+    form: PasswordRequestFormStrict,
+    auth: &Auth,
+) -> Result<TokenResponse, AuthError> {
+    auth.password_grant(form).await
+}
+
+/// An RFC 7009 revocation request. `token_type_hint` is accepted and
+/// ignored: only refresh tokens can be revoked.
+#[derive(FromForm)]
+struct Revocation {
+    token: String,
+}
+
+/// Revokes a refresh token and its family (RFC 7009): 200 whether or not
+/// the token was known.
+#[post("/revoke", data = "<form>")]
+async fn revoke(
+    form: Result<Form<Revocation>, form::Errors<'_>>,
+    auth: &Auth,
+) -> Result<Status, AuthError> {
+    let missing = || AuthError::InvalidRequest(RequestProblem::MissingParameter("token"));
+    let form = form.map_err(|_| missing())?;
+    if form.token.is_empty() {
+        return Err(missing());
+    }
+    auth.revoke(&form.token).await?;
+    Ok(Status::Ok)
+}
+
+#[derive(Serialize)]
+struct Me {
+    username: String,
+    scopes: Vec<String>,
+}
+
+/// The caller and the scopes of their token.
+#[protected]
+#[get("/users/me")]
+fn me(user: AuthUser) -> Json<Me> {
+    Json(Me {
+        username: user.subject().to_owned(),
+        scopes: user.scopes().to_vec(),
+    })
+}
+
+#[protected(scopes = "read:items")]
+#[get("/items")]
+async fn list_items(db: &State<Db>) -> Result<Json<Vec<Item>>, ApiError> {
+    Ok(Json(db.items().await?))
+}
+
+/// The body of `POST /items`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewItem {
+    name: String,
+}
+
+/// Trims `name` and checks it is 1 to [`MAX_ITEM_NAME`] characters without
+/// control characters.
+fn valid_item_name(name: &str) -> Result<&str, ApiError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ApiError::unprocessable("the item name is empty"));
+    }
+    if name.chars().count() > MAX_ITEM_NAME {
+        return Err(ApiError::unprocessable(format!(
+            "the item name is longer than {MAX_ITEM_NAME} characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable(
+            "the item name contains control characters",
+        ));
+    }
+    Ok(name)
+}
+
+/// Stores an item owned by the caller: 201 with the stored item.
+#[protected(scopes = "write:items")]
+#[post("/items", data = "<body>")]
+async fn create_item(
+    user: AuthUser,
+    db: &State<Db>,
+    body: Result<Json<NewItem>, json::Error<'_>>,
+) -> Result<(Status, Json<Item>), ApiError> {
+    let body = body.map_err(|e| ApiError::from_json(&e))?;
+    let name = valid_item_name(&body.name)?;
+    let item = db.insert_item(name, user.subject()).await?;
+    Ok((Status::Created, Json(item)))
+}
+
+#[derive(Serialize)]
+struct UserView {
+    username: String,
+    scopes: Vec<String>,
+    disabled: bool,
+}
+
+#[protected(scopes = "admin")]
+#[get("/admin/users")]
+async fn admin_users(db: &State<Db>) -> Result<Json<Vec<UserView>>, ApiError> {
+    let users = db.users().await?;
+    Ok(Json(
+        users
+            .into_iter()
+            .map(|user| UserView {
+                scopes: user.scopes.to_vec(),
+                username: user.username,
+                disabled: user.disabled,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize)]
+struct TaskList {
+    user: Option<String>,
+    tasks: Vec<Task>,
+}
+
+/// Public tasks for everyone, plus the caller's own when a valid token is
+/// sent. An invalid token is refused (401), never treated as anonymous.
+#[get("/tasks")]
+async fn tasks(user: MaybeUser, db: &State<Db>) -> Result<Json<TaskList>, ApiError> {
+    let user = user.0.map(|user| user.subject().to_owned());
+    let tasks = db.tasks(user.as_deref()).await?;
+    Ok(Json(TaskList { user, tasks }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_names() {
+        assert_eq!(valid_item_name("  hammer ").unwrap(), "hammer");
+        assert!(valid_item_name("").is_err());
+        assert!(valid_item_name("   ").is_err());
+        assert!(valid_item_name("a\u{0}b").is_err());
+        assert!(valid_item_name(&"x".repeat(MAX_ITEM_NAME)).is_ok());
+        assert!(valid_item_name(&"é".repeat(MAX_ITEM_NAME)).is_ok());
+        assert!(valid_item_name(&"x".repeat(MAX_ITEM_NAME + 1)).is_err());
+    }
+}
