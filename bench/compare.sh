@@ -6,7 +6,8 @@
 #   bash bench/compare.sh            # 10 s per route and server
 #   DURATION=30 bash bench/compare.sh
 #
-# Installs what it needs: wrk (Debian), fastapi, uvicorn, pyjwt, pwdlib (PyPI).
+# Installs what it needs: wrk (Debian), fastapi, uvicorn[standard] (uvloop,
+# httptools), pyjwt, pwdlib (PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,8 +18,8 @@ PY_PORT=18001
 SECRET="bench-secret-$(date +%s)-0123456789abcdefghij"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-python3 -c "import fastapi, uvicorn, jwt, pwdlib, multipart" 2>/dev/null ||
-  pip install -q fastapi uvicorn pyjwt "pwdlib[argon2]" python-multipart
+python3 -c "import fastapi, uvicorn, uvloop, httptools, jwt, pwdlib, multipart" 2>/dev/null ||
+  pip install -q fastapi "uvicorn[standard]" pyjwt "pwdlib[argon2]" python-multipart
 
 cargo build --release --locked -q -p demo-app
 
@@ -65,3 +66,18 @@ for path in /health /users/me /items; do
   awk -v p="$path" -v r="$rust" -v f="$py" 'BEGIN { printf "%-12s %14.0f %14.0f %7.1fx\n", p, r, f, r / f }'
 done
 echo "wrk -t2 -c$CONNECTIONS -d${DURATION}s per row; uvicorn with 2 workers; $(nproc) cores shared by servers and wrk"
+
+# In-process cost of verifying one access token: auth-core (criterion)
+# against PyJWT (timeit), same token shape, same HS256 secret length.
+for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+rust_us=$(cargo bench -q -p auth-core --bench hot_path -- verify_access_token 2>/dev/null |
+  awk '/time:/ { v = $5; u = $6; if (u == "ns") v /= 1000; if (u == "ms") v *= 1000; print v; exit }')
+py_us=$(BENCH_TOKEN="$PY_TOKEN" BENCH_SECRET="$SECRET" python3 - <<'PY'
+import os, timeit, jwt
+token, secret = os.environ["BENCH_TOKEN"], os.environ["BENCH_SECRET"]
+decode = lambda: jwt.decode(token, secret, algorithms=["HS256"], audience="api", issuer="auth-core")
+runs = 20000
+print(min(timeit.repeat(decode, number=runs, repeat=5)) / runs * 1e6)
+PY
+)
+awk -v r="$rust_us" -v p="$py_us" 'BEGIN { printf "verify one JWT: auth-core %.2f us, PyJWT %.2f us: %.1fx\n", r, p, p / r }'

@@ -7,6 +7,7 @@
 //! | `auth_access_ttl` | `ROCKET_AUTH_ACCESS_TTL` | `1800` seconds |
 //! | `auth_refresh_ttl` | `ROCKET_AUTH_REFRESH_TTL` | `1209600` seconds (14 days) |
 //! | `auth_leeway` | `ROCKET_AUTH_LEEWAY` | `10` seconds |
+//! | `auth_subject_cache_ttl` | `ROCKET_AUTH_SUBJECT_CACHE_TTL` | `5` seconds; `0` looks the user up on every request |
 //! | `auth_issuer` | `ROCKET_AUTH_ISSUER` | `"auth-core"` |
 //! | `auth_audience` | `ROCKET_AUTH_AUDIENCE` | `"api"` |
 //! | `auth_realm` | `ROCKET_AUTH_REALM` | `"api"` |
@@ -93,6 +94,10 @@ pub struct AuthConfig {
     /// Clock-skew leeway in seconds for `exp` and `nbf`.
     #[serde(rename = "auth_leeway")]
     pub leeway: u64,
+    /// How long a subject found enabled is trusted without asking the user
+    /// store again, in seconds; `0` asks on every request.
+    #[serde(rename = "auth_subject_cache_ttl")]
+    pub subject_cache_ttl: u64,
     /// `iss` of issued tokens, and the only issuer accepted.
     #[serde(rename = "auth_issuer")]
     pub issuer: String,
@@ -121,6 +126,7 @@ impl Default for AuthConfig {
             access_ttl: AccessTokens::DEFAULT_TTL,
             refresh_ttl: 14 * 24 * 3600,
             leeway: AccessTokens::DEFAULT_LEEWAY,
+            subject_cache_ttl: 5,
             issuer: "auth-core".to_owned(),
             audience: "api".to_owned(),
             realm: "api".to_owned(),

@@ -134,6 +134,7 @@ impl Auth {
             Err(e) => return Err(AuthError::Server(ServerProblem::Hashing(e.to_string()))),
         };
         if user.disabled {
+            self.forget_subject(&user.username);
             return Err(invalid_credentials());
         }
         if needs_rehash {
@@ -203,6 +204,7 @@ impl Auth {
         let user = match self.users.find_user(&record.username).await? {
             Some(user) if !user.disabled => user,
             _ => {
+                self.forget_subject(&record.username);
                 self.refresh_tokens.revoke_family(&record.family_id).await?;
                 return Err(invalid_refresh());
             }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Request, Response, Rocket};
@@ -13,6 +14,7 @@ use crate::guard::{AuthUser, RecordedError};
 use crate::password::PasswordHasher;
 use crate::scopes::ScopeRegistry;
 use crate::store::{MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore, UserStore};
+use crate::subject_cache::SubjectCache;
 use crate::token::{AccessTokens, TokenKeys};
 
 /// Everything the guards and the token endpoint need: keys, stores, hasher,
@@ -46,6 +48,7 @@ pub struct Auth {
     pub(crate) realm: String,
     pub(crate) default_client_id: String,
     pub(crate) refresh_ttl: u64,
+    pub(crate) subjects: SubjectCache,
 }
 
 impl fmt::Debug for Auth {
@@ -97,16 +100,36 @@ impl Auth {
     /// Verifies an access token and checks that its subject still exists and
     /// is enabled. This is what [`AuthUser`] runs.
     ///
+    /// A subject found enabled is remembered for `auth_subject_cache_ttl`
+    /// seconds (5 by default, 0 to ask the store on every request), so a user
+    /// disabled in the store loses access within that time; call
+    /// [`Auth::forget_subject`] for immediate effect.
+    ///
     /// # Errors
     ///
     /// [`AuthError::InvalidToken`] for any verification failure,
     /// [`AuthError::Server`] if the user store fails.
     pub async fn authenticate(&self, token: &str) -> Result<AuthUser, AuthError> {
         let claims = self.tokens.verify(token).map_err(AuthError::InvalidToken)?;
-        match self.users.find_user(&claims.sub).await? {
-            Some(user) if !user.disabled => Ok(AuthUser::new(claims)),
-            _ => Err(AuthError::InvalidToken(TokenProblem::UnknownSubject)),
+        if self.subjects.is_fresh(&claims.sub) {
+            return Ok(AuthUser::new(claims));
         }
+        match self.users.find_user(&claims.sub).await? {
+            Some(user) if !user.disabled => {
+                self.subjects.remember(&claims.sub);
+                Ok(AuthUser::new(claims))
+            }
+            _ => {
+                self.subjects.forget(&claims.sub);
+                Err(AuthError::InvalidToken(TokenProblem::UnknownSubject))
+            }
+        }
+    }
+
+    /// Makes the next request of `username` consult the user store, e.g.
+    /// right after disabling or deleting the user.
+    pub fn forget_subject(&self, username: &str) {
+        self.subjects.forget(username);
     }
 }
 
@@ -223,6 +246,7 @@ impl AuthFairing {
             realm: config.realm,
             default_client_id: config.default_client_id,
             refresh_ttl: config.refresh_ttl,
+            subjects: SubjectCache::new(Duration::from_secs(config.subject_cache_ttl)),
         })
     }
 }

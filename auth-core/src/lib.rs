@@ -18,6 +18,7 @@ mod scopes;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod store;
+mod subject_cache;
 mod token;
 
 pub use auth_macros::protected;

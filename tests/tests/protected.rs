@@ -104,8 +104,14 @@ async fn client() -> Client {
     users.insert_hashed("reader", &hash, Scopes::parse("read").unwrap(), false);
     users.insert_hashed("off", &hash, Scopes::parse("read").unwrap(), true);
     let rocket = rocket::build()
-        .attach(Auth::fairing().users(users).hasher(hasher).config(config()))
+        .attach(
+            Auth::fairing()
+                .users(users.clone())
+                .hasher(hasher)
+                .config(config()),
+        )
         .manage(Counters::default())
+        .manage(users.clone())
         .mount("/", routes![me, read, write, maybe, raw])
         .register("/", catchers![html_401]);
     Client::tracked(rocket).await.expect("valid rocket")
@@ -429,6 +435,51 @@ mod invalid_token {
             "disabled subject",
         )
         .await;
+    }
+
+    #[rocket::async_test]
+    async fn disabled_subject_loses_access_within_the_cache_lifetime() {
+        let client = client().await;
+        let t = format!("Bearer {}", token(&client, "john", "read"));
+        assert_eq!(get(&client, "/me", Some(&t)).await.status(), Status::Ok);
+        let users = client.rocket().state::<MemoryUserStore>().unwrap();
+        assert!(users.set_disabled("john", true));
+        // Remembered as enabled for auth_subject_cache_ttl (5 s here) ...
+        assert_eq!(get(&client, "/me", Some(&t)).await.status(), Status::Ok);
+        // ... unless the app says so.
+        auth(&client).forget_subject("john");
+        assert_invalid_token(
+            &client,
+            "/me",
+            &t["Bearer ".len()..],
+            "disabled and forgotten",
+        )
+        .await;
+    }
+
+    #[rocket::async_test]
+    async fn zero_cache_lifetime_checks_the_store_every_time() {
+        let mut config = config();
+        config.subject_cache_ttl = 0;
+        let users = MemoryUserStore::new();
+        let hash = PasswordHasher::with_params(256, 1, 1)
+            .unwrap()
+            .hash_blocking("pw")
+            .unwrap();
+        users.insert_hashed("john", &hash, Scopes::parse("read").unwrap(), false);
+        let rocket = rocket::build()
+            .attach(Auth::fairing().users(users.clone()).config(config))
+            .mount("/", routes![me]);
+        let client = Client::tracked(rocket).await.unwrap();
+        let t = token(&client, "john", "read");
+        assert_eq!(
+            get(&client, "/me", Some(&format!("Bearer {t}")))
+                .await
+                .status(),
+            Status::Ok
+        );
+        users.set_disabled("john", true);
+        assert_invalid_token(&client, "/me", &t, "disabled, no cache").await;
     }
 
     #[rocket::async_test]
