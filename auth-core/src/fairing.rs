@@ -261,7 +261,16 @@ impl Fairing for AuthFairing {
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
-        match self.build(rocket.figment()) {
+        let built = match self.build(rocket.figment()) {
+            Ok(auth) => auth
+                .hasher
+                .prepare()
+                .await
+                .map(|()| auth)
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match built {
             Ok(auth) => {
                 log::info!(
                     "auth: {:?} access tokens for audience {:?}, valid {} s; {} scopes declared",

@@ -287,6 +287,18 @@ impl PasswordHasher {
             .await;
     }
 
+    /// Makes the hash [`verify_dummy`](Self::verify_dummy) compares against
+    /// now, so that the first unknown user costs no more than later ones.
+    /// The [`crate::Auth`] fairing calls it at launch.
+    ///
+    /// # Errors
+    ///
+    /// [`PasswordError::Hashing`] if argon2 fails.
+    pub async fn prepare(&self) -> Result<(), PasswordError> {
+        self.run_blocking(|hasher| hasher.dummy_hash().map(|_| ()))
+            .await
+    }
+
     /// A hash of a random password, made once with this hasher's parameters.
     fn dummy_hash(&self) -> Result<&String, PasswordError> {
         if let Some(hash) = self.dummy.get() {
@@ -461,7 +473,10 @@ mod tests {
             Ok(Verification::Match { .. })
         ));
         assert_eq!(hasher.verify("no", &hash).await, Ok(Verification::Mismatch));
+        assert!(hasher.dummy.get().is_none());
         hasher.verify_dummy("anything").await;
-        assert!(hasher.dummy.get().is_some());
+        let dummy = hasher.dummy.get().cloned().unwrap();
+        hasher.prepare().await.unwrap();
+        assert_eq!(hasher.dummy.get(), Some(&dummy), "made once");
     }
 }
