@@ -87,6 +87,10 @@ pub enum RequestProblem {
     MissingParameter(&'static str),
     /// The password is longer than [`crate::MAX_PASSWORD_LEN`] bytes.
     PasswordTooLong,
+    /// `Authorization: Basic` that does not decode to `client_id:secret`.
+    MalformedClientCredentials,
+    /// Client credentials both in the `Authorization` header and the body.
+    ClientCredentialsTwice,
 }
 
 /// Details of [`AuthError::InvalidToken`].
@@ -181,6 +185,12 @@ impl fmt::Display for RequestProblem {
                 write!(f, "the parameter {name} was sent more than once")
             }
             Self::MissingParameter(name) => write!(f, "the parameter {name} is required"),
+            Self::MalformedClientCredentials => {
+                f.write_str("the Authorization header is not valid Basic client credentials")
+            }
+            Self::ClientCredentialsTwice => f.write_str(
+                "client credentials were sent both in the Authorization header and in the body",
+            ),
             Self::PasswordTooLong => write!(
                 f,
                 "the password is longer than {} bytes",

@@ -13,9 +13,18 @@
 //! foreign `grant_type` is `unsupported_grant_type`, a malformed `scope` is
 //! `invalid_scope`. Parameters sent without a value count as omitted
 //! (RFC 6749 §3.2); unknown parameters are ignored.
+//!
+//! Client credentials may come in the body (`client_id`, `client_secret`) or
+//! as `Authorization: Basic` (RFC 6749 §2.3.1, what most OAuth2 client
+//! libraries send by default), not both.
+//!
+//! These are data guards, like `Json<T>`: take them directly as the `data`
+//! parameter, not inside `Form<...>`, so that errors carry RFC 6749 codes.
 
 use std::fmt;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use rocket::Request;
 use rocket::data::{self, Data, FromData, ToByteUnit as _};
 use rocket::http::RawStr;
@@ -165,6 +174,25 @@ impl Fields {
         Ok(fields)
     }
 
+    /// Takes the client credentials of an `Authorization: Basic` header.
+    /// A client authenticates one way only (RFC 6749 §2.3): a secret in the
+    /// body as well, or another `client_id` there, is `invalid_request`.
+    fn add_basic_credentials(&mut self, id: String, secret: String) -> Result<(), AuthError> {
+        let conflict = self.client_secret.is_some()
+            || self
+                .client_id
+                .as_ref()
+                .is_some_and(|body_id| *body_id != id);
+        if conflict {
+            return Err(AuthError::InvalidRequest(
+                RequestProblem::ClientCredentialsTwice,
+            ));
+        }
+        self.client_id = Some(id);
+        self.client_secret = Some(secret).filter(|s| !s.is_empty());
+        Ok(())
+    }
+
     fn scopes(scope: Option<&str>) -> Result<Option<Scopes>, AuthError> {
         scope
             .map(|s| Scopes::parse(s).map_err(|_| AuthError::InvalidScope(ScopeProblem::Malformed)))
@@ -206,6 +234,11 @@ fn decode(raw: &str) -> Result<String, AuthError> {
         .map_err(|_| AuthError::InvalidRequest(RequestProblem::BadEncoding))
 }
 
+/// Builds a form from the recognised parameters.
+trait FromFields: Sized {
+    fn from_fields(fields: Fields) -> Result<Self, AuthError>;
+}
+
 impl PasswordRequestForm {
     /// Parses a form body; `grant_type` may be absent.
     ///
@@ -224,7 +257,12 @@ impl PasswordRequestForm {
     ///
     /// See the [module docs](self).
     pub fn parse(body: &str) -> Result<Self, AuthError> {
-        let fields = Fields::parse(body)?;
+        Fields::parse(body).and_then(Self::from_fields)
+    }
+}
+
+impl FromFields for PasswordRequestForm {
+    fn from_fields(fields: Fields) -> Result<Self, AuthError> {
         match fields.grant_type.as_deref() {
             None | Some("password") => fields.into_password_form(),
             Some(_) => Err(AuthError::UnsupportedGrantType),
@@ -239,7 +277,12 @@ impl PasswordRequestFormStrict {
     ///
     /// `invalid_request` without `grant_type`; see the [module docs](self).
     pub fn parse(body: &str) -> Result<Self, AuthError> {
-        let fields = Fields::parse(body)?;
+        Fields::parse(body).and_then(Self::from_fields)
+    }
+}
+
+impl FromFields for PasswordRequestFormStrict {
+    fn from_fields(fields: Fields) -> Result<Self, AuthError> {
         match fields.grant_type.as_deref() {
             Some("password") => fields.into_password_form().map(Self),
             None => Err(AuthError::InvalidRequest(RequestProblem::MissingParameter(
@@ -257,7 +300,12 @@ impl TokenRequest {
     ///
     /// See the [module docs](self).
     pub fn parse(body: &str) -> Result<Self, AuthError> {
-        let fields = Fields::parse(body)?;
+        Fields::parse(body).and_then(Self::from_fields)
+    }
+}
+
+impl FromFields for TokenRequest {
+    fn from_fields(fields: Fields) -> Result<Self, AuthError> {
         match fields.grant_type.as_deref() {
             None | Some("password") => fields.into_password_form().map(Self::Password),
             Some("refresh_token") => fields.into_refresh_form().map(Self::Refresh),
@@ -266,8 +314,10 @@ impl TokenRequest {
     }
 }
 
-/// Reads the body of a form request, within [`MAX_FORM_LEN`].
-async fn read_body(request: &Request<'_>, data: Data<'_>) -> Result<String, AuthError> {
+/// Reads the parameters of a token request: the form body, within
+/// [`MAX_FORM_LEN`], and client credentials sent with HTTP Basic
+/// authentication (RFC 6749 §2.3.1).
+async fn read_fields(request: &Request<'_>, data: Data<'_>) -> Result<Fields, AuthError> {
     if !request.content_type().is_some_and(|ct| ct.is_form()) {
         return Err(AuthError::InvalidRequest(RequestProblem::NotFormEncoded));
     }
@@ -279,7 +329,45 @@ async fn read_body(request: &Request<'_>, data: Data<'_>) -> Result<String, Auth
     if !body.is_complete() {
         return Err(AuthError::InvalidRequest(RequestProblem::BodyTooLarge));
     }
-    Ok(body.into_inner())
+    let mut fields = Fields::parse(&body)?;
+    if let Some((client_id, client_secret)) =
+        basic_credentials(request.headers().get("Authorization"))?
+    {
+        fields.add_basic_credentials(client_id, client_secret)?;
+    }
+    Ok(fields)
+}
+
+/// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1: the
+/// form-urlencoded id and secret, joined by `:`, in base64). `None` without
+/// such a header.
+fn basic_credentials<'a>(
+    mut values: impl Iterator<Item = &'a str>,
+) -> Result<Option<(String, String)>, AuthError> {
+    let malformed = || AuthError::InvalidRequest(RequestProblem::MalformedClientCredentials);
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::InvalidRequest(
+            RequestProblem::SeveralAuthorizationHeaders,
+        ));
+    }
+    let value = value.trim();
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let id = decode(id)?;
+    if id.is_empty() {
+        return Err(malformed());
+    }
+    Ok(Some((id, decode(secret)?)))
 }
 
 macro_rules! form_data_guard {
@@ -292,10 +380,9 @@ macro_rules! form_data_guard {
                 request: &'r Request<'_>,
                 data: Data<'r>,
             ) -> data::Outcome<'r, Self> {
-                let parsed = match read_body(request, data).await {
-                    Ok(body) => <$ty>::parse(&body),
-                    Err(e) => Err(e),
-                };
+                let parsed = read_fields(request, data)
+                    .await
+                    .and_then(<$ty as FromFields>::from_fields);
                 match parsed {
                     Ok(form) => data::Outcome::Success(form),
                     Err(e) => crate::guard::fail_data(request, e),
@@ -430,6 +517,50 @@ mod tests {
             code(TokenRequest::parse("grant_type=authorization_code&code=x")),
             "unsupported_grant_type"
         );
+    }
+
+    #[test]
+    fn basic_client_credentials() {
+        let header = |id_secret: &str| format!("Basic {}", STANDARD.encode(id_secret));
+        let creds = |value: &str| basic_credentials(std::iter::once(value));
+        assert_eq!(
+            creds(&header("my%20app:s%3Acret")).unwrap(),
+            Some(("my app".to_owned(), "s:cret".to_owned()))
+        );
+        assert_eq!(creds("Bearer abc").unwrap(), None);
+        assert_eq!(basic_credentials(std::iter::empty()).unwrap(), None);
+        for bad in [
+            "Basic !!!".to_owned(),
+            header("no-colon"),
+            header(":secret"),
+        ] {
+            assert_eq!(code(creds(&bad)), "invalid_request", "{bad}");
+        }
+
+        let mut fields = Fields::parse("username=a&password=b").unwrap();
+        fields
+            .add_basic_credentials("app".into(), "s".into())
+            .unwrap();
+        let form = PasswordRequestForm::from_fields(fields).unwrap();
+        assert_eq!(form.client_id.as_deref(), Some("app"));
+        assert_eq!(form.client_secret.as_ref().map(Password::expose), Some("s"));
+
+        let mut same_id = Fields::parse("username=a&password=b&client_id=app").unwrap();
+        assert!(
+            same_id
+                .add_basic_credentials("app".into(), String::new())
+                .is_ok()
+        );
+        for body in [
+            "username=a&password=b&client_id=other",
+            "username=a&password=b&client_secret=x",
+        ] {
+            let mut fields = Fields::parse(body).unwrap();
+            let err = fields
+                .add_basic_credentials("app".into(), "s".into())
+                .unwrap_err();
+            assert_eq!(err.code(), "invalid_request", "{body}");
+        }
     }
 
     #[test]

@@ -289,3 +289,87 @@ async fn strict_route_requires_grant_type_password() {
         .await;
     assert_token_error(&scope, "invalid_scope");
 }
+
+/// The claims of a JWT, read without verification (the test trusts its
+/// own server).
+fn claims_of(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+#[rocket::async_test]
+async fn client_credentials_may_come_as_http_basic() {
+    use base64::Engine as _;
+    use rocket::http::Header;
+
+    let app = App::new().await;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("my-client:s3cret")
+    );
+    let with_basic = |body: String| {
+        app.client
+            .post("/token")
+            .header(ContentType::Form)
+            .header(Header::new("Authorization", basic.clone()))
+            .body(body)
+    };
+    let reply = super::support::send(with_basic(form(&[
+        ("username", "johndoe"),
+        ("password", "secret"),
+    ])))
+    .await;
+    assert_eq!(reply.status, Status::Ok, "{}", reply.text);
+    let claims = claims_of(reply.json["access_token"].as_str().unwrap());
+    assert_eq!(claims["client_id"], "my-client");
+
+    // One authentication method per request (RFC 6749 §2.3).
+    let twice = super::support::send(with_basic(form(&[
+        ("username", "johndoe"),
+        ("password", "secret"),
+        ("client_secret", "other"),
+    ])))
+    .await;
+    assert_token_error(&twice, "invalid_request");
+    assert!(!twice.text.contains("s3cret") && !twice.text.contains("other"));
+}
+
+#[rocket::async_test]
+async fn client_id_in_the_body_or_the_default_lands_in_the_token() {
+    let app = App::new().await;
+    let named = app
+        .token(&[
+            ("username", "johndoe"),
+            ("password", "secret"),
+            ("client_id", "cli"),
+        ])
+        .await;
+    assert_eq!(
+        claims_of(named.json["access_token"].as_str().unwrap())["client_id"],
+        "cli"
+    );
+    let anonymous = app
+        .token(&[("username", "johndoe"), ("password", "secret")])
+        .await;
+    let claims = claims_of(anonymous.json["access_token"].as_str().unwrap());
+    assert_eq!(claims["client_id"], "default");
+    for claim in [
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "jti",
+        "client_id",
+        "scope",
+    ] {
+        assert!(
+            claims.get(claim).is_some(),
+            "RFC 9068 claim {claim} missing: {claims}"
+        );
+    }
+}
