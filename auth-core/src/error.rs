@@ -8,7 +8,6 @@ use std::fmt::{self, Write as _};
 
 use rocket::http::{Header, Status};
 use rocket::response::{self, Responder};
-use rocket::serde::json::Json;
 use rocket::{Request, Response};
 
 use crate::scopes::Scopes;
@@ -384,12 +383,6 @@ impl<'r> Responder<'r, 'static> for AuthError {
         let mut response = Response::new();
         self.render_into(&mut response, crate::guard::realm_of(request));
         Ok(response)
-    }
-}
-
-impl From<AuthError> for (Status, Json<serde_json::Value>) {
-    fn from(e: AuthError) -> Self {
-        (e.status(), Json(e.body()))
     }
 }
 
