@@ -39,6 +39,10 @@ use crate::token::AccessTokenClaims;
 /// Scopes are not checked here: use `#[protected(scopes = "...")]`, or
 /// [`AuthUser::require`].
 ///
+/// For optional authentication take [`MaybeUser`], not `Option<AuthUser>`:
+/// Rocket turns every failure of an `Option` guard into `None`, so a forged
+/// or expired token would silently become an anonymous request.
+///
 /// # Example
 ///
 /// ```
