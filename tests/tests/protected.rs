@@ -86,6 +86,14 @@ fn html_401() -> (ContentType, &'static str) {
     (ContentType::HTML, "<h1>nope</h1>")
 }
 
+/// Seconds since the Unix epoch, for hand-made claims.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs()
+}
+
 fn config() -> AuthConfig {
     let mut config = AuthConfig::default();
     config.secret = Some(SECRET.to_owned());
@@ -108,7 +116,9 @@ async fn client() -> Client {
             Auth::fairing()
                 .users(users.clone())
                 .hasher(hasher)
-                .config(config()),
+                .config(config())
+                .scope("read", "Read")
+                .scope("write", "Write"),
         )
         .manage(Counters::default())
         .manage(users.clone())
@@ -169,7 +179,7 @@ async fn parts(response: LocalResponse<'_>) -> (Status, Option<String>, Value) {
 }
 
 fn claims_json(sub: &str, scope: &str) -> Value {
-    let now = auth_core::unix_now();
+    let now = unix_now();
     json!({
         "iss": ISSUER, "sub": sub, "aud": AUDIENCE, "exp": now + 300, "iat": now, "nbf": now,
         "jti": "forged", "client_id": "c", "scope": scope
@@ -388,7 +398,7 @@ mod invalid_token {
         )
         .await;
         let mut future = claims_json("john", "read");
-        future["nbf"] = (auth_core::unix_now() + 600).into();
+        future["nbf"] = (unix_now() + 600).into();
         assert_invalid_token(
             &client,
             "/me",
@@ -407,7 +417,7 @@ mod invalid_token {
                 "john",
                 "c",
                 &Scopes::parse("read").unwrap(),
-                auth_core::unix_now() - tokens.ttl() - 60,
+                unix_now() - tokens.ttl() - 60,
             )
             .unwrap()
             .token;
@@ -606,12 +616,7 @@ mod optional_auth {
         let client = client().await;
         let tokens = auth(&client).tokens();
         let expired = tokens
-            .issue_at(
-                "john",
-                "c",
-                &Scopes::new(),
-                auth_core::unix_now() - tokens.ttl() - 60,
-            )
+            .issue_at("john", "c", &Scopes::new(), unix_now() - tokens.ttl() - 60)
             .unwrap()
             .token;
         for (value, status, code) in [
@@ -699,10 +704,36 @@ mod configuration {
     }
 
     #[rocket::async_test]
-    async fn guards_without_the_fairing_are_500_json() {
-        let rocket = rocket::build().mount("/", routes![me]);
-        let client = Client::tracked(rocket).await.unwrap();
-        let response = get(&client, "/me", Some("Bearer abc")).await;
-        assert_eq!(response.status(), Status::InternalServerError);
+    async fn guards_without_the_fairing_stop_the_launch() {
+        for rocket in [
+            rocket::build().mount("/", routes![me]),
+            rocket::build().mount("/", routes![maybe]),
+            rocket::build().mount("/", routes![read]),
+        ] {
+            let error = Client::tracked(rocket).await.expect_err("launch refused");
+            assert!(
+                matches!(error.kind(), rocket::error::ErrorKind::SentinelAborts(_)),
+                "{error:?}"
+            );
+        }
+    }
+
+    #[rocket::async_test]
+    async fn an_undeclared_scope_stops_the_launch() {
+        let fairing = Auth::fairing()
+            .config(config())
+            .scope("read", "Read")
+            .scope("writ", "A typo of write");
+        let rocket = rocket::build()
+            .attach(fairing)
+            .manage(Counters::default())
+            .mount("/", routes![read, write]);
+        let error = Client::tracked(rocket).await.expect_err("launch refused");
+        let rocket::error::ErrorKind::SentinelAborts(sentries) = error.kind() else {
+            panic!("{error:?}");
+        };
+        // Only `write` requires a scope ("write") nobody declared.
+        assert_eq!(sentries.len(), 1, "{sentries:?}");
+        assert!(sentries[0].type_name.contains("__auth_scopes_write"));
     }
 }
