@@ -27,7 +27,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-command=${BENCH_COMMAND:-"$(env | grep -E '^(QUICK|ROUNDS|DURATION|CONNECTIONS|THREADS|RSS_CONNECTIONS|STARTS|DEMO_LOG_LEVEL|SERVERS)=' | sort | tr '\n' ' ')bash bench/compare.sh"}
+settings=$(env | grep -E '^(QUICK|ROUNDS|DURATION|CONNECTIONS|THREADS|RSS_CONNECTIONS|STARTS|DEMO_LOG_LEVEL|SERVERS)=' | sort | tr '\n' ' ' || true)
+command=${BENCH_COMMAND:-"${settings}bash bench/compare.sh"}
 if [ "${QUICK:-0}" = 1 ]; then
   export ROUNDS=${ROUNDS:-1} DURATION=${DURATION:-3} STARTS=${STARTS:-2}
 fi
