@@ -27,7 +27,7 @@ import http.client
 import json
 import os
 import platform
-import shlex
+import shutil
 import signal
 import statistics
 import subprocess
@@ -389,6 +389,11 @@ def main():
     finally:
         for proc in procs.values():
             stop(proc)
+        log_sizes = {name: os.path.getsize("%s/%s.log" % (WORK, name)) for name in servers}
+        shutil.rmtree(WORK, ignore_errors=True)
+    for name, size in log_sizes.items():
+        if size > 1 << 20:
+            print("NOTE %s wrote %.0f MiB of log during the run." % (LABELS[name], size / (1 << 20)))
 
     report(servers, results, startup, rss, cpu_model)
 

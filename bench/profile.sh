@@ -71,6 +71,19 @@ PY
 # Places whose inclusive share is reported (perf report --children).
 interesting='log::|rocket::log|std::io::stdio|fmt::write|jsonwebtoken::decode|jsonwebtoken::.*verify|hmac|sha2::|local_cache|on_response|render_into|AuthError.*(body|challenge|description)|serde_json::ser|catcher|SubjectCache|Auth::authenticate|Protected|__memmove|malloc|free|sqlx|tokio::runtime::task|hyper::proto|epoll|sendto|recvfrom|writev|__send|__recv|syscall'
 
+report() { # case path status
+  set +o pipefail # head closes the pipe early
+  echo "## $1 (GET $2 -> $3, ROCKET_LOG_LEVEL=$ROCKET_LOG_LEVEL): top $TOP symbols, self time"
+  perf report -i "$OUT/$1.data" --no-children --sort dso,symbol --stdio -g none \
+    --percent-limit 0.3 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/[ -]+$//' | head -n "$TOP"
+  echo
+  echo "## $1: inclusive time of selected places"
+  perf report -i "$OUT/$1.data" --children --sort symbol --stdio -g none 2>/dev/null |
+    grep -E '^ +[0-9]' | grep -E "$interesting" | sed -E 's/ +$//' | head -n 40
+  echo
+  set -o pipefail
+}
+
 for case in "${cases[@]}"; do
   case $case in
     health) path=/health token= ;;
@@ -91,15 +104,6 @@ for case in "${cases[@]}"; do
   wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "${header[@]}" "http://127.0.0.1:$PORT$path" |
     grep -E 'Requests/sec' >&2
   wait $recorder
-  {
-    echo "## $case (GET $path -> $status, ROCKET_LOG_LEVEL=$ROCKET_LOG_LEVEL): top $TOP symbols, self time"
-    perf report -i "$OUT/$case.data" --no-children --sort dso,symbol --stdio -g none \
-      --percent-limit 0.3 2>/dev/null | grep -E '^ +[0-9]' | head -n "$TOP"
-    echo
-    echo "## $case: inclusive time of selected places"
-    perf report -i "$OUT/$case.data" --children --sort symbol --stdio -g none \
-      2>/dev/null | grep -E '^ +[0-9]' | grep -E "$interesting" | head -n 40
-    echo
-  } | tee "$OUT/$case.txt"
+  report "$case" "$path" "$status" | tee "$OUT/$case.txt"
 done
 echo "perf data and reports in $OUT" >&2
