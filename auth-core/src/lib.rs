@@ -19,6 +19,7 @@ mod scopes;
 pub mod sqlite;
 mod store;
 mod subject_cache;
+mod testing;
 mod token;
 
 pub use auth_macros::protected;
@@ -32,13 +33,14 @@ pub use fairing::{Auth, AuthFairing};
 pub use form::{
     MAX_FORM_LEN, PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm, TokenRequest,
 };
-pub use guard::{AuthUser, BearerToken, MaybeUser};
+pub use guard::{AuthUser, BearerToken, MaybeUser, Protected};
 pub use password::{MAX_PASSWORD_LEN, Password, PasswordError, PasswordHasher, Verification};
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes, is_scope_char};
 pub use store::{
     MemoryRefreshTokenStore, MemoryUserStore, RefreshState, RefreshTokenRecord, RefreshTokenStore,
     StoreError, TokenHash, UserRecord, UserStore,
 };
+pub use testing::TestUser;
 pub use token::{
     ACCESS_TOKEN_TYPE, AccessTokenClaims, AccessTokens, IssuedToken, MIN_SECRET_LEN, TokenKeys,
     unix_now,
