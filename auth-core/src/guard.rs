@@ -316,8 +316,11 @@ impl RequiredScopes for NoScopes {
 }
 
 /// The request guard `#[protected]` inserts as a handler's first
-/// parameter: a valid access token whose subject exists and is enabled,
-/// holding every scope the attribute lists (`S` carries them).
+/// parameter; to call a protected handler directly in a test, pass
+/// [`Protected::for_tests()`].
+///
+/// Over HTTP it requires a valid access token whose subject exists and is
+/// enabled, holding every scope the attribute lists (`S` carries them).
 ///
 /// | request | outcome |
 /// |---|---|

@@ -340,7 +340,7 @@ fn is_bcrypt(hash: &str) -> bool {
         .any(|prefix| hash.starts_with(prefix))
 }
 
-#[allow(clippy::needless_pass_by_value)] // used as a map_err adapter
+#[allow(clippy::needless_pass_by_value, reason = "used as a map_err adapter")]
 fn hashing(e: impl fmt::Display) -> PasswordError {
     PasswordError::Hashing(e.to_string())
 }

@@ -154,7 +154,7 @@ impl TokenKeys {
     }
 }
 
-#[allow(clippy::needless_pass_by_value)] // used as a map_err adapter
+#[allow(clippy::needless_pass_by_value, reason = "used as a map_err adapter")]
 fn key_error(e: jsonwebtoken::errors::Error) -> ConfigError {
     ConfigError::Key(e.to_string())
 }

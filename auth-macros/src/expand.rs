@@ -22,8 +22,9 @@ use crate::validate::Handler;
 //   type is one identifier: Rocket logs guard failures with
 //   `stringify!(type)`, which spaces out every `::` and `<` of a path;
 // * the guard as the first parameter (after a receiver), named
-//   `__auth_guard` with mixed-site hygiene, so a user parameter of the same
-//   name is a different variable.
+//   `__auth_guard` with mixed-site hygiene, so the handler body cannot
+//   reach it (`validate` rejects a user parameter of that name, since
+//   Rocket matches parameters by name).
 //
 // Paths go through `::<auth-core as the user named it>::__private`.
 
@@ -78,7 +79,7 @@ pub(crate) fn handler(handler: Handler) -> TokenStream {
         #vis type #alias = ::#krate::__private::Protected<#scopes_ty>;
     };
 
-    let param = syn::Ident::new("__auth_guard", Span::mixed_site());
+    let param = syn::Ident::new(crate::validate::GUARD_PARAM, Span::mixed_site());
     let guard: FnArg = syn::parse_quote_spanned! {attr=> #param: #alias };
     // A `self` receiver must stay first; Rocket rejects it with its own error.
     let at = usize::from(matches!(func.sig.inputs.first(), Some(FnArg::Receiver(_))));

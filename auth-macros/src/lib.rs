@@ -75,7 +75,7 @@ mod validate;
 /// }
 ///
 /// #[doc(hidden)]
-/// pub type __auth_guard_items = ::auth_core::Protected<__auth_scopes_items>;
+/// pub type __auth_guard_items = ::auth_core::__private::Protected<__auth_scopes_items>;
 ///
 /// #[get("/items")]
 /// pub async fn items(
@@ -85,10 +85,11 @@ mod validate;
 /// ```
 ///
 /// Without `scopes` no struct is generated and the guard is
-/// `Protected<NoScopes>`. The guard type is an alias so that Rocket's log
-/// names it in one word (`Request guard `__auth_guard_items` failed`). The
-/// parameter name is hygienic: a parameter of your own called
-/// `__auth_guard` does not clash with it. If your crate renames the
+/// `Protected<NoScopes>`. `__private::Protected` is the public
+/// `auth_core::Protected`. The guard type is an alias so that Rocket's log
+/// names it in one word: "Request guard `__auth_guard_items` failed". The
+/// parameter name `__auth_guard` is reserved: the handler body cannot see
+/// it, and a parameter of your own with that name is an error. If your crate renames the
 /// dependency (`oauth = { package = "auth-core", .. }`), the paths start
 /// with `::oauth` instead.
 ///
@@ -111,6 +112,7 @@ mod validate;
 /// * the attribute below the route attribute, or on a function without one
 ///   (Rocket has already consumed the route attribute when `#[protected]`
 ///   comes second, so both read the same), or on a `#[catch]` function;
+/// * a parameter named `__auth_guard`;
 /// * a crate that does not depend on `auth-core`;
 /// * a parameter of type `Option<AuthUser>` or `MaybeUser`: a protected
 ///   handler never runs for an anonymous caller, so take `AuthUser`.

@@ -84,6 +84,7 @@ pub(crate) fn handler(
     route_attribute(&func.attrs, &mut errors);
     for input in &func.sig.inputs {
         if let FnArg::Typed(typed) = input {
+            reserved_name(&typed.pat, &mut errors);
             optional_auth(&typed.ty, &mut errors);
         }
     }
@@ -404,6 +405,25 @@ fn route_attribute(attrs: &[Attribute], errors: &mut Errors) {
     }
 }
 
+/// The name of the parameter `expand` adds.
+pub(crate) const GUARD_PARAM: &str = "__auth_guard";
+
+/// Rejects a parameter named like the injected guard. Rocket matches
+/// parameters by name, so even a hygienic injected name would clash.
+fn reserved_name(pat: &syn::Pat, errors: &mut Errors) {
+    if let syn::Pat::Ident(binding) = pat {
+        if binding.ident.unraw() == GUARD_PARAM {
+            errors.push(syn::Error::new(
+                binding.ident.span(),
+                format!(
+                    "`{GUARD_PARAM}` is the name of the guard #[protected] adds; \
+                     rename this parameter"
+                ),
+            ));
+        }
+    }
+}
+
 /// Rejects `Option<AuthUser>` and `MaybeUser` parameters.
 fn optional_auth(ty: &Type, errors: &mut Errors) {
     let Some(segment) = last_segment(ty) else {
@@ -623,6 +643,31 @@ mod tests {
             errs[0].ends_with("scopes = \"read:items write:items\""),
             "{}",
             errs[0]
+        );
+    }
+
+    #[test]
+    fn the_guard_name_is_reserved() {
+        let errs = errors(
+            quote!(),
+            quote!(
+                #[get("/")]
+                fn items(__auth_guard: u8) {}
+            ),
+        );
+        assert_eq!(
+            errs,
+            ["`__auth_guard` is the name of the guard #[protected] adds; rename this parameter"]
+        );
+        assert!(
+            errors(
+                quote!(),
+                quote!(
+                    #[get("/")]
+                    fn items(__auth_guard2: u8) {}
+                )
+            )
+            .is_empty()
         );
     }
 
