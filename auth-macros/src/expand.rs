@@ -112,7 +112,7 @@ mod tests {
 
     /// The alias every expansion defines, for a handler `name` of
     /// visibility `vis` guarded by `Protected<scopes>`.
-    fn alias(vis: TokenStream, name: &str, scopes: TokenStream) -> TokenStream {
+    fn alias(vis: &TokenStream, name: &str, scopes: &TokenStream) -> TokenStream {
         let alias = quote::format_ident!("__auth_guard_{}", name);
         quote! {
             #[doc(hidden)]
@@ -134,7 +134,7 @@ mod tests {
                 async fn me(user: AuthUser) -> String { user.name }
             },
         );
-        let alias = alias(quote!(), "me", quote!(::auth_core::__private::NoScopes));
+        let alias = alias(&quote!(), "me", &quote!(::auth_core::__private::NoScopes));
         let expected = quote! {
             #alias
             #[get("/me")]
@@ -153,7 +153,7 @@ mod tests {
                 pub(crate) fn items() -> &'static str { "" }
             },
         );
-        let alias = alias(quote!(pub(crate)), "items", quote!(__auth_scopes_items));
+        let alias = alias(&quote!(pub(crate)), "items", &quote!(__auth_scopes_items));
         let expected = quote! {
             #[doc(hidden)]
             #[allow(
@@ -205,9 +205,9 @@ mod tests {
             },
         );
         let alias = alias(
-            quote!(pub),
+            &quote!(pub),
             "items",
-            quote!(::auth_core::__private::NoScopes),
+            &quote!(::auth_core::__private::NoScopes),
         );
         let expected = quote! {
             #alias

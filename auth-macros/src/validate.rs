@@ -411,16 +411,16 @@ pub(crate) const GUARD_PARAM: &str = "__auth_guard";
 /// Rejects a parameter named like the injected guard. Rocket matches
 /// parameters by name, so even a hygienic injected name would clash.
 fn reserved_name(pat: &syn::Pat, errors: &mut Errors) {
-    if let syn::Pat::Ident(binding) = pat {
-        if binding.ident.unraw() == GUARD_PARAM {
-            errors.push(syn::Error::new(
-                binding.ident.span(),
-                format!(
-                    "`{GUARD_PARAM}` is the name of the guard #[protected] adds; \
-                     rename this parameter"
-                ),
-            ));
-        }
+    if let syn::Pat::Ident(binding) = pat
+        && binding.ident.unraw() == GUARD_PARAM
+    {
+        errors.push(syn::Error::new(
+            binding.ident.span(),
+            format!(
+                "`{GUARD_PARAM}` is the name of the guard #[protected] adds; \
+                 rename this parameter"
+            ),
+        ));
     }
 }
 
@@ -475,15 +475,15 @@ mod tests {
     use proc_macro2::{Span, TokenStream};
     use quote::quote;
 
-    fn krate() -> syn::Result<syn::Ident> {
-        Ok(syn::Ident::new("auth_core", Span::call_site()))
+    fn krate() -> syn::Ident {
+        syn::Ident::new("auth_core", Span::call_site())
     }
 
     /// Runs every check and returns the error messages, in order.
     fn errors(args: TokenStream, item: TokenStream) -> Vec<String> {
         let args = syn::parse2::<Args>(args);
         let item = syn::parse2::<syn::Item>(item);
-        match handler(args, item, krate()) {
+        match handler(args, item, Ok(krate())) {
             Ok(_) => Vec::new(),
             Err(err) => err.into_iter().map(|e| e.to_string()).collect(),
         }
@@ -499,7 +499,7 @@ mod tests {
     fn scopes_of(args: TokenStream) -> Option<Vec<String>> {
         let args = syn::parse2::<Args>(args).ok()?;
         let item = syn::parse2::<syn::Item>(route()).ok()?;
-        let handler = handler(Ok(args), Ok(item), krate()).ok()?;
+        let handler = handler(Ok(args), Ok(item), Ok(krate())).ok()?;
         Some(handler.scopes.map(|s| s.tokens).unwrap_or_default())
     }
 

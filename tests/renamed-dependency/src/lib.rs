@@ -55,7 +55,10 @@ mod tests {
             .dispatch();
         assert_eq!(response.status(), Status::Forbidden);
 
-        assert_eq!(client.get("/ping").dispatch().status(), Status::Unauthorized);
+        assert_eq!(
+            client.get("/ping").dispatch().status(),
+            Status::Unauthorized
+        );
     }
 
     #[test]
