@@ -18,6 +18,7 @@
 //! `TRYBUILD=overwrite cargo test -p tests --test ui`, and review the
 //! `.stderr` diff like code.
 
+use std::io::Write as _;
 use std::process::Command;
 
 /// The compiler version the `.stderr` files were made with.
@@ -38,14 +39,19 @@ fn ui() {
     t.pass("ui/pass/*.rs");
     match rustc_version() {
         Some(version) if version == SNAPSHOT_RUSTC => t.compile_fail("ui/*.rs"),
-        other => eprintln!(
-            "\n\
+        // Straight to stderr: the test harness hides `eprintln!` output of
+        // a passing test.
+        other => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n\
              ################################################################\n\
              # UI SNAPSHOTS SKIPPED: the .stderr files come from rustc\n\
              # {SNAPSHOT_RUSTC}, this is rustc {}. Only ui/pass ran.\n\
              # Run the compile_fail cases with rustc {SNAPSHOT_RUSTC}.\n\
              ################################################################\n",
-            other.as_deref().unwrap_or("<unknown version>")
-        ),
+                other.as_deref().unwrap_or("<unknown version>")
+            );
+        }
     }
 }
