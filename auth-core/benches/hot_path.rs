@@ -10,7 +10,14 @@
 //! cargo bench -p auth-core --bench hot_path -- verify_vs_hmac
 //! ```
 
-use auth_core::{AccessTokenClaims, AccessTokens, Scopes, TokenKeys, extract_bearer, unix_now};
+use auth_core::{AccessTokenClaims, AccessTokens, Scopes, TokenKeys, extract_bearer};
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -273,10 +273,25 @@ impl RequiredScopes for NoScopes {
     const SCOPES: &'static [&'static str] = &[];
 }
 
-/// The guard `#[protected]` inserts as a handler's first parameter: an
-/// [`AuthUser`] that also holds every scope of `S`.
-#[doc(hidden)]
-pub struct Protected<S: RequiredScopes>(PhantomData<S>);
+/// The request guard `#[protected]` inserts as a handler's first
+/// parameter; to call a protected handler directly in a test, pass
+/// [`Protected::for_tests()`].
+///
+/// Over HTTP it requires a valid access token whose subject exists and is
+/// enabled, holding every scope the attribute lists (`S` carries them).
+///
+/// | request | outcome |
+/// |---|---|
+/// | no `Authorization` header, or not `Bearer` | 401, `WWW-Authenticate: Bearer realm=".."` |
+/// | `Bearer` with an empty token, several `Authorization` headers | 400 `invalid_request` |
+/// | malformed, forged, expired or otherwise invalid token | 401 `invalid_token` |
+/// | valid token without every listed scope | 403 `insufficient_scope` |
+/// | valid token with every listed scope | the handler runs |
+///
+/// You never write this type in a route: see [`macro@crate::protected`] for
+/// the exact rewrite. You meet it when calling a protected handler
+/// directly, where [`Protected::for_tests`] makes the argument.
+pub struct Protected<S: RequiredScopes>(pub(crate) PhantomData<S>);
 
 #[rocket::async_trait]
 impl<'r, S: RequiredScopes> FromRequest<'r> for Protected<S> {

@@ -22,6 +22,7 @@ mod sentinel;
 pub mod sqlite;
 mod store;
 mod subject_cache;
+mod testing;
 mod token;
 
 pub use auth::Auth;
@@ -32,13 +33,14 @@ pub use error::{AuthError, GrantProblem, RequestProblem, ScopeProblem, ServerPro
 pub use fairing::AuthFairing;
 pub use form::{PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm, TokenRequest};
 pub use grant::{TokenResponse, hash_refresh_token};
-pub use guard::{AuthUser, BearerToken, MaybeUser};
+pub use guard::{AuthUser, BearerToken, MaybeUser, Protected};
 pub use password::{MAX_PASSWORD_LEN, Password, PasswordError, PasswordHasher, Verification};
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{
     MemoryRefreshTokenStore, MemoryUserStore, RefreshState, RefreshTokenRecord, RefreshTokenStore,
     StoreError, TokenHash, UserRecord, UserStore,
 };
+pub use testing::TestUser;
 pub use token::{
     ACCESS_TOKEN_TYPE, AccessTokenClaims, AccessTokens, IssuedToken, KeyError, MIN_SECRET_LEN,
     SigningError, TokenKeys, TokenProblem,
