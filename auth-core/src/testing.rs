@@ -81,7 +81,7 @@ impl<S: RequiredScopes> fmt::Debug for Protected<S> {
 /// let bob = TestUser::new("bob").insert_into(&users);
 ///
 /// let rocket = rocket::build()
-///     .attach(Auth::fairing().users(users))
+///     .attach(Auth::fairing().users(users).scope("read:items", "Read items"))
 ///     .mount("/", routes![items]);
 /// let client = Client::tracked(rocket).unwrap();
 ///

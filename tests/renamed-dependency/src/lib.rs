@@ -23,7 +23,11 @@ pub fn ping() -> &'static str {
 #[must_use]
 pub fn rocket(users: oauth::MemoryUserStore) -> Rocket<Build> {
     rocket::build()
-        .attach(Auth::fairing().users(users))
+        .attach(
+            Auth::fairing()
+                .users(users)
+                .scope("read:items", "Read items"),
+        )
         .mount("/", routes![items, ping])
 }
 
