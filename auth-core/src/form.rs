@@ -363,6 +363,11 @@ fn basic_credentials<'a>(
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    // An empty id and secret (`Basic Og==`, what Swagger UI's password flow
+    // sends by default) are no client credentials at all.
+    if id.is_empty() && secret.is_empty() {
+        return Ok(None);
+    }
     let id = decode(id)?;
     if id.is_empty() {
         return Err(malformed());
@@ -528,6 +533,7 @@ mod tests {
             Some(("my app".to_owned(), "s:cret".to_owned()))
         );
         assert_eq!(creds("Bearer abc").unwrap(), None);
+        assert_eq!(creds("Basic Og==").unwrap(), None, "empty id and secret");
         assert_eq!(basic_credentials(std::iter::empty()).unwrap(), None);
         for bad in [
             "Basic !!!".to_owned(),

@@ -13,6 +13,8 @@ mod error;
 mod fairing;
 mod form;
 mod guard;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod password;
 mod scopes;
 #[cfg(feature = "sqlite")]

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 mod db;
 mod errors;
+mod openapi;
 mod routes;
 
 pub use db::migrate;
@@ -149,6 +150,6 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
             })
         }))
         .manage(db::Db::new(store))
-        .mount("/", routes::routes())
+        .mount("/", openapi::routes())
         .register("/", errors::catchers())
 }
