@@ -51,8 +51,8 @@ use rocket::route::{Handler, Outcome};
 use rocket::{Data, Request, Route};
 use rocket_okapi::r#gen::OpenApiGenerator;
 use rocket_okapi::okapi::openapi3::{
-    MediaType, OAuthFlows, OpenApi, Operation, RefOr, RequestBody, Response, Responses,
-    SecurityRequirement, SecurityScheme, SecuritySchemeData, Server,
+    Header, MediaType, OAuthFlows, OpenApi, Operation, ParameterValue, RefOr, RequestBody,
+    Response, Responses, SecurityRequirement, SecurityScheme, SecuritySchemeData, Server,
 };
 use rocket_okapi::okapi::schemars::JsonSchema;
 use rocket_okapi::okapi::schemars::r#gen::SchemaGenerator;
@@ -289,6 +289,38 @@ fn fragment<T: serde::de::DeserializeOwned>(value: Value) -> T {
     serde_json::from_value(value).expect("a valid static OpenAPI fragment")
 }
 
+/// Deserializes a static response fragment. Its headers are built by hand:
+/// `okapi`'s `Header` does not read back what it writes (its flattened
+/// fields would each take the `schema`).
+fn response_fragment(mut value: Value) -> Response {
+    let headers = value
+        .as_object_mut()
+        .and_then(|object| object.remove("headers"))
+        .unwrap_or_default();
+    let mut response: Response = fragment(value);
+    if let Value::Object(headers) = headers {
+        for (name, header) in headers {
+            let header = Header {
+                description: header["description"].as_str().map(str::to_owned),
+                required: header["required"].as_bool().unwrap_or(false),
+                deprecated: false,
+                allow_empty_value: false,
+                value: ParameterValue::Schema {
+                    style: None,
+                    explode: None,
+                    allow_reserved: false,
+                    schema: fragment(header["schema"].clone()),
+                    example: header.get("example").cloned(),
+                    examples: None,
+                },
+                extensions: rocket_okapi::okapi::Map::new(),
+            };
+            response.headers.insert(name, RefOr::Object(header));
+        }
+    }
+    response
+}
+
 // ----- request guards -----
 
 /// What one of our guards contributes. The scheme itself is a placeholder
@@ -326,7 +358,7 @@ fn guard_responses(generator: &mut OpenApiGenerator, forbidden: bool) -> Respons
         })
     };
     let response = |description: &str, header: Value, code: &str| -> RefOr<Response> {
-        let mut response: Response = fragment(json!({
+        let mut response = response_fragment(json!({
             "description": description,
             "headers": { "WWW-Authenticate": header },
         }));
@@ -650,7 +682,7 @@ fn json_response(
     headers: &Value,
     example: Option<Value>,
 ) -> RefOr<Response> {
-    let mut response: Response = fragment(json!({
+    let mut response = response_fragment(json!({
         "description": description,
         "headers": headers,
     }));
@@ -682,7 +714,7 @@ fn retry_after() -> Value {
 
 impl OpenApiResponderInner for TokenResponse {
     fn responses(generator: &mut OpenApiGenerator) -> rocket_okapi::Result<Responses> {
-        let mut response: Response = fragment(json!({
+        let mut response = response_fragment(json!({
             "description": "RFC 6749 §5.1 access token response",
             "headers": {
                 "Cache-Control": no_store(),
@@ -785,6 +817,29 @@ mod tests {
             json!([{ s: [] }, { "apiKey": [] }])
         );
         assert_eq!(normalized(Value::Null), Value::Null);
+    }
+
+    #[test]
+    fn documented_headers_have_each_key_once() {
+        let mut generator = OpenApiGenerator::new(&rocket_okapi::settings::OpenApiSettings::new());
+        let responses = guard_responses(&mut generator, true);
+        for response in responses.responses.values() {
+            let RefOr::Object(response) = response else {
+                panic!("inline responses only")
+            };
+            for header in response.headers.values() {
+                let text = serde_json::to_string(header).unwrap();
+                assert_eq!(text.matches("\"schema\"").count(), 1, "{text}");
+                assert_eq!(text.matches("\"example\"").count(), 1, "{text}");
+            }
+        }
+        let text = serde_json::to_string(&responses).unwrap();
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["403"]["headers"]["WWW-Authenticate"]["required"], true);
+        assert_eq!(
+            back["401"]["content"][JSON]["schema"]["$ref"],
+            "#/components/schemas/Error"
+        );
     }
 
     #[test]
