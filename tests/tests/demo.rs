@@ -9,6 +9,7 @@ mod demo {
 
     mod concurrency;
     mod errors;
+    mod openapi;
     mod persistence;
     mod refresh;
     mod routes;
