@@ -420,7 +420,7 @@ fn guard_responses(generator: &mut OpenApiGenerator, forbidden: bool) -> Respons
     responses
 }
 
-impl<'r, S: RequiredScopes> OpenApiFromRequest<'r> for Protected<S> {
+impl<S: RequiredScopes> OpenApiFromRequest<'_> for Protected<S> {
     fn from_request_input(
         _generator: &mut OpenApiGenerator,
         _name: String,
@@ -434,7 +434,7 @@ impl<'r, S: RequiredScopes> OpenApiFromRequest<'r> for Protected<S> {
     }
 }
 
-impl<'r> OpenApiFromRequest<'r> for AuthUser {
+impl OpenApiFromRequest<'_> for AuthUser {
     fn from_request_input(
         _generator: &mut OpenApiGenerator,
         _name: String,
@@ -448,7 +448,7 @@ impl<'r> OpenApiFromRequest<'r> for AuthUser {
     }
 }
 
-impl<'r> OpenApiFromRequest<'r> for MaybeUser {
+impl OpenApiFromRequest<'_> for MaybeUser {
     fn from_request_input(
         _generator: &mut OpenApiGenerator,
         _name: String,
@@ -462,7 +462,7 @@ impl<'r> OpenApiFromRequest<'r> for MaybeUser {
     }
 }
 
-impl<'r> OpenApiFromRequest<'r> for BearerToken {
+impl OpenApiFromRequest<'_> for BearerToken {
     fn from_request_input(
         _generator: &mut OpenApiGenerator,
         _name: String,
@@ -645,7 +645,7 @@ fn form_body<T: JsonSchema>(generator: &mut OpenApiGenerator, description: &str)
     }
 }
 
-impl<'r> OpenApiFromData<'r> for TokenRequest {
+impl OpenApiFromData<'_> for TokenRequest {
     fn request_body(generator: &mut OpenApiGenerator) -> rocket_okapi::Result<RequestBody> {
         Ok(form_body::<Self>(
             generator,
@@ -656,7 +656,7 @@ impl<'r> OpenApiFromData<'r> for TokenRequest {
     }
 }
 
-impl<'r> OpenApiFromData<'r> for PasswordRequestForm {
+impl OpenApiFromData<'_> for PasswordRequestForm {
     fn request_body(generator: &mut OpenApiGenerator) -> rocket_okapi::Result<RequestBody> {
         Ok(form_body::<Self>(
             generator,
@@ -665,7 +665,7 @@ impl<'r> OpenApiFromData<'r> for PasswordRequestForm {
     }
 }
 
-impl<'r> OpenApiFromData<'r> for PasswordRequestFormStrict {
+impl OpenApiFromData<'_> for PasswordRequestFormStrict {
     fn request_body(generator: &mut OpenApiGenerator) -> rocket_okapi::Result<RequestBody> {
         Ok(form_body::<Self>(
             generator,
@@ -789,11 +789,11 @@ impl OpenApiResponderInner for AuthError {
 mod tests {
     use super::*;
 
-    fn operation(security: Value) -> Operation {
+    fn operation(security: &Value) -> Operation {
         fragment(json!({ "responses": {}, "security": security }))
     }
 
-    fn normalized(security: Value) -> Value {
+    fn normalized(security: &Value) -> Value {
         let mut operation = operation(security);
         normalize_security(&mut operation);
         serde_json::to_value(operation.security).unwrap()
@@ -804,19 +804,22 @@ mod tests {
         let s = SECURITY_SCHEME;
         // #[protected(scopes = "b a")] with an AuthUser parameter.
         assert_eq!(
-            normalized(json!([{ s: ["b", "a"] }, { s: [] }])),
+            normalized(&json!([{ s: ["b", "a"] }, { s: [] }])),
             json!([{ s: ["b", "a"] }])
         );
         // MaybeUser alone: anonymous allowed.
-        assert_eq!(normalized(json!([{}])), json!([{}, { s: [] }]));
+        assert_eq!(normalized(&json!([{}])), json!([{}, { s: [] }]));
         // MaybeUser beside a required guard: the token is required.
-        assert_eq!(normalized(json!([{}, { s: ["x"] }])), json!([{ s: ["x"] }]));
+        assert_eq!(
+            normalized(&json!([{}, { s: ["x"] }])),
+            json!([{ s: ["x"] }])
+        );
         // Another scheme's requirement is kept.
         assert_eq!(
-            normalized(json!([{ "apiKey": [] }, { s: [] }])),
+            normalized(&json!([{ "apiKey": [] }, { s: [] }])),
             json!([{ s: [] }, { "apiKey": [] }])
         );
-        assert_eq!(normalized(Value::Null), Value::Null);
+        assert_eq!(normalized(&Value::Null), Value::Null);
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub(crate) fn routes() -> Vec<Route> {
 
 /// Adds what the routes' types cannot say.
 fn finish(spec: &mut OpenApi) {
-    spec.info.title = "auth-core demo".to_owned();
+    "auth-core demo".clone_into(&mut spec.info.title);
     let mut error = MediaType::default();
     let mut generator = OpenApiGenerator::new(&rocket_okapi::settings::OpenApiSettings::new());
     error.schema = Some(generator.json_schema::<ErrorBody>());
@@ -71,17 +71,17 @@ fn finish(spec: &mut OpenApi) {
             }
             // Rocket's `Form` reads both encodings; OAuth2 clients send
             // `application/x-www-form-urlencoded` (RFC 7009 §2.1).
-            if let Some(RefOr::Object(body)) = &mut operation.request_body {
-                if let Some(multipart) = body.content.shift_remove("multipart/form-data") {
-                    let mut content = rocket_okapi::okapi::Map::new();
-                    content.insert(
-                        "application/x-www-form-urlencoded".to_owned(),
-                        multipart.clone(),
-                    );
-                    content.insert("multipart/form-data".to_owned(), multipart);
-                    content.extend(std::mem::take(&mut body.content));
-                    body.content = content;
-                }
+            if let Some(RefOr::Object(body)) = &mut operation.request_body
+                && let Some(multipart) = body.content.shift_remove("multipart/form-data")
+            {
+                let mut content = rocket_okapi::okapi::Map::new();
+                content.insert(
+                    "application/x-www-form-urlencoded".to_owned(),
+                    multipart.clone(),
+                );
+                content.insert("multipart/form-data".to_owned(), multipart);
+                content.extend(std::mem::take(&mut body.content));
+                body.content = content;
             }
         }
     }
