@@ -1,8 +1,8 @@
 // Swagger UI of the demo app in headless Chromium: authorize with the
 // password flow, call protected routes, log out.
 //
-// Starts the demo binary itself (DEMO_APP_BIN, or target/release/demo-app,
-// or target/debug/demo-app) on a free port with a temporary database, and
+// Starts the demo binary itself (DEMO_APP_BIN, or the newer of
+// target/release/demo-app and target/debug/demo-app) on a free port with a temporary database, and
 // stops it at the end. Chromium: CHROMIUM_BIN or /usr/bin/chromium.
 // Screenshots go to target/browser/.
 
@@ -26,7 +26,10 @@ const artifacts = path.join(targetDir, 'browser');
 function demoBinary() {
   if (process.env.DEMO_APP_BIN) return process.env.DEMO_APP_BIN;
   const candidates = ['release', 'debug'].map((p) => path.join(targetDir, p, 'demo-app'));
-  const found = candidates.find((c) => fs.existsSync(c));
+  // The most recently built one.
+  const found = candidates
+    .filter((c) => fs.existsSync(c))
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
   if (!found) {
     throw new Error(`no demo binary in ${candidates.join(' or ')}: run cargo build -p demo-app`);
   }
