@@ -142,7 +142,7 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
                     "http://{}",
                     std::net::SocketAddr::new(config.address, config.port)
                 );
-                log::info!("demo: open {base}/health");
+                log::info!("demo: open {base}/health, or {base}/docs for Swagger UI");
                 log::info!(
                     "demo: get a token with POST {base}/token (form fields username and \
                      password; demo users johndoe and admin, alice is disabled)"
