@@ -561,10 +561,15 @@ fn form_schema(grant_types: &[&str], required: &[&str], refresh: bool) -> Schema
             "enum": grant_types,
             "description": "The grant; without it, a password grant",
         },
-        "username": { "type": "string", "description": "Password grant: the username" },
+        "username": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Password grant: the username",
+        },
         "password": {
             "type": "string",
             "format": "password",
+            "minLength": 1,
             "description": "Password grant: the password",
         },
         "scope": {
@@ -582,6 +587,7 @@ fn form_schema(grant_types: &[&str], required: &[&str], refresh: bool) -> Schema
     if refresh {
         properties["refresh_token"] = json!({
             "type": "string",
+            "minLength": 1,
             "description": "Refresh grant: the refresh token",
         });
     }

@@ -69,19 +69,13 @@ fn finish(spec: &mut OpenApi) {
                     }
                 }
             }
-            // Rocket's `Form` reads both encodings; OAuth2 clients send
-            // `application/x-www-form-urlencoded` (RFC 7009 §2.1).
+            // `rocket_okapi` documents a `Form` as multipart; the demo's
+            // form (RFC 7009 revocation) is `application/x-www-form-urlencoded`.
             if let Some(RefOr::Object(body)) = &mut operation.request_body
                 && let Some(multipart) = body.content.shift_remove("multipart/form-data")
             {
-                let mut content = rocket_okapi::okapi::Map::new();
-                content.insert(
-                    "application/x-www-form-urlencoded".to_owned(),
-                    multipart.clone(),
-                );
-                content.insert("multipart/form-data".to_owned(), multipart);
-                content.extend(std::mem::take(&mut body.content));
-                body.content = content;
+                body.content
+                    .insert("application/x-www-form-urlencoded".to_owned(), multipart);
             }
         }
     }

@@ -69,6 +69,7 @@ async fn token_strict(
 /// ignored: only refresh tokens can be revoked.
 #[derive(FromForm, JsonSchema)]
 struct Revocation {
+    #[schemars(length(min = 1))]
     token: String,
 }
 
@@ -117,7 +118,13 @@ async fn list_items(db: &State<Db>) -> Result<Json<Vec<Item>>, ApiError> {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewItem {
-    #[schemars(length(min = 1, max = 100))]
+    /// 1 to 100 characters, not all white space, no control characters.
+    #[schemars(
+        length(min = 1, max = 100),
+        regex(
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     name: String,
 }
 
