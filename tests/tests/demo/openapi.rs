@@ -380,15 +380,22 @@ fn validator() -> Option<PathBuf> {
     if bin.exists() {
         return Some(bin);
     }
-    let python = ["python3", "python"]
-        .into_iter()
-        .find(|p| Command::new(p).arg("--version").output().is_ok())?;
+    let python = ["python3", "python"].into_iter().find(|p| {
+        Command::new(p)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })?;
     let status = Command::new(python)
         .args(["-m", "venv"])
         .arg(&venv)
         .status()
         .expect("run python -m venv");
-    assert!(status.success(), "python -m venv {} failed", venv.display());
+    assert!(
+        status.success(),
+        "{python} -m venv {} failed: install Python's venv module (Debian: python3-venv)",
+        venv.display()
+    );
     let status = Command::new(venv.join("bin").join("pip"))
         .args(["install", "--quiet", "openapi-spec-validator==0.9.0"])
         .status()
