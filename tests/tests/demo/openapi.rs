@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use auth_core::{Auth, AuthError, MemoryUserStore, PasswordHasher, Scopes, TokenRequest};
+use auth_core::{
+    Auth, AuthError, AuthUser, BearerToken, MemoryUserStore, PasswordHasher, Scopes, TokenRequest,
+};
 use auth_core::{TokenResponse, protected};
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::Client;
@@ -288,6 +290,28 @@ fn prefixed_items() -> &'static str {
     "[]"
 }
 
+#[openapi]
+#[get("/whoami")]
+fn prefixed_whoami(user: AuthUser) -> String {
+    user.subject().to_owned()
+}
+
+#[openapi]
+#[get("/raw")]
+fn prefixed_raw(token: BearerToken) -> String {
+    token.expose().len().to_string()
+}
+
+#[openapi]
+#[get("/maybe")]
+fn prefixed_maybe(token: Option<BearerToken>) -> &'static str {
+    if token.is_some() {
+        "token"
+    } else {
+        "anonymous"
+    }
+}
+
 async fn prefixed_app() -> Client {
     let users = MemoryUserStore::new();
     let hash = PasswordHasher::new().hash_blocking("secret").unwrap();
@@ -297,7 +321,13 @@ async fn prefixed_app() -> Client {
         Scopes::parse("read:items").unwrap(),
         false,
     );
-    let (routes, spec) = openapi_get_routes_spec![prefixed_token, prefixed_items];
+    let (routes, spec) = openapi_get_routes_spec![
+        prefixed_token,
+        prefixed_items,
+        prefixed_whoami,
+        prefixed_raw,
+        prefixed_maybe
+    ];
     let figment = rocket::Config::figment()
         .merge(("log_level", "off"))
         .merge(("auth_secret", super::support::SECRET));
@@ -322,10 +352,14 @@ async fn token_url_follows_the_mount_point() {
     let flow = &doc["components"]["securitySchemes"][SCHEME]["flows"]["password"];
     assert_eq!(flow["tokenUrl"], "/api/v1/token");
     assert_eq!(flow["refreshUrl"], "/api/v1/token");
-    assert_eq!(
-        doc["paths"]["/items"]["get"]["security"],
-        json!([{ SCHEME: ["read:items"] }])
-    );
+    for (path, security) in [
+        ("/items", json!([{ SCHEME: ["read:items"] }])),
+        ("/whoami", json!([{ SCHEME: [] }])),
+        ("/raw", json!([{ SCHEME: [] }])),
+        ("/maybe", json!([{}, { SCHEME: [] }])),
+    ] {
+        assert_eq!(doc["paths"][path]["get"]["security"], security, "{path}");
+    }
 
     // Swagger UI, at <prefix>/docs, finds the document and the token route.
     let docs = send(client.get("/api/v1/docs")).await;
