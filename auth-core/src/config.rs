@@ -1,45 +1,22 @@
 //! Settings, read through Rocket's own configuration (`Rocket.toml` and
 //! `ROCKET_*` environment variables).
 //!
-//! | key (`Rocket.toml`) | environment | default |
-//! |---|---|---|
-//! | `auth_secret` | `ROCKET_AUTH_SECRET` | debug builds: random per start, with a warning; release builds: required |
-//! | `auth_access_ttl` | `ROCKET_AUTH_ACCESS_TTL` | `1800` seconds |
-//! | `auth_refresh_ttl` | `ROCKET_AUTH_REFRESH_TTL` | `1209600` seconds (14 days) |
-//! | `auth_leeway` | `ROCKET_AUTH_LEEWAY` | `10` seconds |
-//! | `auth_subject_cache_ttl` | `ROCKET_AUTH_SUBJECT_CACHE_TTL` | `5` seconds; `0` looks the user up on every request |
-//! | `auth_issuer` | `ROCKET_AUTH_ISSUER` | `"auth-core"` |
-//! | `auth_audience` | `ROCKET_AUTH_AUDIENCE` | `"api"` |
-//! | `auth_realm` | `ROCKET_AUTH_REALM` | `"api"` |
-//! | `auth_default_client_id` | `ROCKET_AUTH_DEFAULT_CLIENT_ID` | `"default"` |
-//! | `auth_algorithm` | `ROCKET_AUTH_ALGORITHM` | `"HS256"` (or `HS384`, `HS512`) |
-//! | `auth_scopes` | `ROCKET_AUTH_SCOPES` | none: a table `scope = "description"` |
-//!
-//! ```toml
-//! [default]
-//! auth_access_ttl = 900
-//! auth_issuer = "https://auth.example.com"
-//!
-//! [default.auth_scopes]
-//! "read:items" = "Read items"
-//!
-//! [release]
-//! # better: ROCKET_AUTH_SECRET in the environment
-//! auth_secret = "a random string of at least 32 bytes ..."
-//! ```
+//! Every key, its environment variable, default and allowed range is listed
+//! once, in the [crate documentation](crate#configuration).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::str::FromStr;
 
 use jsonwebtoken::Algorithm;
 use rand::RngCore as _;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
-use crate::scopes::ScopeRegistry;
-use crate::token::{AccessTokens, TokenKeys};
+use crate::scopes::{ScopeError, ScopeRegistry};
+use crate::token::{AccessTokens, KeyError, TokenKeys};
 
 /// A configuration the toolkit refuses to start with.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// No secret in a release build.
@@ -48,37 +25,40 @@ pub enum ConfigError {
          (e.g. `openssl rand -base64 48`)"
     )]
     MissingSecret,
-    /// A secret that is too short or not random.
-    #[error("auth_secret is too weak: {0}")]
-    WeakSecret(String),
-    /// An unusable algorithm.
-    #[error("auth_algorithm: {0}")]
-    Algorithm(String),
-    /// A key that does not parse.
-    #[error("invalid signing key: {0}")]
-    Key(String),
-    /// A lifetime of zero or beyond a year.
-    #[error("{key} must be between 1 and 31536000 seconds, not {value}")]
-    Lifetime {
+    /// A secret, key or algorithm that cannot sign tokens.
+    #[error("auth_secret / auth_algorithm: {0}")]
+    Key(#[from] KeyError),
+    /// A number outside its allowed range.
+    #[error("{key} must be between {min} and {max}, not {value}")]
+    OutOfRange {
         /// The setting.
         key: &'static str,
         /// The value given.
         value: u64,
+        /// The smallest value allowed.
+        min: u64,
+        /// The largest value allowed.
+        max: u64,
     },
     /// A declared scope that is not a valid scope-token.
-    #[error("auth_scopes: {scope:?} is not a valid RFC 6749 scope-token")]
+    #[error("auth_scopes: {scope:?} is not a valid RFC 6749 scope-token: {reason}")]
     Scope {
         /// The scope as written.
         scope: String,
+        /// What is wrong with it.
+        #[source]
+        reason: ScopeError,
     },
-    /// The configuration could not be read (wrong type, ...).
+    /// The configuration could not be read (a key of the wrong type, ...).
     #[error("invalid auth configuration: {0}")]
-    Invalid(String),
+    Invalid(Box<rocket::figment::Error>),
 }
 
 /// The raw settings, as deserialized from Rocket's figment. Every field has a
 /// default; see the module documentation.
-#[derive(Debug, Clone, Deserialize)]
+///
+/// `Debug` does not show the secret.
+#[derive(Clone, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
 pub struct AuthConfig {
@@ -110,10 +90,10 @@ pub struct AuthConfig {
     /// `client_id` claim for token requests that name no client.
     #[serde(rename = "auth_default_client_id")]
     pub default_client_id: String,
-    /// `HS256`, `HS384` or `HS512`. For asymmetric keys use
+    /// `HS256`, `HS384` or `HS512` (any case). For asymmetric keys use
     /// [`crate::AuthFairing::keys`].
-    #[serde(rename = "auth_algorithm")]
-    pub algorithm: String,
+    #[serde(rename = "auth_algorithm", deserialize_with = "algorithm_any_case")]
+    pub algorithm: Algorithm,
     /// Declared scopes and their descriptions.
     #[serde(rename = "auth_scopes")]
     pub scopes: BTreeMap<String, String>,
@@ -129,15 +109,52 @@ impl Default for AuthConfig {
             subject_cache_ttl: 5,
             issuer: "auth-core".to_owned(),
             audience: "api".to_owned(),
-            realm: "api".to_owned(),
+            realm: DEFAULT_REALM.to_owned(),
             default_client_id: "default".to_owned(),
-            algorithm: "HS256".to_owned(),
+            algorithm: Algorithm::HS256,
             scopes: BTreeMap::new(),
         }
     }
 }
 
-const MAX_TTL: u64 = 365 * 24 * 3600;
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("leeway", &self.leeway)
+            .field("subject_cache_ttl", &self.subject_cache_ttl)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("realm", &self.realm)
+            .field("default_client_id", &self.default_client_id)
+            .field("algorithm", &self.algorithm)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// Reads an algorithm name in any case (`hs256`, `HS256`).
+fn algorithm_any_case<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Algorithm, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    Algorithm::from_str(&name.to_ascii_uppercase())
+        .map_err(|_| serde::de::Error::custom(format!("unknown algorithm {name:?}")))
+}
+
+/// The `realm` of challenges when none is configured.
+pub(crate) const DEFAULT_REALM: &str = "api";
+
+/// The allowed range of every numeric setting: key, smallest, largest.
+const RANGES: [(&str, u64, u64); 4] = [
+    // Access tokens cannot be revoked: at most a day.
+    ("auth_access_ttl", 1, 24 * 3600),
+    ("auth_refresh_ttl", 1, 365 * 24 * 3600),
+    // Beyond a few minutes, leeway only keeps expired tokens alive.
+    ("auth_leeway", 0, 300),
+    // A disabled user keeps access at most this long.
+    ("auth_subject_cache_ttl", 0, 3600),
+];
 
 impl AuthConfig {
     /// Reads the settings from a figment (use `rocket.figment()`).
@@ -148,21 +165,30 @@ impl AuthConfig {
     pub fn from_figment(figment: &rocket::figment::Figment) -> Result<Self, ConfigError> {
         figment
             .extract::<Self>()
-            .map_err(|e| ConfigError::Invalid(e.to_string()))
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
     }
 
-    /// Checks lifetimes and declared scopes.
+    /// Checks every number against its range, and the declared scopes.
     ///
     /// # Errors
     ///
-    /// The first setting out of range.
+    /// [`ConfigError::OutOfRange`] for the first setting out of range,
+    /// [`ConfigError::Scope`] for an invalid declared scope.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        for (key, value) in [
-            ("auth_access_ttl", self.access_ttl),
-            ("auth_refresh_ttl", self.refresh_ttl),
-        ] {
-            if value == 0 || value > MAX_TTL {
-                return Err(ConfigError::Lifetime { key, value });
+        let values = [
+            self.access_ttl,
+            self.refresh_ttl,
+            self.leeway,
+            self.subject_cache_ttl,
+        ];
+        for ((key, min, max), value) in RANGES.into_iter().zip(values) {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError::OutOfRange {
+                    key,
+                    value,
+                    min,
+                    max,
+                });
             }
         }
         self.scope_registry().map(|_| ())
@@ -178,8 +204,9 @@ impl AuthConfig {
         for (scope, description) in &self.scopes {
             registry
                 .declare(scope, description)
-                .map_err(|_| ConfigError::Scope {
+                .map_err(|reason| ConfigError::Scope {
                     scope: scope.clone(),
+                    reason,
                 })?;
         }
         Ok(registry)
@@ -193,14 +220,11 @@ impl AuthConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::MissingSecret`] (release builds),
-    /// [`ConfigError::WeakSecret`], [`ConfigError::Algorithm`].
+    /// [`ConfigError::MissingSecret`] (release builds), [`ConfigError::Key`]
+    /// for a weak secret or a non-HMAC algorithm.
     pub fn keys(&self) -> Result<TokenKeys, ConfigError> {
-        let algorithm =
-            Algorithm::from_str(&self.algorithm.to_ascii_uppercase()).map_err(|_| {
-                ConfigError::Algorithm(format!("unknown algorithm {:?}", self.algorithm))
-            })?;
-        match &self.secret {
+        let algorithm = self.algorithm;
+        let keys = match &self.secret {
             Some(secret) => TokenKeys::hmac(algorithm, secret.as_bytes()),
             None if cfg!(debug_assertions) => {
                 log::warn!(
@@ -211,8 +235,9 @@ impl AuthConfig {
                 rand::rngs::OsRng.fill_bytes(&mut secret);
                 TokenKeys::hmac(algorithm, &secret)
             }
-            None => Err(ConfigError::MissingSecret),
-        }
+            None => return Err(ConfigError::MissingSecret),
+        };
+        Ok(keys?)
     }
 }
 
@@ -255,7 +280,10 @@ mod tests {
         let bad_ttl = Figment::new().merge(Serialized::default("auth_access_ttl", 0));
         assert!(matches!(
             AuthConfig::from_figment(&bad_ttl).unwrap().validate(),
-            Err(ConfigError::Lifetime { .. })
+            Err(ConfigError::OutOfRange {
+                key: "auth_access_ttl",
+                ..
+            })
         ));
         let wrong_type = Figment::new().merge(Serialized::default("auth_access_ttl", "soon"));
         assert!(matches!(
@@ -266,18 +294,69 @@ mod tests {
             secret: Some("short".into()),
             ..AuthConfig::default()
         };
-        assert!(matches!(short.keys(), Err(ConfigError::WeakSecret(_))));
+        assert!(matches!(
+            short.keys(),
+            Err(ConfigError::Key(KeyError::SecretTooShort { len: 5 }))
+        ));
         let alg = AuthConfig {
-            algorithm: "RS256".into(),
+            algorithm: Algorithm::RS256,
             secret: Some("0123456789abcdef0123456789abcdef".into()),
             ..AuthConfig::default()
         };
-        assert!(matches!(alg.keys(), Err(ConfigError::Algorithm(_))));
+        assert!(matches!(
+            alg.keys(),
+            Err(ConfigError::Key(KeyError::WrongAlgorithm { .. }))
+        ));
+        let unknown = Figment::new().merge(Serialized::default("auth_algorithm", "HS999"));
+        assert!(matches!(
+            AuthConfig::from_figment(&unknown),
+            Err(ConfigError::Invalid(_))
+        ));
         let scope = AuthConfig {
             scopes: BTreeMap::from([("bad scope".to_owned(), String::new())]),
             ..AuthConfig::default()
         };
         assert!(matches!(scope.validate(), Err(ConfigError::Scope { .. })));
+    }
+
+    #[test]
+    fn every_number_is_bounded_and_the_error_names_the_range() {
+        for (key, value) in [
+            ("auth_access_ttl", u64::MAX),
+            ("auth_refresh_ttl", 0),
+            ("auth_leeway", u64::MAX),
+            ("auth_subject_cache_ttl", u64::MAX),
+        ] {
+            let figment = Figment::new().merge(Serialized::default(key, value));
+            let err = AuthConfig::from_figment(&figment)
+                .unwrap()
+                .validate()
+                .unwrap_err();
+            let message = err.to_string();
+            assert!(
+                matches!(err, ConfigError::OutOfRange { key: k, .. } if k == key),
+                "{message}"
+            );
+            assert!(message.contains("must be between"), "{message}");
+        }
+    }
+
+    #[test]
+    fn algorithm_names_are_read_in_any_case() {
+        let figment = Figment::new().merge(Serialized::default("auth_algorithm", "hs384"));
+        let config = AuthConfig::from_figment(&figment).unwrap();
+        assert_eq!(config.algorithm, Algorithm::HS384);
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let config = AuthConfig {
+            secret: Some("0123456789abcdef0123456789abcdef".into()),
+            ..AuthConfig::default()
+        };
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("0123456789abcdef"), "{debug}");
+        assert!(debug.contains("<redacted>"), "{debug}");
     }
 
     #[test]

@@ -1,22 +1,27 @@
-//! [`AuthError`]: every way a request can be refused, and its HTTP form.
+//! [`AuthError`]: every way a request can be refused, and what it means
+//! in HTTP.
 //!
 //! One `match` ([`AuthError::parts`]) decides the status, the RFC error code
-//! and whether a `WWW-Authenticate` challenge is sent, so the three never
-//! disagree.
+//! and the kind of `WWW-Authenticate` challenge, so the three never
+//! disagree. Each message is written once, on its variant; writing the
+//! answer into a Rocket response happens in `respond`.
 
-use std::fmt::{self, Write as _};
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
-use rocket::http::{Header, Status};
-use rocket::response::{self, Responder};
-use rocket::{Request, Response};
+use rocket::http::Status;
 
+use crate::password::{MAX_PASSWORD_LEN, PasswordError};
 use crate::scopes::Scopes;
 use crate::store::StoreError;
+use crate::token::{SigningError, TokenProblem};
 
 /// Why a request was refused. Rendered as RFC 6750 (protected resources) or
 /// RFC 6749 §5.2 (token endpoint) JSON with the matching status.
 ///
-/// `Display` never contains a token, a secret or a password.
+/// `Display` is the `error_description` clients see (for
+/// [`AuthError::Server`] it carries the detail for the server log instead),
+/// and never contains a token, a secret or a password.
 ///
 /// # Example
 ///
@@ -27,120 +32,110 @@ use crate::store::StoreError;
 /// let err = AuthError::InvalidToken(TokenProblem::Expired);
 /// assert_eq!(err.status(), Status::Unauthorized);
 /// assert_eq!(err.code(), "invalid_token");
-/// assert_eq!(err.to_string(), "invalid token: the access token expired");
+/// assert_eq!(err.description(), "the access token expired");
 /// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
     /// No `Authorization` header, or a scheme other than `Bearer`
     /// (401, challenge without an error code).
-    #[error("bearer credentials required")]
+    #[error("bearer credentials are required")]
     MissingCredentials,
     /// A malformed request (400 `invalid_request`).
-    #[error("invalid request: {0}")]
+    #[error(transparent)]
     InvalidRequest(RequestProblem),
     /// A token that is malformed or fails verification (401 `invalid_token`).
-    #[error("invalid token: {0}")]
+    #[error(transparent)]
     InvalidToken(TokenProblem),
     /// A valid token without every required scope (403 `insufficient_scope`).
-    #[error("insufficient scope: requires {required}")]
+    #[error("this resource requires the scope {required}")]
     InsufficientScope {
         /// Every scope the route requires.
         required: Scopes,
     },
     /// Bad credentials or a bad refresh token at the token endpoint
     /// (400 `invalid_grant`).
-    #[error("invalid grant: {0}")]
+    #[error(transparent)]
     InvalidGrant(GrantProblem),
     /// A `grant_type` the endpoint does not support
     /// (400 `unsupported_grant_type`).
-    #[error("unsupported grant type")]
+    #[error("the grant_type is not supported by this endpoint")]
     UnsupportedGrantType,
     /// A requested scope that is malformed, unknown or not allowed
     /// (400 `invalid_scope`).
-    #[error("invalid scope: {0}")]
+    #[error(transparent)]
     InvalidScope(ScopeProblem),
-    /// The store or the password hasher failed (500 `server_error`). The
-    /// client sees no detail; the server log does.
-    #[error("server error: {0}")]
+    /// The store, the password hasher or the signer failed
+    /// (500 `server_error`). The client sees no detail; the server log does.
+    #[error(transparent)]
     Server(ServerProblem),
 }
 
 /// Details of [`AuthError::InvalidRequest`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestProblem {
     /// `Authorization: Bearer` with nothing after it.
+    #[error("the bearer token is empty")]
     EmptyBearerToken,
     /// More than one `Authorization` header.
+    #[error("more than one Authorization header was sent")]
     SeveralAuthorizationHeaders,
     /// The token request is not `application/x-www-form-urlencoded`.
+    #[error("the body must be application/x-www-form-urlencoded")]
     NotFormEncoded,
     /// The token request body is larger than the limit.
+    #[error("the request body is too large")]
     BodyTooLarge,
     /// The token request body is not valid percent-encoded UTF-8.
+    #[error("the body is not valid percent-encoded UTF-8")]
     BadEncoding,
     /// A parameter appears more than once (RFC 6749 §3.2).
+    #[error("the parameter {0} was sent more than once")]
     DuplicateParameter(&'static str),
     /// A required parameter is missing or empty.
+    #[error("the parameter {0} is required")]
     MissingParameter(&'static str),
     /// The password is longer than [`crate::MAX_PASSWORD_LEN`] bytes.
+    #[error("the password is longer than {MAX_PASSWORD_LEN} bytes")]
     PasswordTooLong,
     /// `Authorization: Basic` that does not decode to `client_id:secret`.
+    #[error("the Authorization header is not valid Basic client credentials")]
     MalformedClientCredentials,
     /// Client credentials both in the `Authorization` header and the body.
+    #[error("client credentials were sent both in the Authorization header and in the body")]
     ClientCredentialsTwice,
 }
 
-/// Details of [`AuthError::InvalidToken`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TokenProblem {
-    /// Not a `b64token` (RFC 6750 §2.1) or not a well-formed JWT.
-    Malformed,
-    /// The signature does not match.
-    BadSignature,
-    /// `exp` is in the past (beyond the leeway).
-    Expired,
-    /// `nbf` is in the future (beyond the leeway).
-    NotYetValid,
-    /// `iss` is not this server.
-    WrongIssuer,
-    /// `aud` does not name this resource server.
-    WrongAudience,
-    /// Signed with an algorithm other than the configured one.
-    WrongAlgorithm,
-    /// The JWT header's `typ` is not `at+jwt` (RFC 9068 §4).
-    WrongType,
-    /// A required claim is missing or has the wrong type.
-    BadClaims,
-    /// The subject no longer exists or is disabled.
-    UnknownSubject,
-}
-
 /// Details of [`AuthError::InvalidGrant`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum GrantProblem {
     /// Unknown user, wrong password or disabled user: one answer for all, so
     /// the endpoint does not reveal which usernames exist.
+    #[error("incorrect username or password")]
     InvalidCredentials,
     /// Unknown, expired or revoked refresh token, or issued to another client.
+    #[error("the refresh token is invalid, expired or revoked")]
     InvalidRefreshToken,
     /// A refresh token presented a second time: its whole family is revoked
     /// (RFC 9700 §4.14.2).
+    #[error("the refresh token was already used; every token of its family is revoked")]
     RefreshTokenReused,
 }
 
 /// Details of [`AuthError::InvalidScope`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScopeProblem {
     /// Not a space-separated list of RFC 6749 §3.3 scope-tokens.
+    #[error("the scope parameter is not a list of valid scope tokens")]
     Malformed,
     /// Not declared by the application, or not allowed for this user.
+    #[error("a requested scope is unknown or not allowed for this user")]
     NotAllowed,
     /// A refresh asked for more than the original grant.
+    #[error("a refresh cannot add scopes beyond the original grant")]
     BeyondOriginalGrant,
 }
 
@@ -149,14 +144,14 @@ pub enum ScopeProblem {
 #[non_exhaustive]
 pub enum ServerProblem {
     /// The user or refresh-token store failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     /// Hashing or verifying a password failed.
-    #[error("password hashing failed: {0}")]
-    Hashing(String),
+    #[error(transparent)]
+    Hashing(#[from] PasswordError),
     /// Signing an access token failed.
-    #[error("signing the access token failed: {0}")]
-    Signing(String),
+    #[error(transparent)]
+    Signing(#[from] SigningError),
     /// The [`crate::Auth`] fairing was not attached to this Rocket instance.
     #[error("the Auth fairing is not attached; add .attach(Auth::fairing())")]
     NotConfigured,
@@ -164,113 +159,68 @@ pub enum ServerProblem {
 
 impl From<StoreError> for AuthError {
     fn from(e: StoreError) -> Self {
-        Self::Server(ServerProblem::Store(e))
+        Self::Server(e.into())
     }
 }
 
-impl fmt::Display for RequestProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::EmptyBearerToken => f.write_str("the bearer token is empty"),
-            Self::SeveralAuthorizationHeaders => {
-                f.write_str("more than one Authorization header was sent")
-            }
-            Self::NotFormEncoded => {
-                f.write_str("the body must be application/x-www-form-urlencoded")
-            }
-            Self::BodyTooLarge => f.write_str("the request body is too large"),
-            Self::BadEncoding => f.write_str("the body is not valid percent-encoded UTF-8"),
-            Self::DuplicateParameter(name) => {
-                write!(f, "the parameter {name} was sent more than once")
-            }
-            Self::MissingParameter(name) => write!(f, "the parameter {name} is required"),
-            Self::MalformedClientCredentials => {
-                f.write_str("the Authorization header is not valid Basic client credentials")
-            }
-            Self::ClientCredentialsTwice => f.write_str(
-                "client credentials were sent both in the Authorization header and in the body",
-            ),
-            Self::PasswordTooLong => write!(
-                f,
-                "the password is longer than {} bytes",
-                crate::password::MAX_PASSWORD_LEN
-            ),
-        }
+impl From<PasswordError> for AuthError {
+    fn from(e: PasswordError) -> Self {
+        Self::Server(e.into())
     }
 }
 
-impl fmt::Display for TokenProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Malformed => "the access token is malformed",
-            Self::BadSignature => "the access token signature is invalid",
-            Self::Expired => "the access token expired",
-            Self::NotYetValid => "the access token is not valid yet",
-            Self::WrongIssuer => "the access token was issued by another issuer",
-            Self::WrongAudience => "the access token is meant for another audience",
-            Self::WrongAlgorithm => "the access token uses an unexpected algorithm",
-            Self::WrongType => "the token is not an access token (typ must be at+jwt)",
-            Self::BadClaims => "the access token claims are missing or invalid",
-            Self::UnknownSubject => "the access token subject is unknown or disabled",
-        })
+impl From<SigningError> for AuthError {
+    fn from(e: SigningError) -> Self {
+        Self::Server(e.into())
     }
 }
 
-impl fmt::Display for GrantProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::InvalidCredentials => "incorrect username or password",
-            Self::InvalidRefreshToken => "the refresh token is invalid, expired or revoked",
-            Self::RefreshTokenReused => {
-                "the refresh token was already used; every token of its family is revoked"
-            }
-        })
-    }
-}
-
-impl fmt::Display for ScopeProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Malformed => "the scope parameter is not a list of valid scope tokens",
-            Self::NotAllowed => "a requested scope is unknown or not allowed for this user",
-            Self::BeyondOriginalGrant => "a refresh cannot add scopes beyond the original grant",
-        })
-    }
+/// Which `WWW-Authenticate` challenge an error carries (RFC 6750 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Challenge {
+    /// None: token endpoint errors (RFC 6749 §5.2) and server errors.
+    None,
+    /// `Bearer realm=".."` alone: no credentials were sent (RFC 6750 §3.1).
+    Bare,
+    /// `Bearer realm="..", error="..", error_description=".."`.
+    WithError,
 }
 
 /// How an error appears on the wire.
 struct Parts {
     status: Status,
     code: &'static str,
-    /// Whether to send a `WWW-Authenticate: Bearer` challenge (RFC 6750 §3).
-    challenge: bool,
-    /// Whether the challenge carries `error=`: not for missing credentials
-    /// (RFC 6750 §3.1).
-    challenge_code: bool,
+    challenge: Challenge,
 }
 
 impl AuthError {
+    /// The one place that maps an error to its status, code and challenge.
     fn parts(&self) -> Parts {
-        let (status, code, challenge, challenge_code) = match self {
-            Self::MissingCredentials => (Status::Unauthorized, "unauthorized", true, false),
+        let (status, code, challenge) = match self {
+            Self::MissingCredentials => (Status::Unauthorized, "unauthorized", Challenge::Bare),
             Self::InvalidRequest(
                 RequestProblem::EmptyBearerToken | RequestProblem::SeveralAuthorizationHeaders,
-            ) => (Status::BadRequest, "invalid_request", true, true),
-            Self::InvalidRequest(_) => (Status::BadRequest, "invalid_request", false, false),
-            Self::InvalidToken(_) => (Status::Unauthorized, "invalid_token", true, true),
-            Self::InsufficientScope { .. } => (Status::Forbidden, "insufficient_scope", true, true),
-            Self::InvalidGrant(_) => (Status::BadRequest, "invalid_grant", false, false),
-            Self::UnsupportedGrantType => {
-                (Status::BadRequest, "unsupported_grant_type", false, false)
-            }
-            Self::InvalidScope(_) => (Status::BadRequest, "invalid_scope", false, false),
-            Self::Server(_) => (Status::InternalServerError, "server_error", false, false),
+            ) => (Status::BadRequest, "invalid_request", Challenge::WithError),
+            Self::InvalidRequest(_) => (Status::BadRequest, "invalid_request", Challenge::None),
+            Self::InvalidToken(_) => (Status::Unauthorized, "invalid_token", Challenge::WithError),
+            Self::InsufficientScope { .. } => (
+                Status::Forbidden,
+                "insufficient_scope",
+                Challenge::WithError,
+            ),
+            Self::InvalidGrant(_) => (Status::BadRequest, "invalid_grant", Challenge::None),
+            Self::UnsupportedGrantType => (
+                Status::BadRequest,
+                "unsupported_grant_type",
+                Challenge::None,
+            ),
+            Self::InvalidScope(_) => (Status::BadRequest, "invalid_scope", Challenge::None),
+            Self::Server(_) => (Status::InternalServerError, "server_error", Challenge::None),
         };
         Parts {
             status,
             code,
             challenge,
-            challenge_code,
         }
     }
 
@@ -288,22 +238,13 @@ impl AuthError {
     }
 
     /// The `error_description`: human-readable, free of secrets, and limited
-    /// to the characters RFC 6749 allows there (no `"` or `\`).
+    /// to the characters RFC 6749 allows there (no `"` or `\`). It is the
+    /// `Display` text, except that server errors hide their detail.
     #[must_use]
-    pub fn description(&self) -> String {
+    pub fn description(&self) -> Cow<'static, str> {
         match self {
-            Self::MissingCredentials => "bearer credentials are required".to_owned(),
-            Self::InvalidRequest(p) => p.to_string(),
-            Self::InvalidToken(p) => p.to_string(),
-            Self::InsufficientScope { required } => {
-                format!("this resource requires the scope {required}")
-            }
-            Self::InvalidGrant(p) => p.to_string(),
-            Self::UnsupportedGrantType => {
-                "the grant_type is not supported by this endpoint".to_owned()
-            }
-            Self::InvalidScope(p) => p.to_string(),
-            Self::Server(_) => "the server could not complete the request".to_owned(),
+            Self::Server(_) => Cow::Borrowed("the server could not complete the request"),
+            other => Cow::Owned(other.to_string()),
         }
     }
 
@@ -324,11 +265,13 @@ impl AuthError {
     #[must_use]
     pub fn challenge(&self, realm: &str) -> Option<String> {
         let parts = self.parts();
-        if !parts.challenge {
-            return None;
-        }
-        let mut value = format!("Bearer realm=\"{}\"", quoted_safe(realm));
-        if parts.challenge_code {
+        let mut value = match parts.challenge {
+            Challenge::None => return None,
+            Challenge::Bare | Challenge::WithError => {
+                format!("Bearer realm=\"{}\"", quoted_safe(realm))
+            }
+        };
+        if parts.challenge == Challenge::WithError {
             let _ = write!(
                 value,
                 ", error=\"{}\", error_description=\"{}\"",
@@ -347,22 +290,6 @@ impl AuthError {
     pub fn body(&self) -> serde_json::Value {
         serde_json::json!({ "error": self.code(), "error_description": self.description() })
     }
-
-    /// Writes this error into `response`: status, JSON body, the challenge
-    /// when there is one, and `Cache-Control: no-store`.
-    pub(crate) fn render_into(&self, response: &mut Response<'_>, realm: &str) {
-        let body = self.body().to_string();
-        response.set_status(self.status());
-        response.set_header(rocket::http::ContentType::JSON);
-        response.set_header(Header::new("Cache-Control", "no-store"));
-        response.set_header(Header::new("Pragma", "no-cache"));
-        if let Some(challenge) = self.challenge(realm) {
-            response.set_header(Header::new("WWW-Authenticate", challenge));
-        } else {
-            response.remove_header("WWW-Authenticate");
-        }
-        response.set_sized_body(body.len(), std::io::Cursor::new(body));
-    }
 }
 
 /// Drops the characters a quoted-string attribute cannot hold unescaped
@@ -371,19 +298,6 @@ fn quoted_safe(text: &str) -> String {
     text.chars()
         .filter(|&c| matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E'))
         .collect()
-}
-
-/// Answers with the RFC-shaped JSON error, the challenge and
-/// `Cache-Control: no-store`. The realm comes from the [`crate::Auth`] state.
-impl<'r> Responder<'r, 'static> for AuthError {
-    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        if let Self::Server(problem) = &self {
-            log::error!("auth: {problem}");
-        }
-        let mut response = Response::new();
-        self.render_into(&mut response, crate::guard::realm_of(request));
-        Ok(response)
-    }
 }
 
 #[cfg(test)]

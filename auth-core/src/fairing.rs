@@ -1,135 +1,25 @@
-//! [`Auth`], the state every guard reads, and [`AuthFairing`], the one line
-//! that installs it in a Rocket app.
+//! [`AuthFairing`], the one line that builds [`Auth`] from Rocket's
+//! configuration and installs it, and the response hook that renders every
+//! auth failure.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Request, Response, Rocket};
 
+use crate::auth::Auth;
 use crate::config::{AuthConfig, ConfigError};
-use crate::error::{AuthError, TokenProblem};
-use crate::guard::{AuthUser, RecordedError};
 use crate::password::PasswordHasher;
 use crate::scopes::ScopeRegistry;
 use crate::store::{MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore, UserStore};
 use crate::subject_cache::SubjectCache;
 use crate::token::{AccessTokens, TokenKeys};
 
-/// Everything the guards and the token endpoint need: keys, stores, hasher,
-/// declared scopes and settings. Managed as Rocket state by
-/// [`AuthFairing`]; handlers can take `&Auth` (or `&State<Auth>`) as a guard.
-///
-/// # Example
-///
-/// ```
-/// use auth_core::{Auth, MemoryUserStore, PasswordHasher, Scopes};
-/// use rocket::{get, routes};
-///
-/// #[get("/")]
-/// fn index() -> &'static str { "hi" }
-///
-/// let users = MemoryUserStore::new();
-/// let hash = PasswordHasher::new().hash_blocking("secret").unwrap();
-/// users.insert_hashed("johndoe", &hash, Scopes::parse("read:items").unwrap(), false);
-///
-/// let rocket = rocket::build()
-///     .attach(Auth::fairing().users(users).scope("read:items", "Read items"))
-///     .mount("/", routes![index]);
-/// # let _ = rocket;
-/// ```
-pub struct Auth {
-    pub(crate) tokens: AccessTokens,
-    pub(crate) hasher: PasswordHasher,
-    pub(crate) users: Arc<dyn UserStore>,
-    pub(crate) refresh_tokens: Arc<dyn RefreshTokenStore>,
-    pub(crate) scopes: ScopeRegistry,
-    pub(crate) realm: String,
-    pub(crate) default_client_id: String,
-    pub(crate) refresh_ttl: u64,
-    pub(crate) subjects: SubjectCache,
-}
-
-impl fmt::Debug for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Auth")
-            .field("tokens", &self.tokens)
-            .field("scopes", &self.scopes)
-            .field("realm", &self.realm)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Auth {
     /// The fairing that reads the configuration and installs [`Auth`].
     pub fn fairing() -> AuthFairing {
         AuthFairing::default()
-    }
-
-    /// Issuing and verifying access tokens.
-    #[must_use]
-    pub fn tokens(&self) -> &AccessTokens {
-        &self.tokens
-    }
-
-    /// The password hasher (use it to create users).
-    #[must_use]
-    pub fn hasher(&self) -> &PasswordHasher {
-        &self.hasher
-    }
-
-    /// The declared scopes.
-    #[must_use]
-    pub fn scopes(&self) -> &ScopeRegistry {
-        &self.scopes
-    }
-
-    /// The user store.
-    #[must_use]
-    pub fn users(&self) -> &dyn UserStore {
-        self.users.as_ref()
-    }
-
-    /// The `realm` of `WWW-Authenticate` challenges.
-    #[must_use]
-    pub fn realm(&self) -> &str {
-        &self.realm
-    }
-
-    /// Verifies an access token and checks that its subject still exists and
-    /// is enabled. This is what [`AuthUser`] runs.
-    ///
-    /// A subject found enabled is remembered for `auth_subject_cache_ttl`
-    /// seconds (5 by default, 0 to ask the store on every request), so a user
-    /// disabled in the store loses access within that time; call
-    /// [`Auth::forget_subject`] for immediate effect.
-    ///
-    /// # Errors
-    ///
-    /// [`AuthError::InvalidToken`] for any verification failure,
-    /// [`AuthError::Server`] if the user store fails.
-    pub async fn authenticate(&self, token: &str) -> Result<AuthUser, AuthError> {
-        let claims = self.tokens.verify(token).map_err(AuthError::InvalidToken)?;
-        if self.subjects.is_fresh(&claims.sub) {
-            return Ok(AuthUser::new(claims));
-        }
-        match self.users.find_user(&claims.sub).await? {
-            Some(user) if !user.disabled => {
-                self.subjects.remember(&claims.sub);
-                Ok(AuthUser::new(claims))
-            }
-            _ => {
-                self.subjects.forget(&claims.sub);
-                Err(AuthError::InvalidToken(TokenProblem::UnknownSubject))
-            }
-        }
-    }
-
-    /// Makes the next request of `username` consult the user store, e.g.
-    /// right after disabling or deleting the user.
-    pub fn forget_subject(&self, username: &str) {
-        self.subjects.forget(username);
     }
 }
 
@@ -272,6 +162,12 @@ impl Fairing for AuthFairing {
         };
         match built {
             Ok(auth) => {
+                if cfg!(debug_assertions) {
+                    log::warn!(
+                        "auth: debug build: a login takes ~0.6 s unless argon2 is optimised; \
+                         add [profile.dev.package.argon2] opt-level = 3 to Cargo.toml"
+                    );
+                }
                 log::info!(
                     "auth: {:?} access tokens for audience {:?}, valid {} s; {} scopes declared",
                     auth.tokens.keys_algorithm(),
@@ -289,17 +185,6 @@ impl Fairing for AuthFairing {
     }
 
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
-        let Some(error) = RecordedError::take(request) else {
-            return;
-        };
-        // Only the failure that actually ended the request is rendered: a
-        // guard wrapped in `Option` may have failed without consequence.
-        if response.status() != error.status() {
-            return;
-        }
-        if let AuthError::Server(problem) = &error {
-            log::error!("auth: {problem}");
-        }
-        error.render_into(response, crate::guard::realm_of(request));
+        crate::respond::render_recorded(request, response);
     }
 }

@@ -23,12 +23,11 @@
 
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use rocket::Request;
 use rocket::data::{self, Data, FromData, ToByteUnit as _};
 use rocket::http::RawStr;
 
+use crate::authorization::basic_credentials;
 use crate::error::{AuthError, RequestProblem, ScopeProblem};
 use crate::password::Password;
 use crate::scopes::Scopes;
@@ -331,48 +330,28 @@ async fn read_fields(request: &Request<'_>, data: Data<'_>) -> Result<Fields, Au
     }
     let mut fields = Fields::parse(&body)?;
     if let Some((client_id, client_secret)) =
-        basic_credentials(request.headers().get("Authorization"))?
+        client_credentials(request.headers().get("Authorization"))?
     {
         fields.add_basic_credentials(client_id, client_secret)?;
     }
     Ok(fields)
 }
 
-/// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1: the
-/// form-urlencoded id and secret, joined by `:`, in base64). `None` without
-/// such a header.
-fn basic_credentials<'a>(
-    mut values: impl Iterator<Item = &'a str>,
+/// The client id and secret of an `Authorization: Basic` header, each
+/// form-urlencoded inside the base64 (RFC 6749 §2.3.1).
+fn client_credentials<'a>(
+    values: impl Iterator<Item = &'a str>,
 ) -> Result<Option<(String, String)>, AuthError> {
-    let malformed = || AuthError::InvalidRequest(RequestProblem::MalformedClientCredentials);
-    let Some(value) = values.next() else {
+    let Some((id, secret)) = basic_credentials(values)? else {
         return Ok(None);
     };
-    if values.next().is_some() {
+    let id = decode(&id)?;
+    if id.is_empty() {
         return Err(AuthError::InvalidRequest(
-            RequestProblem::SeveralAuthorizationHeaders,
+            RequestProblem::MalformedClientCredentials,
         ));
     }
-    let value = value.trim();
-    let Some((scheme, encoded)) = value.split_once(' ') else {
-        return Ok(None);
-    };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Ok(None);
-    }
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    // An empty id and secret (`Basic Og==`, what Swagger UI's password flow
-    // sends by default) are no client credentials at all.
-    if id.is_empty() && secret.is_empty() {
-        return Ok(None);
-    }
-    let id = decode(id)?;
-    if id.is_empty() {
-        return Err(malformed());
-    }
-    Ok(Some((id, decode(secret)?)))
+    Ok(Some((id, decode(&secret)?)))
 }
 
 macro_rules! form_data_guard {
@@ -390,7 +369,7 @@ macro_rules! form_data_guard {
                     .and_then(<$ty as FromFields>::from_fields);
                 match parsed {
                     Ok(form) => data::Outcome::Success(form),
-                    Err(e) => crate::guard::fail_data(request, e),
+                    Err(e) => crate::respond::fail_data(request, e),
                 }
             }
         }
@@ -404,6 +383,8 @@ form_data_guard!(TokenRequest);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
 
     fn code(result: Result<impl fmt::Debug, AuthError>) -> &'static str {
         result.unwrap_err().code()
@@ -527,14 +508,14 @@ mod tests {
     #[test]
     fn basic_client_credentials() {
         let header = |id_secret: &str| format!("Basic {}", STANDARD.encode(id_secret));
-        let creds = |value: &str| basic_credentials(std::iter::once(value));
+        let creds = |value: &str| client_credentials(std::iter::once(value));
         assert_eq!(
             creds(&header("my%20app:s%3Acret")).unwrap(),
             Some(("my app".to_owned(), "s:cret".to_owned()))
         );
         assert_eq!(creds("Bearer abc").unwrap(), None);
-        assert_eq!(creds("Basic Og==").unwrap(), None, "empty id and secret");
-        assert_eq!(basic_credentials(std::iter::empty()).unwrap(), None);
+        assert_eq!(creds(&header(":")).unwrap(), None);
+        assert_eq!(client_credentials(std::iter::empty()).unwrap(), None);
         for bad in [
             "Basic !!!".to_owned(),
             header("no-colon"),

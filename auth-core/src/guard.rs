@@ -5,25 +5,23 @@
 //! most once, whatever number of guards ask; the result is kept in the
 //! request's local cache.
 //!
-//! Rocket does not let a failing guard write its own response. Guards here
-//! record the [`AuthError`] on the request, and the [`crate::Auth`] fairing
-//! renders it (status, `WWW-Authenticate`, JSON body) on the way out, so an
-//! app needs no catchers of its own.
+//! A failing guard records its [`AuthError`] on the request (see
+//! `respond`), and the [`crate::Auth`] fairing renders it (status,
+//! `WWW-Authenticate`, JSON body) on the way out, so an app needs no
+//! catchers of its own.
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::{Mutex, PoisonError};
 
 use rocket::Request;
-use rocket::data;
-use rocket::http::Status;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest};
 
-use crate::bearer::extract_bearer;
+use crate::auth::Auth;
+use crate::authorization::extract_bearer;
 use crate::error::{AuthError, ServerProblem};
-use crate::fairing::Auth;
-use crate::scopes::Scopes;
+use crate::respond::fail;
+use crate::scopes::{Scope, Scopes};
 use crate::token::AccessTokenClaims;
 
 /// The authenticated caller: a request guard that requires a valid access
@@ -188,49 +186,6 @@ impl fmt::Debug for BearerToken {
 /// The outcome of authenticating a request, computed once per request.
 struct Authentication(Result<Option<AuthUser>, AuthError>);
 
-/// The last error a guard of ours failed with on this request.
-#[derive(Default)]
-pub(crate) struct RecordedError(Mutex<Option<AuthError>>);
-
-impl RecordedError {
-    pub(crate) fn take(request: &Request<'_>) -> Option<AuthError> {
-        request
-            .local_cache(RecordedError::default)
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-    }
-}
-
-fn record(request: &Request<'_>, error: &AuthError) -> Status {
-    *request
-        .local_cache(RecordedError::default)
-        .0
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner) = Some(error.clone());
-    error.status()
-}
-
-/// Fails a request guard with `error`, recording it for the fairing.
-pub(crate) fn fail<T>(request: &Request<'_>, error: AuthError) -> request::Outcome<T, AuthError> {
-    Outcome::Error((record(request, &error), error))
-}
-
-/// Fails a data guard with `error`, recording it for the fairing.
-pub(crate) fn fail_data<'r, T>(
-    request: &Request<'_>,
-    error: AuthError,
-) -> data::Outcome<'r, T, AuthError> {
-    Outcome::Error((record(request, &error), error))
-}
-
-/// The realm for challenges: the configured one, or `"api"` without the
-/// fairing.
-pub(crate) fn realm_of<'r>(request: &'r Request<'_>) -> &'r str {
-    request.rocket().state::<Auth>().map_or("api", Auth::realm)
-}
-
 /// Parses and verifies the request's credentials, once per request.
 async fn authenticate<'r>(request: &'r Request<'_>) -> &'r Result<Option<AuthUser>, AuthError> {
     let cached = request
@@ -241,7 +196,10 @@ async fn authenticate<'r>(request: &'r Request<'_>) -> &'r Result<Option<AuthUse
                 };
                 match extract_bearer(request.headers().get("Authorization"))? {
                     None => Ok(None),
-                    Some(token) => auth.authenticate(token).await.map(Some),
+                    Some(token) => auth
+                        .authenticate(token)
+                        .await
+                        .map(|claims| Some(AuthUser::new(claims))),
                 }
             };
             Authentication(result.await)
@@ -315,10 +273,25 @@ impl RequiredScopes for NoScopes {
     const SCOPES: &'static [&'static str] = &[];
 }
 
-/// The guard `#[protected]` inserts as a handler's first parameter: an
-/// [`AuthUser`] that also holds every scope of `S`.
-#[doc(hidden)]
-pub struct Protected<S: RequiredScopes>(PhantomData<S>);
+/// The request guard `#[protected]` inserts as a handler's first
+/// parameter; to call a protected handler directly in a test, pass
+/// [`Protected::for_tests()`].
+///
+/// Over HTTP it requires a valid access token whose subject exists and is
+/// enabled, holding every scope the attribute lists (`S` carries them).
+///
+/// | request | outcome |
+/// |---|---|
+/// | no `Authorization` header, or not `Bearer` | 401, `WWW-Authenticate: Bearer realm=".."` |
+/// | `Bearer` with an empty token, several `Authorization` headers | 400 `invalid_request` |
+/// | malformed, forged, expired or otherwise invalid token | 401 `invalid_token` |
+/// | valid token without every listed scope | 403 `insufficient_scope` |
+/// | valid token with every listed scope | the handler runs |
+///
+/// You never write this type in a route: see [`macro@crate::protected`] for
+/// the exact rewrite. You meet it when calling a protected handler
+/// directly, where [`Protected::for_tests`] makes the argument.
+pub struct Protected<S: RequiredScopes>(pub(crate) PhantomData<S>);
 
 #[rocket::async_trait]
 impl<'r, S: RequiredScopes> FromRequest<'r> for Protected<S> {
@@ -330,10 +303,8 @@ impl<'r, S: RequiredScopes> FromRequest<'r> for Protected<S> {
                 Outcome::Success(Protected(PhantomData))
             }
             Ok(Some(_)) => {
-                let required = S::SCOPES
-                    .iter()
-                    .filter_map(|s| crate::scopes::Scope::new(*s).ok())
-                    .collect();
+                // `#[protected]` validated every scope at compile time.
+                let required = S::SCOPES.iter().map(|s| Scope::validated(s)).collect();
                 fail(request, AuthError::InsufficientScope { required })
             }
             Ok(None) => fail(request, AuthError::MissingCredentials),

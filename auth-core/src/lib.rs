@@ -6,44 +6,46 @@
     reason = "AuthError, AuthUser and AuthFairing read better than Error, User and Fairing at the call site"
 )]
 
-mod bearer;
+mod auth;
+mod authorization;
 pub mod config;
-mod endpoint;
 mod error;
 mod fairing;
 mod form;
+mod grant;
 mod guard;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod password;
+mod respond;
 mod scopes;
+mod sentinel;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod store;
 mod subject_cache;
+mod testing;
 mod token;
 
+pub use auth::Auth;
 pub use auth_macros::protected;
-pub use bearer::{MAX_TOKEN_LEN, extract_bearer, is_b64token};
+pub use authorization::extract_bearer;
 pub use config::{AuthConfig, ConfigError};
-pub use endpoint::{TokenResponse, hash_refresh_token};
-pub use error::{
-    AuthError, GrantProblem, RequestProblem, ScopeProblem, ServerProblem, TokenProblem,
-};
-pub use fairing::{Auth, AuthFairing};
-pub use form::{
-    MAX_FORM_LEN, PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm, TokenRequest,
-};
-pub use guard::{AuthUser, BearerToken, MaybeUser};
+pub use error::{AuthError, GrantProblem, RequestProblem, ScopeProblem, ServerProblem};
+pub use fairing::AuthFairing;
+pub use form::{PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm, TokenRequest};
+pub use grant::{TokenResponse, hash_refresh_token};
+pub use guard::{AuthUser, BearerToken, MaybeUser, Protected};
 pub use password::{MAX_PASSWORD_LEN, Password, PasswordError, PasswordHasher, Verification};
-pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes, is_scope_char};
+pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{
     MemoryRefreshTokenStore, MemoryUserStore, RefreshState, RefreshTokenRecord, RefreshTokenStore,
     StoreError, TokenHash, UserRecord, UserStore,
 };
+pub use testing::TestUser;
 pub use token::{
-    ACCESS_TOKEN_TYPE, AccessTokenClaims, AccessTokens, IssuedToken, MIN_SECRET_LEN, TokenKeys,
-    unix_now,
+    ACCESS_TOKEN_TYPE, AccessTokenClaims, AccessTokens, IssuedToken, KeyError, MIN_SECRET_LEN,
+    SigningError, TokenKeys, TokenProblem,
 };
 
 /// Re-exported so apps can name algorithms for [`TokenKeys`].

@@ -62,10 +62,10 @@ use rocket_okapi::response::OpenApiResponderInner;
 use rocket_okapi::swagger_ui::{SwaggerUIConfig, make_swagger_ui};
 use serde_json::{Value, json};
 
-use crate::endpoint::TokenResponse;
+use crate::auth::Auth;
 use crate::error::AuthError;
-use crate::fairing::Auth;
 use crate::form::{PasswordRequestForm, PasswordRequestFormStrict, TokenRequest};
+use crate::grant::TokenResponse;
 use crate::guard::{AuthUser, BearerToken, MaybeUser, Protected, RequiredScopes};
 use crate::scopes::ScopeRegistry;
 

@@ -68,9 +68,16 @@ pub enum PasswordError {
     /// The stored hash is neither a PHC argon2 string nor a bcrypt hash.
     #[error("the stored password hash has an unrecognised format")]
     UnrecognizedHash,
-    /// The hashing library failed, or its worker thread died.
+    /// argon2 refused the parameters given to
+    /// [`PasswordHasher::with_params`].
+    #[error("invalid argon2 parameters: {0}")]
+    InvalidParams(argon2::Error),
+    /// argon2 failed while hashing or verifying.
     #[error("password hashing failed: {0}")]
-    Hashing(String),
+    Hashing(argon2::password_hash::Error),
+    /// The blocking task doing the work panicked or was cancelled.
+    #[error("the password hashing task did not finish")]
+    WorkerLost,
 }
 
 /// The result of checking a password against a stored hash.
@@ -141,7 +148,9 @@ impl Default for PasswordHasher {
 }
 
 impl PasswordHasher {
-    /// OWASP's argon2id parameters: memory in KiB, iterations, lanes.
+    /// OWASP's argon2id parameters: memory in KiB, iterations, lanes. They
+    /// are the `argon2` crate's defaults, which [`Self::new`] uses (a unit
+    /// test keeps the two equal).
     pub const OWASP_PARAMS: (u32, u32, u32) = (19_456, 2, 1);
 
     /// A hasher with [`Self::OWASP_PARAMS`].
@@ -155,9 +164,10 @@ impl PasswordHasher {
     ///
     /// # Errors
     ///
-    /// [`PasswordError::Hashing`] if argon2 rejects the parameters.
+    /// [`PasswordError::InvalidParams`] if argon2 rejects the parameters.
     pub fn with_params(m_cost: u32, t_cost: u32, p_cost: u32) -> Result<Self, PasswordError> {
-        let params = Params::new(m_cost, t_cost, p_cost, None).map_err(hashing)?;
+        let params =
+            Params::new(m_cost, t_cost, p_cost, None).map_err(PasswordError::InvalidParams)?;
         Ok(Self::from_params(params))
     }
 
@@ -186,7 +196,7 @@ impl PasswordHasher {
         self.argon2()
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
-            .map_err(hashing)
+            .map_err(PasswordError::Hashing)
     }
 
     /// Checks `password` against a stored argon2 or bcrypt hash, on the
@@ -224,7 +234,7 @@ impl PasswordHasher {
                 needs_rehash: self.needs_rehash(hash),
             }),
             Err(argon2::password_hash::Error::Password) => Ok(Verification::Mismatch),
-            Err(e) => Err(hashing(e)),
+            Err(e) => Err(PasswordError::Hashing(e)),
         }
     }
 
@@ -314,11 +324,16 @@ impl PasswordHasher {
         F: FnOnce(&Self) -> Result<T, PasswordError> + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self.limiter.acquire().await.map_err(hashing)?;
+        // The semaphore is never closed, so acquiring cannot fail.
+        let _permit = self
+            .limiter
+            .acquire()
+            .await
+            .map_err(|_| PasswordError::WorkerLost)?;
         let hasher = self.clone();
         task::spawn_blocking(move || work(&hasher))
             .await
-            .map_err(hashing)?
+            .map_err(|_| PasswordError::WorkerLost)?
     }
 }
 
@@ -338,11 +353,6 @@ fn is_bcrypt(hash: &str) -> bool {
     ["$2a$", "$2b$", "$2y$", "$2x$"]
         .iter()
         .any(|prefix| hash.starts_with(prefix))
-}
-
-#[allow(clippy::needless_pass_by_value)] // used as a map_err adapter
-fn hashing(e: impl fmt::Display) -> PasswordError {
-    PasswordError::Hashing(e.to_string())
 }
 
 #[cfg(test)]
@@ -371,6 +381,20 @@ mod tests {
         assert_eq!(
             hasher.verify_blocking("S3cret", &hash).unwrap(),
             Verification::Mismatch
+        );
+    }
+
+    #[test]
+    fn owasp_params_are_what_new_uses() {
+        let (m, t, p) = PasswordHasher::OWASP_PARAMS;
+        let hasher = PasswordHasher::new();
+        assert_eq!(
+            (
+                hasher.params.m_cost(),
+                hasher.params.t_cost(),
+                hasher.params.p_cost()
+            ),
+            (m, t, p)
         );
     }
 

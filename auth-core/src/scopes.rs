@@ -1,6 +1,7 @@
 //! Scopes: RFC 6749 §3.3 `scope-token` syntax, sets of scopes and the
 //! registry of scopes an application declares.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
@@ -58,6 +59,12 @@ impl Scope {
         Ok(Self(token))
     }
 
+    /// A scope `#[protected]` already checked at compile time.
+    pub(crate) fn validated(token: &str) -> Self {
+        debug_assert!(Self::new(token).is_ok(), "{token:?} is not a scope-token");
+        Self(token.to_owned())
+    }
+
     /// The scope as written.
     #[must_use]
     pub fn as_str(&self) -> &str {
@@ -81,6 +88,13 @@ impl fmt::Display for Scope {
 
 impl AsRef<str> for Scope {
     fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Lets sets and maps of scopes be searched with a `&str`.
+impl Borrow<str> for Scope {
+    fn borrow(&self) -> &str {
         &self.0
     }
 }
@@ -125,19 +139,13 @@ impl Scopes {
     /// Whether `scope` is in the set.
     #[must_use]
     pub fn contains(&self, scope: &str) -> bool {
-        self.0.iter().any(|s| s.as_str() == scope)
+        self.0.contains(scope)
     }
 
     /// Whether every scope of `other` is in this set.
     #[must_use]
     pub fn contains_all(&self, other: &Scopes) -> bool {
         other.0.is_subset(&self.0)
-    }
-
-    /// The scopes of `other` this set lacks.
-    #[must_use]
-    pub fn missing_from(&self, other: &Scopes) -> Scopes {
-        Scopes(other.0.difference(&self.0).cloned().collect())
     }
 
     /// The scopes in both sets.
@@ -278,21 +286,38 @@ impl ScopeRegistry {
     /// Whether `scope` was declared.
     #[must_use]
     pub fn is_declared(&self, scope: &str) -> bool {
-        self.0.keys().any(|s| s.as_str() == scope)
+        self.0.contains_key(scope)
     }
 
     /// The description of a declared scope.
     #[must_use]
     pub fn description(&self, scope: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(s, _)| s.as_str() == scope)
-            .map(|(_, d)| d.as_str())
+        self.0.get(scope).map(String::as_str)
     }
 
     /// The declared scopes and their descriptions, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&Scope, &str)> {
         self.0.iter().map(|(s, d)| (s, d.as_str()))
+    }
+
+    /// The scopes of `scopes` that are declared.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use auth_core::{ScopeRegistry, Scopes};
+    ///
+    /// let registry = ScopeRegistry::new().with("read:items", "Read items");
+    /// let held = Scopes::parse("read:items legacy").unwrap();
+    /// assert_eq!(registry.declared_of(&held).to_string(), "read:items");
+    /// ```
+    #[must_use]
+    pub fn declared_of(&self, scopes: &Scopes) -> Scopes {
+        scopes
+            .iter()
+            .filter(|scope| self.0.contains_key(scope.as_str()))
+            .cloned()
+            .collect()
     }
 
     /// Every declared scope, as a set.
@@ -343,11 +368,10 @@ mod tests {
     }
 
     #[test]
-    fn subset_and_difference() {
+    fn subset_and_intersection() {
         let granted = Scopes::parse("a b").unwrap();
         let needed = Scopes::parse("b c").unwrap();
         assert!(!granted.contains_all(&needed));
-        assert_eq!(granted.missing_from(&needed).to_string(), "c");
         assert_eq!(granted.intersection(&needed).to_string(), "b");
         assert!(granted.contains_all(&Scopes::new()));
     }

@@ -12,8 +12,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
-use crate::error::TokenProblem;
 use crate::scopes::Scopes;
 
 /// The JWT `typ` header of access tokens (RFC 9068 §2.1).
@@ -21,6 +19,75 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
 /// Shortest HMAC secret accepted, in bytes (the size of the SHA-256 output).
 pub const MIN_SECRET_LEN: usize = 32;
+
+/// Why an access token was refused. Each is answered with 401
+/// `invalid_token`; the message becomes the `error_description`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenProblem {
+    /// Not a `b64token` (RFC 6750 §2.1) or not a well-formed JWT.
+    #[error("the access token is malformed")]
+    Malformed,
+    /// The signature does not match.
+    #[error("the access token signature is invalid")]
+    BadSignature,
+    /// `exp` is in the past (beyond the leeway).
+    #[error("the access token expired")]
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("the access token is not valid yet")]
+    NotYetValid,
+    /// `iss` is not this server.
+    #[error("the access token was issued by another issuer")]
+    WrongIssuer,
+    /// `aud` does not name this resource server.
+    #[error("the access token is meant for another audience")]
+    WrongAudience,
+    /// Signed with an algorithm other than the configured one.
+    #[error("the access token uses an unexpected algorithm")]
+    WrongAlgorithm,
+    /// The JWT header's `typ` is not `at+jwt` (RFC 9068 §4).
+    #[error("the token is not an access token (typ must be at+jwt)")]
+    WrongType,
+    /// A required claim is missing or has the wrong type.
+    #[error("the access token claims are missing or invalid")]
+    BadClaims,
+    /// The subject no longer exists or is disabled.
+    #[error("the access token subject is unknown or disabled")]
+    UnknownSubject,
+}
+
+/// A key or algorithm that cannot be used to sign access tokens.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// An HMAC secret shorter than [`MIN_SECRET_LEN`] bytes.
+    #[error("the secret is {len} bytes; at least {MIN_SECRET_LEN} are required")]
+    SecretTooShort {
+        /// The length of the secret given, in bytes.
+        len: usize,
+    },
+    /// An HMAC secret with too few distinct bytes to be random.
+    #[error("the secret has fewer than {MIN_DISTINCT_BYTES} distinct bytes; generate a random one")]
+    SecretNotRandom,
+    /// The algorithm does not fit the kind of key.
+    #[error("{algorithm:?} is not {expected} algorithm")]
+    WrongAlgorithm {
+        /// The algorithm asked for.
+        algorithm: Algorithm,
+        /// The family of algorithms the key needs, e.g. `"an HMAC"`.
+        expected: &'static str,
+    },
+    /// A PEM key that does not parse.
+    #[error("the key does not parse: {0}")]
+    Pem(jsonwebtoken::errors::Error),
+}
+
+/// Signing an access token failed (only possible with a broken asymmetric
+/// key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("signing the access token failed: {0}")]
+pub struct SigningError(jsonwebtoken::errors::Error);
 
 /// The claims of an access token (RFC 9068 §2.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,8 +148,9 @@ impl TokenKeys {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::WeakSecret`] for a short or low-entropy secret.
-    pub fn hs256(secret: &[u8]) -> Result<Self, ConfigError> {
+    /// [`KeyError::SecretTooShort`] or [`KeyError::SecretNotRandom`] for a
+    /// short or low-entropy secret.
+    pub fn hs256(secret: &[u8]) -> Result<Self, KeyError> {
         Self::hmac(Algorithm::HS256, secret)
     }
 
@@ -90,16 +158,18 @@ impl TokenKeys {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::WeakSecret`] for a short or low-entropy secret,
-    /// [`ConfigError::Algorithm`] for a non-HMAC algorithm.
-    pub fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
+    /// [`KeyError::SecretTooShort`] or [`KeyError::SecretNotRandom`] for a
+    /// short or low-entropy secret, [`KeyError::WrongAlgorithm`] for a
+    /// non-HMAC algorithm.
+    pub fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
         if !matches!(
             algorithm,
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
         ) {
-            return Err(ConfigError::Algorithm(format!(
-                "{algorithm:?} is not an HMAC algorithm"
-            )));
+            return Err(KeyError::WrongAlgorithm {
+                algorithm,
+                expected: "an HMAC",
+            });
         }
         check_secret_strength(secret)?;
         Ok(Self {
@@ -114,12 +184,12 @@ impl TokenKeys {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Key`] if either PEM does not parse.
-    pub fn ed25519_pem(private_pem: &[u8], public_pem: &[u8]) -> Result<Self, ConfigError> {
+    /// [`KeyError::Pem`] if either PEM does not parse.
+    pub fn ed25519_pem(private_pem: &[u8], public_pem: &[u8]) -> Result<Self, KeyError> {
         Ok(Self {
             algorithm: Algorithm::EdDSA,
-            encoding: EncodingKey::from_ed_pem(private_pem).map_err(key_error)?,
-            decoding: DecodingKey::from_ed_pem(public_pem).map_err(key_error)?,
+            encoding: EncodingKey::from_ed_pem(private_pem).map_err(KeyError::Pem)?,
+            decoding: DecodingKey::from_ed_pem(public_pem).map_err(KeyError::Pem)?,
         })
     }
 
@@ -127,23 +197,24 @@ impl TokenKeys {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Key`] if either PEM does not parse,
-    /// [`ConfigError::Algorithm`] for a non-RSA algorithm.
+    /// [`KeyError::Pem`] if either PEM does not parse,
+    /// [`KeyError::WrongAlgorithm`] for a non-RSA algorithm.
     pub fn rsa_pem(
         algorithm: Algorithm,
         private_pem: &[u8],
         public_pem: &[u8],
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, KeyError> {
         use Algorithm::{PS256, PS384, PS512, RS256, RS384, RS512};
         if !matches!(algorithm, RS256 | RS384 | RS512 | PS256 | PS384 | PS512) {
-            return Err(ConfigError::Algorithm(format!(
-                "{algorithm:?} is not an RSA algorithm"
-            )));
+            return Err(KeyError::WrongAlgorithm {
+                algorithm,
+                expected: "an RSA",
+            });
         }
         Ok(Self {
             algorithm,
-            encoding: EncodingKey::from_rsa_pem(private_pem).map_err(key_error)?,
-            decoding: DecodingKey::from_rsa_pem(public_pem).map_err(key_error)?,
+            encoding: EncodingKey::from_rsa_pem(private_pem).map_err(KeyError::Pem)?,
+            decoding: DecodingKey::from_rsa_pem(public_pem).map_err(KeyError::Pem)?,
         })
     }
 
@@ -154,28 +225,21 @@ impl TokenKeys {
     }
 }
 
-#[allow(clippy::needless_pass_by_value)] // used as a map_err adapter
-fn key_error(e: jsonwebtoken::errors::Error) -> ConfigError {
-    ConfigError::Key(e.to_string())
-}
+/// Fewest distinct bytes a secret must have to pass as random.
+const MIN_DISTINCT_BYTES: usize = 8;
 
 /// Refuses secrets that are short or obviously not random (a repeated
 /// character, a handful of distinct bytes).
-fn check_secret_strength(secret: &[u8]) -> Result<(), ConfigError> {
+fn check_secret_strength(secret: &[u8]) -> Result<(), KeyError> {
     if secret.len() < MIN_SECRET_LEN {
-        return Err(ConfigError::WeakSecret(format!(
-            "the secret is {} bytes; at least {MIN_SECRET_LEN} are required",
-            secret.len()
-        )));
+        return Err(KeyError::SecretTooShort { len: secret.len() });
     }
     let mut seen = [false; 256];
     for &b in secret {
         seen[usize::from(b)] = true;
     }
-    if seen.iter().filter(|&&s| s).count() < 8 {
-        return Err(ConfigError::WeakSecret(
-            "the secret has fewer than 8 distinct bytes; generate a random one".to_owned(),
-        ));
+    if seen.iter().filter(|&&s| s).count() < MIN_DISTINCT_BYTES {
+        return Err(KeyError::SecretNotRandom);
     }
     Ok(())
 }
@@ -279,14 +343,14 @@ impl AccessTokens {
     ///
     /// # Errors
     ///
-    /// If signing fails (only possible with a broken asymmetric key); the
-    /// message is for the server log.
+    /// [`SigningError`] if signing fails (only possible with a broken
+    /// asymmetric key).
     pub fn issue(
         &self,
         subject: &str,
         client_id: &str,
         scopes: &Scopes,
-    ) -> Result<IssuedToken, String> {
+    ) -> Result<IssuedToken, SigningError> {
         self.issue_at(subject, client_id, scopes, unix_now())
     }
 
@@ -301,7 +365,7 @@ impl AccessTokens {
         client_id: &str,
         scopes: &Scopes,
         now: u64,
-    ) -> Result<IssuedToken, String> {
+    ) -> Result<IssuedToken, SigningError> {
         let claims = AccessTokenClaims {
             iss: self.issuer.clone(),
             sub: subject.to_owned(),
@@ -315,8 +379,8 @@ impl AccessTokens {
         };
         let mut header = Header::new(self.keys.algorithm);
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
-        let token = jsonwebtoken::encode(&header, &claims, &self.keys.encoding)
-            .map_err(|e| e.to_string())?;
+        let token =
+            jsonwebtoken::encode(&header, &claims, &self.keys.encoding).map_err(SigningError)?;
         Ok(IssuedToken { token, claims })
     }
 
@@ -329,7 +393,7 @@ impl AccessTokens {
     pub fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenProblem> {
         let data =
             jsonwebtoken::decode::<AccessTokenClaims>(token, &self.keys.decoding, &self.validation)
-                .map_err(|e| token_problem(e.kind()))?;
+                .map_err(|e| token_problem(token, e.kind()))?;
         let typ_ok = data.header.typ.as_deref().is_some_and(|typ| {
             typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
                 || typ.eq_ignore_ascii_case("application/at+jwt")
@@ -341,8 +405,16 @@ impl AccessTokens {
     }
 }
 
-fn token_problem(kind: &ErrorKind) -> TokenProblem {
+/// Names a verification failure. A token whose header does not even decode
+/// is malformed, not a token with bad claims (jsonwebtoken reports both as
+/// JSON errors); that extra look is taken on the failure path only.
+fn token_problem(token: &str, kind: &ErrorKind) -> TokenProblem {
     match kind {
+        ErrorKind::Json(_) | ErrorKind::Base64(_) | ErrorKind::Utf8(_)
+            if jsonwebtoken::decode_header(token).is_err() =>
+        {
+            TokenProblem::Malformed
+        }
         ErrorKind::InvalidSignature => TokenProblem::BadSignature,
         ErrorKind::ExpiredSignature => TokenProblem::Expired,
         ErrorKind::ImmatureSignature => TokenProblem::NotYetValid,
@@ -358,7 +430,7 @@ fn token_problem(kind: &ErrorKind) -> TokenProblem {
 
 /// Seconds since the Unix epoch.
 #[must_use]
-pub fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -519,6 +591,15 @@ mod tests {
         assert_eq!(t.verify(&parts.join(".")), Err(TokenProblem::BadSignature));
         for garbage in ["", "a", "a.b", "a.b.c", "....", "eyJ.eyJ.sig"] {
             assert!(t.verify(garbage).is_err(), "{garbage:?}");
+        }
+        // Three dot-separated parts that are not JSON are malformed, not a
+        // token with bad claims.
+        for not_a_jwt in ["abc.def.ghi", "e30.abc.def"] {
+            assert_eq!(
+                t.verify(not_a_jwt),
+                Err(TokenProblem::Malformed),
+                "{not_a_jwt}"
+            );
         }
     }
 

@@ -7,55 +7,56 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::FnArg;
+use syn::ext::IdentExt;
 
 use crate::validate::Handler;
 
-// Input:
+// The canonical description of the rewrite, with an example, is the
+// "What it expands to" section of the `protected` docs in `lib.rs`; the
+// tests at the bottom of this file pin it. In short, for a handler `items`:
 //
-// #[protected(scopes = "read:items write:items")]
-// #[get("/items")]
-// pub async fn items(user: AuthUser) -> Json<Vec<Item>> { .. }
+// * with scopes, a marker struct `__auth_scopes_items` implementing
+//   `RequiredScopes` (spanned at the scopes literal, so a broken path lands
+//   there);
+// * a type alias `__auth_guard_items` for `Protected<marker>`, so the guard
+//   type is one identifier: Rocket logs guard failures with
+//   `stringify!(type)`, which spaces out every `::` and `<` of a path;
+// * the guard as the first parameter (after a receiver), named
+//   `__auth_guard` with mixed-site hygiene, so the handler body cannot
+//   reach it (`validate` rejects a user parameter of that name, since
+//   Rocket matches parameters by name).
 //
-// Output:
-//
-// #[doc(hidden)]
-// #[allow(non_camel_case_types, dead_code)]
-// #[derive(Clone, Copy, Debug)]
-// pub struct __auth_scopes_items;
-// impl ::auth_core::__private::RequiredScopes for __auth_scopes_items {
-//     const SCOPES: &'static [&'static str] = &["read:items", "write:items"];
-// }
-// #[get("/items")]
-// pub async fn items(
-//     __auth_guard: ::auth_core::__private::Protected<__auth_scopes_items>,
-//     user: AuthUser,
-// ) -> Json<Vec<Item>> { .. }
-//
-// Without scopes no struct is emitted and the guard is
-// `Protected<::auth_core::__private::NoScopes>`. The guard is the first
-// parameter because Rocket runs request guards in order and the data guard
-// last, so nothing else (and no request body) is looked at before the
-// caller is authenticated.
+// Paths go through `::<auth-core as the user named it>::__private`.
 
-/// Adds the guard parameter and, when scopes are given, their marker type.
+/// Adds the guard parameter, its type alias and, when scopes are given,
+/// their marker type.
 pub(crate) fn handler(handler: Handler) -> TokenStream {
-    let Handler { scopes, mut func } = handler;
+    let Handler {
+        krate,
+        scopes,
+        mut func,
+    } = handler;
     // The span of the `#[protected(...)]` attribute: errors about the
-    // injected guard (e.g. `auth_core` missing from Cargo.toml) land there.
+    // injected guard land there.
     let attr = Span::call_site();
+    let vis = &func.vis;
+    let fn_name = func.sig.ident.unraw();
 
     let (definition, scopes_ty) = match &scopes {
         Some(scopes) => {
-            let vis = &func.vis;
-            let name = format_ident!("__auth_scopes_{}", func.sig.ident);
+            let name = format_ident!("__auth_scopes_{}", fn_name);
             let lit_span = scopes.lit.span();
             let values = &scopes.tokens;
             let definition = quote_spanned! {lit_span=>
                 #[doc(hidden)]
-                #[allow(non_camel_case_types, dead_code)]
+                #[allow(
+                    non_camel_case_types,
+                    dead_code,
+                    reason = "named after the handler, used only in its signature"
+                )]
                 #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
                 #vis struct #name;
-                impl ::auth_core::__private::RequiredScopes for #name {
+                impl ::#krate::__private::RequiredScopes for #name {
                     const SCOPES: &'static [&'static str] = &[#(#values),*];
                 }
             };
@@ -63,19 +64,30 @@ pub(crate) fn handler(handler: Handler) -> TokenStream {
         }
         None => (
             TokenStream::new(),
-            quote_spanned!(attr=> ::auth_core::__private::NoScopes),
+            quote_spanned!(attr=> ::#krate::__private::NoScopes),
         ),
     };
 
-    let guard: FnArg = syn::parse_quote_spanned! {attr=>
-        __auth_guard: ::auth_core::__private::Protected<#scopes_ty>
+    let alias = format_ident!("__auth_guard_{}", fn_name, span = attr);
+    let alias_definition = quote_spanned! {attr=>
+        #[doc(hidden)]
+        #[allow(
+            non_camel_case_types,
+            dead_code,
+            reason = "named after the handler, used only in its signature"
+        )]
+        #vis type #alias = ::#krate::__private::Protected<#scopes_ty>;
     };
+
+    let param = syn::Ident::new(crate::validate::GUARD_PARAM, Span::mixed_site());
+    let guard: FnArg = syn::parse_quote_spanned! {attr=> #param: #alias };
     // A `self` receiver must stay first; Rocket rejects it with its own error.
     let at = usize::from(matches!(func.sig.inputs.first(), Some(FnArg::Receiver(_))));
     func.sig.inputs.insert(at, guard);
 
     quote! {
         #definition
+        #alias_definition
         #func
     }
 }
@@ -85,20 +97,36 @@ mod tests {
     use super::handler;
     use crate::parse::Args;
     use crate::validate;
-    use proc_macro2::TokenStream;
+    use proc_macro2::{Span, TokenStream};
     use quote::quote;
 
     fn expand(args: TokenStream, item: TokenStream) -> String {
         let args = syn::parse2::<Args>(args);
         let item = syn::parse2::<syn::Item>(item);
-        match validate::handler(args, item) {
+        let krate = Ok(syn::Ident::new("auth_core", Span::call_site()));
+        match validate::handler(args, item, krate) {
             Ok(checked) => handler(checked).to_string(),
             Err(err) => panic!("unexpected error: {err}"),
         }
     }
 
+    /// The alias every expansion defines, for a handler `name` of
+    /// visibility `vis` guarded by `Protected<scopes>`.
+    fn alias(vis: &TokenStream, name: &str, scopes: &TokenStream) -> TokenStream {
+        let alias = quote::format_ident!("__auth_guard_{}", name);
+        quote! {
+            #[doc(hidden)]
+            #[allow(
+                non_camel_case_types,
+                dead_code,
+                reason = "named after the handler, used only in its signature"
+            )]
+            #vis type #alias = ::auth_core::__private::Protected<#scopes>;
+        }
+    }
+
     #[test]
-    fn without_scopes_only_the_guard_is_added() {
+    fn without_scopes_only_the_guard_and_its_alias_are_added() {
         let out = expand(
             quote!(),
             quote! {
@@ -106,12 +134,11 @@ mod tests {
                 async fn me(user: AuthUser) -> String { user.name }
             },
         );
+        let alias = alias(&quote!(), "me", &quote!(::auth_core::__private::NoScopes));
         let expected = quote! {
+            #alias
             #[get("/me")]
-            async fn me(
-                __auth_guard: ::auth_core::__private::Protected<::auth_core::__private::NoScopes>,
-                user: AuthUser
-            ) -> String { user.name }
+            async fn me(__auth_guard: __auth_guard_me, user: AuthUser) -> String { user.name }
         }
         .to_string();
         assert_eq!(out, expected);
@@ -126,21 +153,41 @@ mod tests {
                 pub(crate) fn items() -> &'static str { "" }
             },
         );
+        let alias = alias(&quote!(pub(crate)), "items", &quote!(__auth_scopes_items));
         let expected = quote! {
             #[doc(hidden)]
-            #[allow(non_camel_case_types, dead_code)]
+            #[allow(
+                non_camel_case_types,
+                dead_code,
+                reason = "named after the handler, used only in its signature"
+            )]
             #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
             pub(crate) struct __auth_scopes_items;
             impl ::auth_core::__private::RequiredScopes for __auth_scopes_items {
                 const SCOPES: &'static [&'static str] = &["read:items", "write:items"];
             }
+            #alias
             #[get("/items")]
-            pub(crate) fn items(
-                __auth_guard: ::auth_core::__private::Protected<__auth_scopes_items>
-            ) -> &'static str { "" }
+            pub(crate) fn items(__auth_guard: __auth_guard_items) -> &'static str { "" }
         }
         .to_string();
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn a_renamed_crate_is_used_in_every_path() {
+        let args = syn::parse2::<Args>(quote!(scopes = "a"));
+        let item = syn::parse2::<syn::Item>(quote!(
+            #[get("/")]
+            fn a() {}
+        ));
+        let krate = Ok(syn::Ident::new("oauth", Span::call_site()));
+        let Ok(checked) = validate::handler(args, item, krate) else {
+            panic!("valid input");
+        };
+        let out = handler(checked).to_string();
+        assert!(!out.contains("auth_core"), "{out}");
+        assert_eq!(out.matches(":: oauth :: __private ::").count(), 2, "{out}");
     }
 
     #[test]
@@ -157,12 +204,18 @@ mod tests {
                 { Ok(()) }
             },
         );
+        let alias = alias(
+            &quote!(pub),
+            "items",
+            &quote!(::auth_core::__private::NoScopes),
+        );
         let expected = quote! {
+            #alias
             #[doc = "items"]
             #[post("/items", data = "<body>")]
             #[allow(clippy::all)]
             pub async fn items<T>(
-                __auth_guard: ::auth_core::__private::Protected<::auth_core::__private::NoScopes>,
+                __auth_guard: __auth_guard_items,
                 jar: &CookieJar<'_>,
                 body: Json<T>
             ) -> Result<(), Status>
@@ -175,7 +228,7 @@ mod tests {
     }
 
     #[test]
-    fn raw_identifiers_give_a_plain_struct_name() {
+    fn raw_identifiers_give_plain_names() {
         let out = expand(
             quote!(scopes = "admin"),
             quote!(
@@ -184,6 +237,7 @@ mod tests {
             ),
         );
         assert!(out.contains("struct __auth_scopes_match ;"), "{out}");
+        assert!(out.contains("type __auth_guard_match ="), "{out}");
     }
 
     #[test]
@@ -208,7 +262,7 @@ mod tests {
             ),
         );
         assert!(
-            out.contains("NoScopes > , (a , b) : (u8 , u8) , _ : u8"),
+            out.contains("__auth_guard_items , (a , b) : (u8 , u8) , _ : u8"),
             "{out}"
         );
     }

@@ -48,6 +48,9 @@ mod validate;
 ///
 /// # What it expands to
 ///
+/// This section is the one description of the rewrite; other docs link
+/// here.
+///
 /// The macro adds one request guard as the **first** parameter, so Rocket
 /// checks it before every other guard and before the data guard. The rest
 /// of the handler is left as written.
@@ -60,27 +63,41 @@ mod validate;
 /// pub async fn items(user: AuthUser) -> Json<Vec<Item>> { .. }
 /// ```
 ///
-/// Output:
+/// Output (every item has the handler's visibility):
 ///
 /// ```ignore
 /// #[doc(hidden)]
-/// #[allow(non_camel_case_types, dead_code)]
 /// #[derive(Clone, Copy, Debug)]
-/// pub struct __auth_scopes_items; // same visibility as the handler
+/// pub struct __auth_scopes_items;
 ///
 /// impl ::auth_core::__private::RequiredScopes for __auth_scopes_items {
 ///     const SCOPES: &'static [&'static str] = &["read:items", "write:items"];
 /// }
 ///
+/// #[doc(hidden)]
+/// pub type __auth_guard_items = ::auth_core::__private::Protected<__auth_scopes_items>;
+///
 /// #[get("/items")]
 /// pub async fn items(
-///     __auth_guard: ::auth_core::__private::Protected<__auth_scopes_items>,
+///     __auth_guard: __auth_guard_items,
 ///     user: AuthUser,
 /// ) -> Json<Vec<Item>> { .. }
 /// ```
 ///
 /// Without `scopes` no struct is generated and the guard is
-/// `Protected<::auth_core::__private::NoScopes>`.
+/// `Protected<NoScopes>`. `__private::Protected` is the public
+/// `auth_core::Protected`. The guard type is an alias so that Rocket's log
+/// names it in one word: "Request guard `__auth_guard_items` failed". The
+/// parameter name `__auth_guard` is reserved: the handler body cannot see
+/// it, and a parameter of your own with that name is an error. If your crate renames the
+/// dependency (`oauth = { package = "auth-core", .. }`), the paths start
+/// with `::oauth` instead.
+///
+/// # Calling a protected handler directly
+///
+/// In a unit test, pass `Protected::for_tests()` as the first argument:
+/// `items(Protected::for_tests(), user)`. See `auth_core::Protected`
+/// for why this cannot bypass authentication over HTTP.
 ///
 /// # Errors
 ///
@@ -90,9 +107,13 @@ mod validate;
 /// * a `scopes` value that is not a string literal, is empty, repeats a scope
 ///   or contains a character RFC 6749 §3.3 does not allow;
 /// * the attribute on something that is not a function;
+/// * a `scopes` value written as a list (`["a", "b"]`) or with commas
+///   (`"a, b"`): the message shows the space-separated string to write;
 /// * the attribute below the route attribute, or on a function without one
 ///   (Rocket has already consumed the route attribute when `#[protected]`
-///   comes second, so both read the same);
+///   comes second, so both read the same), or on a `#[catch]` function;
+/// * a parameter named `__auth_guard`;
+/// * a crate that does not depend on `auth-core`;
 /// * a parameter of type `Option<AuthUser>` or `MaybeUser`: a protected
 ///   handler never runs for an anonymous caller, so take `AuthUser`.
 ///
@@ -101,7 +122,7 @@ mod validate;
 #[proc_macro_attribute]
 pub fn protected(args: TokenStream, item: TokenStream) -> TokenStream {
     let original = proc_macro2::TokenStream::from(item.clone());
-    let checked = validate::handler(syn::parse(args), syn::parse(item));
+    let checked = validate::handler(syn::parse(args), syn::parse(item), validate::core_crate());
     match checked {
         Ok(handler) => expand::handler(handler).into(),
         Err(err) => {

@@ -8,7 +8,8 @@
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
-use syn::{Ident, LitStr, Token};
+use syn::punctuated::Punctuated;
+use syn::{Ident, LitStr, Token, bracketed};
 
 /// The arguments of one `#[protected(...)]`, in source order.
 pub(crate) struct Args {
@@ -29,6 +30,10 @@ pub(crate) enum Value {
     Missing(Span),
     /// `name = "..."`.
     Str(LitStr),
+    /// `name = ["...", "..."]`: a list of string literals, the way other
+    /// frameworks spell scopes; kept so `validate` can show the one-string
+    /// form.
+    List(TokenStream, Vec<LitStr>),
     /// `name = <anything else>`, e.g. `1` or `read:items` without quotes;
     /// kept so an error can cover exactly those tokens.
     Other(TokenStream),
@@ -75,12 +80,27 @@ impl Parse for Entry {
         } else {
             // `parse2` also looks through the invisible groups that
             // `macro_rules!` wraps around a `$lit:literal`.
-            match syn::parse2::<LitStr>(tokens.clone()) {
-                Ok(lit) => Value::Str(lit),
-                Err(_) => Value::Other(tokens),
+            if let Ok(lit) = syn::parse2::<LitStr>(tokens.clone()) {
+                Value::Str(lit)
+            } else if let Ok(list) = syn::parse2::<StrList>(tokens.clone()) {
+                Value::List(tokens, list.0)
+            } else {
+                Value::Other(tokens)
             }
         };
         Ok(Self { name, value })
+    }
+}
+
+/// `["a", "b"]`: a bracketed, comma-separated list of string literals.
+struct StrList(Vec<LitStr>);
+
+impl Parse for StrList {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let content;
+        bracketed!(content in input);
+        let list = Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?;
+        Ok(Self(list.into_iter().collect()))
     }
 }
 
@@ -133,6 +153,22 @@ mod tests {
         if let Value::Other(tokens) = &args.entries[1].value {
             assert_eq!(tokens.to_string(), "read : items");
         }
+    }
+
+    #[test]
+    fn list_of_strings_is_kept_as_a_list() {
+        let args = parse(quote!(
+            scopes = ["read:items", "write:items"],
+            scopes = ["a", 1]
+        ));
+        match &args.entries[0].value {
+            Value::List(_, items) => {
+                let items: Vec<String> = items.iter().map(syn::LitStr::value).collect();
+                assert_eq!(items, ["read:items", "write:items"]);
+            }
+            _ => panic!("expected a list"),
+        }
+        assert!(matches!(args.entries[1].value, Value::Other(_)));
     }
 
     #[test]

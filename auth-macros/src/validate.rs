@@ -3,10 +3,11 @@
 //! Every check runs even when an earlier one failed; the failures are joined
 //! with `syn::Error::combine` so one build shows every mistake.
 
+use proc_macro_crate::FoundCrate;
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::ext::IdentExt;
-use syn::{Attribute, FnArg, GenericArgument, Item, ItemFn, LitStr, PathArguments, Type};
+use syn::{Attribute, FnArg, GenericArgument, Ident, Item, ItemFn, LitStr, PathArguments, Type};
 
 use crate::parse::{Args, Value};
 
@@ -21,6 +22,8 @@ const ROUTE_ATTRIBUTES: &[&str] = &[
 
 /// A handler that passed every check, ready for `expand`.
 pub(crate) struct Handler {
+    /// The name under which the user's crate depends on `auth-core`.
+    pub(crate) krate: Ident,
     pub(crate) scopes: Option<Scopes>,
     pub(crate) func: ItemFn,
 }
@@ -33,8 +36,35 @@ pub(crate) struct Scopes {
     pub(crate) tokens: Vec<String>,
 }
 
-/// Checks the arguments and the item together and reports every failure.
-pub(crate) fn handler(args: syn::Result<Args>, item: syn::Result<Item>) -> syn::Result<Handler> {
+/// Finds `auth-core` among the dependencies of the crate being compiled,
+/// under whatever name it was given there
+/// (`oauth = { package = "auth-core", .. }` gives `oauth`).
+pub(crate) fn core_crate() -> syn::Result<Ident> {
+    match proc_macro_crate::crate_name("auth-core") {
+        // `Itself` is auth-core's own doctests, tests and examples: they
+        // reach the library as `auth_core`, like any other crate.
+        Ok(FoundCrate::Itself) => Ok(Ident::new("auth_core", Span::call_site())),
+        Ok(FoundCrate::Name(name)) => Ok(Ident::new(&name, Span::call_site())),
+        Err(_) => Err(missing_core_crate()),
+    }
+}
+
+fn missing_core_crate() -> syn::Error {
+    syn::Error::new(
+        Span::call_site(),
+        "#[protected] needs the `auth-core` crate; add `auth-core` to [dependencies] \
+         in Cargo.toml and write `use auth_core::protected;` (`auth-macros` is not \
+         meant to be used on its own)",
+    )
+}
+
+/// Checks the arguments, the item and the crate setup together and reports
+/// every failure.
+pub(crate) fn handler(
+    args: syn::Result<Args>,
+    item: syn::Result<Item>,
+    krate: syn::Result<Ident>,
+) -> syn::Result<Handler> {
     let mut errors = Errors::default();
 
     let scopes = match args {
@@ -46,35 +76,29 @@ pub(crate) fn handler(args: syn::Result<Args>, item: syn::Result<Item>) -> syn::
     };
 
     let func = match item {
-        Ok(Item::Fn(func)) => Some(func),
-        Ok(other) => {
-            errors.push(not_a_function(&other));
-            None
-        }
-        Err(err) => {
-            errors.push(err);
-            None
-        }
+        Ok(Item::Fn(func)) => func,
+        Ok(other) => return Err(errors.with(not_a_function(&other))),
+        Err(err) => return Err(errors.with(err)),
     };
 
-    if let Some(func) = &func {
-        route_attribute(&func.attrs, &mut errors);
-        for input in &func.sig.inputs {
-            if let FnArg::Typed(typed) = input {
-                optional_auth(&typed.ty, &mut errors);
-            }
+    route_attribute(&func.attrs, &mut errors);
+    for input in &func.sig.inputs {
+        if let FnArg::Typed(typed) = input {
+            reserved_name(&typed.pat, &mut errors);
+            optional_auth(&typed.ty, &mut errors);
         }
     }
 
-    errors.finish()?;
-    match func {
-        Some(func) => Ok(Handler { scopes, func }),
-        // `func` is `None` only after an error was pushed, so `finish` has
-        // already returned; this arm keeps the function total anyway.
-        None => Err(syn::Error::new(
-            Span::call_site(),
-            "#[protected] can only be used on a route handler function",
-        )),
+    match krate {
+        Ok(krate) => {
+            errors.finish()?;
+            Ok(Handler {
+                krate,
+                scopes,
+                func,
+            })
+        }
+        Err(err) => Err(errors.with(err)),
     }
 }
 
@@ -87,6 +111,17 @@ impl Errors {
         match &mut self.0 {
             Some(all) => all.combine(err),
             None => self.0 = Some(err),
+        }
+    }
+
+    /// Adds `err` and returns every error collected.
+    fn with(self, err: syn::Error) -> syn::Error {
+        match self.0 {
+            Some(mut all) => {
+                all.combine(err);
+                all
+            }
+            None => err,
         }
     }
 
@@ -122,6 +157,7 @@ fn scopes(args: &Args) -> syn::Result<Option<Scopes>> {
         seen = true;
         match &entry.value {
             Value::Str(lit) => found = errors.keep(scope_tokens(lit)),
+            Value::List(tokens, items) => errors.push(scope_list(tokens, items)),
             Value::Other(tokens) => errors.push(syn::Error::new_spanned(
                 tokens,
                 "expected a string literal, e.g. scopes = \"read:items\"",
@@ -135,6 +171,24 @@ fn scopes(args: &Args) -> syn::Result<Option<Scopes>> {
 
     errors.finish()?;
     Ok(found)
+}
+
+/// `scopes = ["a", "b"]`: shows the one-string form.
+fn scope_list(tokens: &proc_macro2::TokenStream, items: &[LitStr]) -> syn::Error {
+    let joined: Vec<String> = items
+        .iter()
+        .map(LitStr::value)
+        .filter(|item| !item.trim().is_empty())
+        .collect();
+    let example = if joined.is_empty() {
+        "read:items write:items".to_owned()
+    } else {
+        joined.join(" ")
+    };
+    syn::Error::new_spanned(
+        tokens,
+        format!("scopes are one space-separated string, not a list; write scopes = {example:?}"),
+    )
 }
 
 fn unknown_argument(ident: &syn::Ident, name: &str) -> syn::Error {
@@ -162,6 +216,9 @@ fn scope_tokens(lit: &LitStr) -> syn::Result<Scopes> {
     }
 
     let value = lit.value();
+    if value.contains(',') {
+        return Err(comma_separated(lit, &value));
+    }
     let mut errors = Errors::default();
     let mut tokens: Vec<String> = Vec::new();
 
@@ -199,6 +256,23 @@ fn scope_tokens(lit: &LitStr) -> syn::Result<Scopes> {
         lit: lit.clone(),
         tokens,
     })
+}
+
+/// A comma is a valid scope character (RFC 6749 §3.3), but in
+/// `"read:items, write:items"` it is a separator written by mistake: the
+/// route would require the scope `read:items,`, which no token holds.
+fn comma_separated(lit: &LitStr, value: &str) -> syn::Error {
+    let fixed: Vec<&str> = value
+        .split([',', ' '])
+        .filter(|token| !token.is_empty())
+        .collect();
+    syn::Error::new(
+        lit.span(),
+        format!(
+            "scopes are separated by spaces, not commas; write scopes = {:?}",
+            fixed.join(" ")
+        ),
+    )
 }
 
 /// `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )` (RFC 6749 §3.3).
@@ -302,6 +376,16 @@ fn route_attribute(attrs: &[Attribute], errors: &mut Errors) {
     for attr in attrs {
         match attribute_name(attr).as_deref() {
             Some(name) if ROUTE_ATTRIBUTES.contains(&name) => has_route = true,
+            Some("catch") => {
+                // A catcher runs after a route failed; Rocket gives it no
+                // request guards, so there is nothing to check a token with.
+                errors.push(syn::Error::new_spanned(
+                    attr,
+                    "catchers cannot be protected: #[protected] works on routes \
+                     (#[get], #[post], ...); remove it from this #[catch] function",
+                ));
+                return;
+            }
             Some("protected") => errors.push(syn::Error::new_spanned(
                 attr,
                 "duplicate #[protected]; use one attribute and list every scope in it, \
@@ -317,6 +401,25 @@ fn route_attribute(attrs: &[Attribute], errors: &mut Errors) {
             Span::call_site(),
             "#[protected] must be placed above the route attribute (#[get], #[post], ...); \
              no route attribute follows it",
+        ));
+    }
+}
+
+/// The name of the parameter `expand` adds.
+pub(crate) const GUARD_PARAM: &str = "__auth_guard";
+
+/// Rejects a parameter named like the injected guard. Rocket matches
+/// parameters by name, so even a hygienic injected name would clash.
+fn reserved_name(pat: &syn::Pat, errors: &mut Errors) {
+    if let syn::Pat::Ident(binding) = pat
+        && binding.ident.unraw() == GUARD_PARAM
+    {
+        errors.push(syn::Error::new(
+            binding.ident.span(),
+            format!(
+                "`{GUARD_PARAM}` is the name of the guard #[protected] adds; \
+                 rename this parameter"
+            ),
         ));
     }
 }
@@ -369,14 +472,18 @@ fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
 mod tests {
     use super::{edit_distance, handler};
     use crate::parse::Args;
-    use proc_macro2::TokenStream;
+    use proc_macro2::{Span, TokenStream};
     use quote::quote;
+
+    fn krate() -> syn::Ident {
+        syn::Ident::new("auth_core", Span::call_site())
+    }
 
     /// Runs every check and returns the error messages, in order.
     fn errors(args: TokenStream, item: TokenStream) -> Vec<String> {
         let args = syn::parse2::<Args>(args);
         let item = syn::parse2::<syn::Item>(item);
-        match handler(args, item) {
+        match handler(args, item, Ok(krate())) {
             Ok(_) => Vec::new(),
             Err(err) => err.into_iter().map(|e| e.to_string()).collect(),
         }
@@ -392,7 +499,7 @@ mod tests {
     fn scopes_of(args: TokenStream) -> Option<Vec<String>> {
         let args = syn::parse2::<Args>(args).ok()?;
         let item = syn::parse2::<syn::Item>(route()).ok()?;
-        let handler = handler(Ok(args), Ok(item)).ok()?;
+        let handler = handler(Ok(args), Ok(item), Ok(krate())).ok()?;
         Some(handler.scopes.map(|s| s.tokens).unwrap_or_default())
     }
 
@@ -502,6 +609,95 @@ mod tests {
         let errs = errors(quote!(scopes = "ok a\"b ok c\\d"), route());
         assert_eq!(errs.len(), 3);
         assert_eq!(errs[1], "duplicate scope `ok`; list each scope once");
+    }
+
+    #[test]
+    fn list_of_scopes_shows_the_one_string_form() {
+        let errs = errors(quote!(scopes = ["read:items", "write:items"]), route());
+        assert_eq!(
+            errs,
+            ["scopes are one space-separated string, not a list; \
+              write scopes = \"read:items write:items\""]
+        );
+        let errs = errors(quote!(scopes = []), route());
+        assert!(errs[0].ends_with("write scopes = \"read:items write:items\""));
+    }
+
+    #[test]
+    fn commas_are_taken_for_separators() {
+        for value in [
+            "read:items, write:items",
+            "read:items,write:items",
+            "read:items,",
+        ] {
+            let errs = errors(quote!(scopes = #value), route());
+            assert_eq!(errs.len(), 1, "{value}");
+            assert!(
+                errs[0].starts_with("scopes are separated by spaces, not commas; write scopes = "),
+                "{}",
+                errs[0]
+            );
+        }
+        let errs = errors(quote!(scopes = "read:items, write:items"), route());
+        assert!(
+            errs[0].ends_with("scopes = \"read:items write:items\""),
+            "{}",
+            errs[0]
+        );
+    }
+
+    #[test]
+    fn the_guard_name_is_reserved() {
+        let errs = errors(
+            quote!(),
+            quote!(
+                #[get("/")]
+                fn items(__auth_guard: u8) {}
+            ),
+        );
+        assert_eq!(
+            errs,
+            ["`__auth_guard` is the name of the guard #[protected] adds; rename this parameter"]
+        );
+        assert!(
+            errors(
+                quote!(),
+                quote!(
+                    #[get("/")]
+                    fn items(__auth_guard2: u8) {}
+                )
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn catchers_are_rejected() {
+        let errs = errors(
+            quote!(),
+            quote!(
+                #[catch(404)]
+                fn not_found() {}
+            ),
+        );
+        assert_eq!(errs.len(), 1);
+        assert!(
+            errs[0].starts_with("catchers cannot be protected"),
+            "{}",
+            errs[0]
+        );
+    }
+
+    #[test]
+    fn missing_core_crate_is_reported_with_the_other_errors() {
+        let args = syn::parse2::<Args>(quote!(scope = "a"));
+        let item = syn::parse2::<syn::Item>(route());
+        let Err(err) = handler(args, item, Err(super::missing_core_crate())) else {
+            panic!("expected errors");
+        };
+        let errs: Vec<String> = err.into_iter().map(|e| e.to_string()).collect();
+        assert_eq!(errs.len(), 2);
+        assert!(errs[1].starts_with("#[protected] needs the `auth-core` crate"));
     }
 
     #[test]

@@ -43,9 +43,13 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
 pub(crate) fn fairing(store: SqliteStore) -> AdHoc {
     AdHoc::try_on_ignite("demo database", |rocket| {
         Box::pin(async move {
-            let hasher = rocket
-                .state::<Auth>()
-                .map_or_else(PasswordHasher::new, |auth| auth.hasher().clone());
+            // The auth fairing runs first: if it refused the configuration,
+            // the launch fails anyway, so leave the database untouched.
+            let Some(auth) = rocket.state::<Auth>() else {
+                log::error!("demo: not preparing the database: the auth configuration was refused");
+                return Err(rocket);
+            };
+            let hasher = auth.hasher().clone();
             match prepare(&store, &hasher).await {
                 Ok(()) => Ok(rocket),
                 Err(e) => {

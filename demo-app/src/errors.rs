@@ -18,7 +18,9 @@ use serde_json::{Value, json};
 pub(crate) enum ApiError {
     /// The database failed. Logged in full; the client sees only
     /// `server_error`.
-    Database(String),
+    Database(sqlx::Error),
+    /// The user store failed; answered like [`ApiError::Database`].
+    Store(StoreError),
     /// The request body is unusable: `status` is 400, 413 or 422.
     InvalidBody { status: Status, description: String },
 }
@@ -81,13 +83,13 @@ fn strip_input(error: &serde_json::Error) -> String {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Database(e.to_string())
+        Self::Database(e)
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        Self::Database(e.to_string())
+        Self::Store(e)
     }
 }
 
@@ -95,6 +97,7 @@ impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Database(e) => write!(f, "database error: {e}"),
+            Self::Store(e) => write!(f, "user store error: {e}"),
             Self::InvalidBody { description, .. } => f.write_str(description),
         }
     }
@@ -103,7 +106,7 @@ impl fmt::Display for ApiError {
 impl<'r> Responder<'r, 'static> for ApiError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         let (status, body) = match &self {
-            Self::Database(_) => {
+            Self::Database(_) | Self::Store(_) => {
                 log::error!(
                     "demo: {} {}: {self}",
                     request.method(),

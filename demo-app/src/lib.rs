@@ -153,3 +153,9 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
         .mount("/", openapi::routes())
         .register("/", errors::catchers())
 }
+
+/// The workspace README's Rust examples, compiled as doctests so they stay
+/// true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,5 +1,10 @@
-//! HTTP tests of the demo app (contract §5 and §7) through Rocket's local
-//! async client: `demo_app::rocket_from` on a fresh SQLite file per test.
+//! HTTP tests through Rocket's local async client, in one binary:
+//!
+//! * `demo::*`: the demo app (contract §5 and §7), `demo_app::rocket_from`
+//!   on a fresh SQLite file per test;
+//! * `demo::toolkit::*`: a small app built only from the toolkit (in-memory
+//!   users, `#[protected]` handlers, `MaybeUser`) for contract §3, §4 and
+//!   §6.
 //!
 //! The tests that need the real binary (TCP, the `adduser` command) live in
 //! `demo-app/tests/binary.rs`.
@@ -14,4 +19,14 @@ mod demo {
     mod refresh;
     mod routes;
     mod token;
+
+    mod toolkit {
+        mod app;
+
+        mod configuration;
+        mod credentials;
+        mod optional_auth;
+        mod scopes;
+        mod tokens;
+    }
 }

@@ -17,7 +17,9 @@ pub async fn several() -> &'static str {
     "ok"
 }
 
-#[protected(scopes = "!#$%&'()*+,-./:;<=>?@[]^_`{|}~")]
+// Every scope-token character but `,`, which RFC 6749 allows but
+// #[protected] refuses as a likely separator (see scopes-with-commas.rs).
+#[protected(scopes = "!#$%&'()*+-./:;<=>?@[]^_`{|}~")]
 #[get("/odd")]
 pub(crate) fn odd_characters() {}
 

@@ -13,12 +13,12 @@ use rocket::serde::json::Json;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-use crate::error::{AuthError, GrantProblem, RequestProblem, ScopeProblem, ServerProblem};
-use crate::fairing::Auth;
+use crate::auth::Auth;
+use crate::error::{AuthError, GrantProblem, RequestProblem, ScopeProblem};
 use crate::form::{PasswordRequestForm, RefreshRequestForm, TokenRequest};
 use crate::password::{MAX_PASSWORD_LEN, PasswordError, Verification};
 use crate::scopes::Scopes;
-use crate::store::{RefreshState, RefreshTokenRecord, TokenHash, UserRecord};
+use crate::store::{RefreshState, RefreshTokenRecord, TokenHash};
 use crate::token::{random_id, unix_now};
 
 /// A successful token response (RFC 6749 §5.1), sent with
@@ -131,7 +131,7 @@ impl Auth {
                 );
                 return Err(invalid_credentials());
             }
-            Err(e) => return Err(AuthError::Server(ServerProblem::Hashing(e.to_string()))),
+            Err(e) => return Err(e.into()),
         };
         if user.disabled {
             self.forget_subject(&user.username);
@@ -140,7 +140,7 @@ impl Auth {
         if needs_rehash {
             self.upgrade_hash(&user.username, password).await;
         }
-        let scopes = self.negotiate(&user, &form.scopes)?;
+        let scopes = self.negotiate(&user.scopes, &form.scopes)?;
         let client_id = form.client_id.as_deref().unwrap_or(&self.default_client_id);
         self.issue_pair(&user.username, client_id, &scopes, &random_id())
             .await
@@ -209,7 +209,9 @@ impl Auth {
                 return Err(invalid_refresh());
             }
         };
-        let scopes = scopes.intersection(&user.scopes);
+        // Scopes the user lost, or the app stopped declaring, since the
+        // original grant are dropped.
+        let scopes = self.scopes.declared_of(&scopes.intersection(&user.scopes));
         self.issue_pair(
             &user.username,
             &record.client_id,
@@ -247,20 +249,14 @@ impl Auth {
         }
     }
 
-    /// Which scopes to grant `user` for a request of `requested`.
-    fn negotiate(&self, user: &UserRecord, requested: &Scopes) -> Result<Scopes, AuthError> {
-        let declared = |scopes: &Scopes| {
-            if self.scopes.is_empty() {
-                scopes.clone()
-            } else {
-                scopes.intersection(&self.scopes.all())
-            }
-        };
+    /// The scope rule, in one sentence: a token carries the requested
+    /// scopes (by default, every scope the user holds) that the app declared
+    /// and the user holds; asking for any other scope is `invalid_scope`.
+    fn negotiate(&self, held: &Scopes, requested: &Scopes) -> Result<Scopes, AuthError> {
+        let grantable = self.scopes.declared_of(held);
         if requested.is_empty() {
-            return Ok(declared(&user.scopes));
-        }
-        let allowed = declared(&user.scopes);
-        if allowed.contains_all(requested) {
+            Ok(grantable)
+        } else if grantable.contains_all(requested) {
             Ok(requested.clone())
         } else {
             Err(AuthError::InvalidScope(ScopeProblem::NotAllowed))
@@ -285,10 +281,7 @@ impl Auth {
         scopes: &Scopes,
         family_id: &str,
     ) -> Result<TokenResponse, AuthError> {
-        let issued = self
-            .tokens
-            .issue(username, client_id, scopes)
-            .map_err(|e| AuthError::Server(ServerProblem::Signing(e)))?;
+        let issued = self.tokens.issue(username, client_id, scopes)?;
         let refresh_token = new_refresh_token();
         let now = issued.claims.iat;
         self.refresh_tokens
@@ -320,6 +313,7 @@ mod tests {
     use crate::config::AuthConfig;
     use crate::form::PasswordRequestFormStrict;
     use crate::password::{Password, PasswordHasher};
+    use crate::scopes::ScopeRegistry;
     use crate::store::{
         MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore as _, UserStore as _,
     };
@@ -331,6 +325,12 @@ mod tests {
     }
 
     fn fixture() -> Fixture {
+        fixture_declaring(&["read", "write", "admin"])
+    }
+
+    /// Users `john` (read write), `off` (disabled), `old` (bcrypt) and
+    /// `mixed` (read legacy), with `declared` declared.
+    fn fixture_declaring(declared: &[&str]) -> Fixture {
         let hasher = PasswordHasher::with_params(256, 1, 1).unwrap();
         let users = MemoryUserStore::new();
         let scopes = |s| Scopes::parse(s).unwrap();
@@ -352,14 +352,23 @@ mod tests {
             scopes("read"),
             false,
         );
+        users.insert_hashed(
+            "mixed",
+            &hasher.hash_blocking("secret").unwrap(),
+            scopes("read legacy"),
+            false,
+        );
         let refresh = MemoryRefreshTokenStore::new();
+        let registry = declared
+            .iter()
+            .fold(ScopeRegistry::new(), |registry, scope| {
+                registry.with(scope, scope)
+            });
         let auth = AuthFairing::default()
             .users(users.clone())
             .refresh_tokens(refresh.clone())
             .hasher(hasher)
-            .scope("read", "Read")
-            .scope("write", "Write")
-            .scope("admin", "Admin")
+            .scopes(registry)
             .config(AuthConfig {
                 secret: Some("0123456789abcdef0123456789abcdef".into()),
                 ..AuthConfig::default()
@@ -450,6 +459,47 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.code(), "invalid_grant");
+    }
+
+    #[rocket::async_test]
+    async fn only_declared_scopes_are_granted() {
+        let f = fixture();
+        // `legacy` is held but not declared: never in a token.
+        let default = f.login("username=mixed&password=secret").await.unwrap();
+        assert_eq!(default.scope.to_string(), "read");
+        let err = f
+            .login("username=mixed&password=secret&scope=legacy")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_scope");
+        // Declaring nothing grants nothing.
+        let bare = fixture_declaring(&[]);
+        let none = bare.login("username=john&password=secret").await.unwrap();
+        assert!(none.scope.is_empty());
+    }
+
+    #[rocket::async_test]
+    async fn refresh_drops_scopes_the_app_no_longer_declares() {
+        let before = fixture();
+        let pair = before.login("username=john&password=secret").await.unwrap();
+        assert_eq!(pair.scope.to_string(), "read write");
+        // The same stores, after a deploy that no longer declares `write`.
+        let after = AuthFairing::default()
+            .users(before.users.clone())
+            .refresh_tokens(before.refresh.clone())
+            .hasher(PasswordHasher::with_params(256, 1, 1).unwrap())
+            .scope("read", "Read")
+            .config(AuthConfig {
+                secret: Some("0123456789abcdef0123456789abcdef".into()),
+                ..AuthConfig::default()
+            })
+            .build(&rocket::figment::Figment::new())
+            .unwrap();
+        let refreshed = after
+            .refresh_grant(refresh_form(&pair.refresh_token, None))
+            .await
+            .unwrap();
+        assert_eq!(refreshed.scope.to_string(), "read");
     }
 
     #[rocket::async_test]

@@ -1,0 +1,128 @@
+//! [`Auth`]: the state every guard and the token endpoint read (keys,
+//! stores, hasher, declared scopes, settings), and authentication of a
+//! bearer token.
+//!
+//! The token endpoint's methods live in `grant`; the fairing that builds
+//! and installs `Auth` lives in `fairing`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::AuthError;
+use crate::password::PasswordHasher;
+use crate::scopes::ScopeRegistry;
+use crate::store::{RefreshTokenStore, UserStore};
+use crate::subject_cache::SubjectCache;
+use crate::token::{AccessTokenClaims, AccessTokens, TokenProblem};
+
+/// Everything the guards and the token endpoint need: keys, stores, hasher,
+/// declared scopes and settings. Managed as Rocket state by
+/// [`AuthFairing`](crate::AuthFairing); handlers can take `&Auth` (or `&State<Auth>`) as a guard.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::{Auth, MemoryUserStore, PasswordHasher, Scopes};
+/// use rocket::{get, routes};
+///
+/// #[get("/")]
+/// fn index() -> &'static str { "hi" }
+///
+/// let users = MemoryUserStore::new();
+/// let hash = PasswordHasher::new().hash_blocking("secret").unwrap();
+/// users.insert_hashed("johndoe", &hash, Scopes::parse("read:items").unwrap(), false);
+///
+/// let rocket = rocket::build()
+///     .attach(Auth::fairing().users(users).scope("read:items", "Read items"))
+///     .mount("/", routes![index]);
+/// # let _ = rocket;
+/// ```
+pub struct Auth {
+    pub(crate) tokens: AccessTokens,
+    pub(crate) hasher: PasswordHasher,
+    pub(crate) users: Arc<dyn UserStore>,
+    pub(crate) refresh_tokens: Arc<dyn RefreshTokenStore>,
+    pub(crate) scopes: ScopeRegistry,
+    pub(crate) realm: String,
+    pub(crate) default_client_id: String,
+    pub(crate) refresh_ttl: u64,
+    pub(crate) subjects: SubjectCache,
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auth")
+            .field("tokens", &self.tokens)
+            .field("scopes", &self.scopes)
+            .field("realm", &self.realm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    /// Issuing and verifying access tokens.
+    #[must_use]
+    pub fn tokens(&self) -> &AccessTokens {
+        &self.tokens
+    }
+
+    /// The password hasher (use it to create users).
+    #[must_use]
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    /// The declared scopes.
+    #[must_use]
+    pub fn scopes(&self) -> &ScopeRegistry {
+        &self.scopes
+    }
+
+    /// The user store.
+    #[must_use]
+    pub fn users(&self) -> &dyn UserStore {
+        self.users.as_ref()
+    }
+
+    /// The `realm` of `WWW-Authenticate` challenges.
+    #[must_use]
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+
+    /// Verifies an access token and checks that its subject still exists and
+    /// is enabled; returns the token's claims. This is what
+    /// [`AuthUser`](crate::AuthUser) runs.
+    ///
+    /// A subject found enabled is remembered for `auth_subject_cache_ttl`
+    /// seconds (5 by default, 0 to ask the store on every request), so a user
+    /// disabled in the store loses access within that time; call
+    /// [`Auth::forget_subject`] for immediate effect.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidToken`] for any verification failure,
+    /// [`AuthError::Server`] if the user store fails.
+    pub async fn authenticate(&self, token: &str) -> Result<AccessTokenClaims, AuthError> {
+        let claims = self.tokens.verify(token).map_err(AuthError::InvalidToken)?;
+        if self.subjects.is_fresh(&claims.sub) {
+            return Ok(claims);
+        }
+        match self.users.find_user(&claims.sub).await? {
+            Some(user) if !user.disabled => {
+                self.subjects.remember(&claims.sub);
+                Ok(claims)
+            }
+            _ => {
+                self.subjects.forget(&claims.sub);
+                Err(AuthError::InvalidToken(TokenProblem::UnknownSubject))
+            }
+        }
+    }
+
+    /// Makes the next request of `username` consult the user store, e.g.
+    /// right after disabling or deleting the user.
+    pub fn forget_subject(&self, username: &str) {
+        self.subjects.forget(username);
+    }
+}

@@ -1,0 +1,59 @@
+//! `SQLite` implementations of [`UserStore`](crate::UserStore) and [`RefreshTokenStore`](crate::RefreshTokenStore), behind
+//! the `sqlite` cargo feature.
+//!
+//! One [`SqliteStore`] serves both traits from one database. Open a pool with
+//! [`open`] (async) or [`open_lazy`] (sync, for a Rocket built outside a
+//! runtime), create the tables with [`migrate`], then wrap the pool with
+//! [`SqliteStore::new`]; [`SqliteStore::connect`] does all three.
+//!
+//! # Sharing the database with application migrations
+//!
+//! The toolkit's migrations use versions `1..=999` (see [`MIGRATOR`]). An
+//! application that keeps its own tables in the same database numbers its
+//! migrations from `1001` up. sqlx records every applied version in one
+//! `_sqlx_migrations` table, and by default a migrator refuses to run when
+//! that table lists a version it does not know. So each side must ignore the
+//! other's versions: [`migrate`] does this for the toolkit, and the
+//! application calls `set_ignore_missing(true)` on its own migrator. The two
+//! may then run in either order, on every start.
+//!
+//! ```no_run
+//! # async fn start() -> Result<(), Box<dyn std::error::Error>> {
+//! let pool = auth_core::sqlite::open("sqlite://app.db").await?;
+//! auth_core::sqlite::migrate(&pool).await?;
+//!
+//! // The application's own migrations, numbered from 1001.
+//! let mut app_migrations = sqlx::migrate!("./migrations");
+//! app_migrations.set_ignore_missing(true);
+//! app_migrations.run(&pool).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Concurrency
+//!
+//! Every write is one statement, so `SQLite`'s own locking makes it atomic:
+//! [`RefreshTokenStore::consume`](crate::RefreshTokenStore::consume) is a single conditional `UPDATE`, and of any
+//! number of concurrent callers, across connections and processes, exactly one
+//! sees the token `Active`. Pools from [`open`] and [`open_lazy`] use
+//! write-ahead logging and wait up to ten seconds for a busy database instead
+//! of failing with "database is locked".
+
+//!
+//! # Layout
+//!
+//! `pool` opens databases, `migrate` creates the tables, `store` is
+//! [`SqliteStore`] and its queries, `rows` maps rows to records, and
+//! `startup` retries what can collide when processes start together.
+
+mod migrate;
+mod pool;
+mod rows;
+mod startup;
+mod store;
+#[cfg(test)]
+mod tests;
+
+pub use migrate::{MIGRATOR, migrate, run_migrator};
+pub use pool::{connect_options, open, open_lazy};
+pub use store::SqliteStore;

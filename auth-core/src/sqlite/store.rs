@@ -1,0 +1,264 @@
+//! [`SqliteStore`]: the queries behind the user and refresh-token stores.
+
+use sqlx::sqlite::SqlitePool;
+
+use super::migrate::migrate;
+use super::pool::open;
+use super::rows::{
+    conflict_or_backend, corrupt, state_to_sql, to_sql_int, token_from_row, user_from_row,
+};
+use crate::scopes::Scopes;
+use crate::store::{
+    RefreshState, RefreshTokenRecord, RefreshTokenStore, StoreError, TokenHash, UserRecord,
+    UserStore,
+};
+
+/// Users and refresh tokens in one `SQLite` database.
+///
+/// Implements both [`UserStore`] and [`RefreshTokenStore`]; clones share the
+/// pool. Scopes are stored as their space-separated string form.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::sqlite::SqliteStore;
+/// use auth_core::{Scopes, UserStore};
+///
+/// # rocket::async_test(async {
+/// // In memory for the example; use "sqlite://app.db" for a file.
+/// let store = SqliteStore::connect("sqlite::memory:").await?;
+/// let scopes = Scopes::parse("read:items write:items")?;
+/// store.create_user("alice", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", &scopes, false).await?;
+///
+/// let alice = store.find_user("alice").await?.expect("just created");
+/// assert_eq!(alice.scopes, scopes);
+/// assert_eq!(store.count_users().await?, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Wraps a pool whose database has been migrated with [`migrate`].
+    #[must_use]
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Opens `url` with [`open`], runs [`migrate`] and wraps the pool.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the database cannot be opened or migrated.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = open(url).await?;
+        migrate(&pool).await?;
+        Ok(Self::new(pool))
+    }
+
+    /// The underlying pool, for an application's own tables.
+    #[must_use]
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Adds a user whose password is already hashed (see
+    /// [`crate::PasswordHasher::hash`]).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Conflict`] if the username is taken,
+    /// [`StoreError::Backend`] for other failures.
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        scopes: &Scopes,
+        disabled: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (username, password_hash, scopes, disabled) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(scopes.to_string())
+        .bind(disabled)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict_or_backend(e, || format!("user {username:?}")))?;
+        Ok(())
+    }
+
+    /// Every user, ordered by username.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the query fails or a stored row is corrupt
+    /// (e.g. scopes that are not valid scope-tokens).
+    pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT username, password_hash, scopes, disabled FROM users ORDER BY username",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::backend)?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    /// How many users exist (an application seeds demo users when it is 0).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the query fails.
+    pub async fn count_users(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        u64::try_from(count).map_err(|_| corrupt("users", "count", "negative row count"))
+    }
+
+    /// Enables or disables a user; returns whether the user exists.
+    ///
+    /// A disabled user cannot log in, refresh, or use access tokens already
+    /// issued.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the update fails.
+    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError> {
+        let result = sqlx::query("UPDATE users SET disabled = ?1 WHERE username = ?2")
+            .bind(disabled)
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Deletes refresh tokens that expired at or before `now` (seconds since
+    /// the Unix epoch); returns how many were deleted.
+    ///
+    /// Housekeeping only: expired tokens are refused whether or not they are
+    /// still stored.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the delete fails or `now` does not fit in
+    /// a `SQLite` integer.
+    pub async fn delete_expired_refresh_tokens(&self, now: u64) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= ?1")
+            .bind(to_sql_int("now", now)?)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(result.rows_affected())
+    }
+}
+
+#[rocket::async_trait]
+impl UserStore for SqliteStore {
+    async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT username, password_hash, scopes, disabled FROM users WHERE username = ?1",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::backend)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET password_hash = ?1 WHERE username = ?2")
+            .bind(password_hash)
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
+    }
+}
+
+#[rocket::async_trait]
+impl RefreshTokenStore for SqliteStore {
+    async fn insert(&self, record: RefreshTokenRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens \
+             (token_hash, family_id, username, client_id, scopes, issued_at, expires_at, state) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .bind(&record.token_hash[..])
+        .bind(&record.family_id)
+        .bind(&record.username)
+        .bind(&record.client_id)
+        .bind(record.scopes.to_string())
+        .bind(to_sql_int("issued_at", record.issued_at)?)
+        .bind(to_sql_int("expires_at", record.expires_at)?)
+        .bind(state_to_sql(record.state))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict_or_backend(e, || "refresh token".to_owned()))?;
+        Ok(())
+    }
+
+    async fn consume(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        // One statement: SQLite serialises writers, so of any number of
+        // concurrent callers exactly one matches `state = 'active'`.
+        // `fetch_all` steps the statement to completion, so the autocommit
+        // transaction ends before this returns.
+        let mut rows = sqlx::query(
+            "UPDATE refresh_tokens SET state = 'used' \
+             WHERE token_hash = ?1 AND state = 'active' \
+             RETURNING token_hash, family_id, username, client_id, scopes, \
+                       issued_at, expires_at, state",
+        )
+        .bind(&token_hash[..])
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::backend)?;
+        if let Some(row) = rows.pop() {
+            // RETURNING shows the row after the update; before it, the token
+            // was active, or the WHERE clause would not have matched.
+            let mut record = token_from_row(&row)?;
+            record.state = RefreshState::Active;
+            return Ok(Some(record));
+        }
+        // Unknown, or already used or revoked: states never return to
+        // active, so reading it now is as good as reading it before.
+        self.find(token_hash).await
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = ?1")
+            .bind(family_id)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
+    }
+
+    async fn find(&self, token_hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT token_hash, family_id, username, client_id, scopes, \
+                    issued_at, expires_at, state \
+             FROM refresh_tokens WHERE token_hash = ?1",
+        )
+        .bind(&token_hash[..])
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::backend)?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+}
