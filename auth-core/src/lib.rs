@@ -14,6 +14,8 @@ mod fairing;
 mod form;
 mod grant;
 mod guard;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod password;
 mod respond;
 mod scopes;

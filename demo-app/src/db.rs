@@ -5,6 +5,7 @@
 use auth_core::sqlite::SqliteStore;
 use auth_core::{Auth, PasswordHasher, Scopes, StoreError, UserRecord};
 use rocket::fairing::AdHoc;
+use schemars::JsonSchema;
 use serde::Serialize;
 use sqlx::Row as _;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
@@ -116,7 +117,7 @@ async fn seed_tasks(pool: &SqlitePool) -> Result<(), StoreError> {
 }
 
 /// An item, as stored and as served.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct Item {
     pub id: i64,
     pub name: String,
@@ -124,7 +125,7 @@ pub(crate) struct Item {
 }
 
 /// A task, as stored and as served; `owner` is `null` for public tasks.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct Task {
     pub id: i64,
     pub title: String,

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 mod db;
 mod errors;
+mod openapi;
 mod routes;
 
 pub use db::migrate;
@@ -141,7 +142,7 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
                     "http://{}",
                     std::net::SocketAddr::new(config.address, config.port)
                 );
-                log::info!("demo: open {base}/health");
+                log::info!("demo: open {base}/health, or {base}/docs for Swagger UI");
                 log::info!(
                     "demo: get a token with POST {base}/token (form fields username and \
                      password; demo users johndoe and admin, alice is disabled)"
@@ -149,7 +150,7 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
             })
         }))
         .manage(db::Db::new(store))
-        .mount("/", routes::routes())
+        .mount("/", openapi::routes())
         .register("/", errors::catchers())
 }
 

@@ -5,21 +5,23 @@ use auth_core::{
     TokenResponse, protected,
 };
 use rocket::form::{self, Form, FromForm};
-use rocket::http::Status;
 use rocket::serde::json::{self, Json};
-use rocket::{Route, State, get, post, routes};
+use rocket::{Route, State, get, post};
+use rocket_okapi::okapi::openapi3::OpenApi;
+use rocket_okapi::{openapi, openapi_get_routes_spec};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use crate::db::{Db, Item, Task};
 use crate::errors::ApiError;
+use crate::openapi::Created;
 
 /// The longest item name, in characters.
 const MAX_ITEM_NAME: usize = 100;
 
-/// Every route of the demo.
-pub(crate) fn routes() -> Vec<Route> {
-    routes![
+/// Every route of the demo, and their OpenAPI document.
+pub(crate) fn routes() -> (Vec<Route>, OpenApi) {
+    openapi_get_routes_spec![
         health,
         token,
         token_strict,
@@ -32,18 +34,29 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
 }
 
+/// The body of `GET /health`.
+#[derive(Serialize, JsonSchema)]
+struct Health {
+    /// Always `"ok"`.
+    status: &'static str,
+}
+
+/// Whether the service is up.
+#[openapi]
 #[get("/health")]
-fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// The password and refresh grants (RFC 6749 §4.3, §6).
+#[openapi]
 #[post("/token", data = "<request>")]
 async fn token(request: TokenRequest, auth: &Auth) -> Result<TokenResponse, AuthError> {
     auth.grant(request).await
 }
 
 /// The password grant with `grant_type=password` required.
+#[openapi]
 #[post("/token-strict", data = "<form>")]
 async fn token_strict(
     form: PasswordRequestFormStrict,
@@ -54,28 +67,30 @@ async fn token_strict(
 
 /// An RFC 7009 revocation request. `token_type_hint` is accepted and
 /// ignored: only refresh tokens can be revoked.
-#[derive(FromForm)]
+#[derive(FromForm, JsonSchema)]
 struct Revocation {
+    #[schemars(length(min = 1))]
     token: String,
 }
 
 /// Revokes a refresh token and its family (RFC 7009): 200 whether or not
 /// the token was known.
+#[openapi]
 #[post("/revoke", data = "<form>")]
 async fn revoke(
     form: Result<Form<Revocation>, form::Errors<'_>>,
     auth: &Auth,
-) -> Result<Status, AuthError> {
+) -> Result<(), AuthError> {
     let missing = || AuthError::InvalidRequest(RequestProblem::MissingParameter("token"));
     let form = form.map_err(|_| missing())?;
     if form.token.is_empty() {
         return Err(missing());
     }
     auth.revoke(&form.token).await?;
-    Ok(Status::Ok)
+    Ok(())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Me {
     username: String,
     scopes: Vec<String>,
@@ -83,6 +98,7 @@ struct Me {
 
 /// The caller and the scopes of their token.
 #[protected]
+#[openapi]
 #[get("/users/me")]
 fn me(user: AuthUser) -> Json<Me> {
     Json(Me {
@@ -92,15 +108,23 @@ fn me(user: AuthUser) -> Json<Me> {
 }
 
 #[protected(scopes = "read:items")]
+#[openapi]
 #[get("/items")]
 async fn list_items(db: &State<Db>) -> Result<Json<Vec<Item>>, ApiError> {
     Ok(Json(db.items().await?))
 }
 
 /// The body of `POST /items`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewItem {
+    /// 1 to 100 characters, not all white space, no control characters.
+    #[schemars(
+        length(min = 1, max = 100),
+        regex(
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     name: String,
 }
 
@@ -126,19 +150,20 @@ fn valid_item_name(name: &str) -> Result<&str, ApiError> {
 
 /// Stores an item owned by the caller: 201 with the stored item.
 #[protected(scopes = "write:items")]
+#[openapi]
 #[post("/items", data = "<body>")]
 async fn create_item(
     user: AuthUser,
     db: &State<Db>,
     body: Result<Json<NewItem>, json::Error<'_>>,
-) -> Result<(Status, Json<Item>), ApiError> {
+) -> Result<Created<Json<Item>>, ApiError> {
     let body = body.map_err(|e| ApiError::from_json(&e))?;
     let name = valid_item_name(&body.name)?;
     let item = db.insert_item(name, user.subject()).await?;
-    Ok((Status::Created, Json(item)))
+    Ok(Created(Json(item)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct UserView {
     username: String,
     scopes: Vec<String>,
@@ -146,6 +171,7 @@ struct UserView {
 }
 
 #[protected(scopes = "admin")]
+#[openapi]
 #[get("/admin/users")]
 async fn admin_users(db: &State<Db>) -> Result<Json<Vec<UserView>>, ApiError> {
     let users = db.users().await?;
@@ -161,7 +187,7 @@ async fn admin_users(db: &State<Db>) -> Result<Json<Vec<UserView>>, ApiError> {
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct TaskList {
     user: Option<String>,
     tasks: Vec<Task>,
@@ -169,6 +195,7 @@ struct TaskList {
 
 /// Public tasks for everyone, plus the caller's own when a valid token is
 /// sent. An invalid token is refused (401), never treated as anonymous.
+#[openapi]
 #[get("/tasks")]
 async fn tasks(user: MaybeUser, db: &State<Db>) -> Result<Json<TaskList>, ApiError> {
     let user = user.0.map(|user| user.subject().to_owned());

@@ -14,6 +14,7 @@ mod demo {
 
     mod concurrency;
     mod errors;
+    mod openapi;
     mod persistence;
     mod refresh;
     mod routes;

@@ -1,0 +1,248 @@
+// Swagger UI of the demo app in headless Chromium: authorize with the
+// password flow, call protected routes, log out.
+//
+// Starts the demo binary itself (DEMO_APP_BIN, or the newer of
+// target/release/demo-app and target/debug/demo-app) on a free port with a temporary database, and
+// stops it at the end. Chromium: CHROMIUM_BIN or /usr/bin/chromium.
+// Screenshots go to target/browser/.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const targetDir = process.env.CARGO_TARGET_DIR
+  ? path.resolve(root, process.env.CARGO_TARGET_DIR)
+  : path.join(root, 'target');
+const artifacts = path.join(targetDir, 'browser');
+
+function demoBinary() {
+  if (process.env.DEMO_APP_BIN) return process.env.DEMO_APP_BIN;
+  const candidates = ['release', 'debug'].map((p) => path.join(targetDir, p, 'demo-app'));
+  // The most recently built one.
+  const found = candidates
+    .filter((c) => fs.existsSync(c))
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+  if (!found) {
+    throw new Error(`no demo binary in ${candidates.join(' or ')}: run cargo build -p demo-app`);
+  }
+  return found;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(base, server, deadline) {
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) throw new Error(`the demo exited with ${server.exitCode}`);
+    try {
+      const response = await fetch(`${base}/health`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the demo did not answer /health in time');
+}
+
+/** Adds two items as johndoe, outside the browser, so GET /items has
+ * something to show. */
+async function seedItems() {
+  const login = await fetch(`${base}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ username: 'johndoe', password: 'secret', scope: 'write:items' }),
+  });
+  assert.equal(login.status, 200);
+  const { access_token: token } = await login.json();
+  for (const name of ['hammer', 'screwdriver']) {
+    const created = await fetch(`${base}/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ name }),
+    });
+    assert.equal(created.status, 201);
+  }
+}
+
+let tmp;
+let server;
+let serverLog = '';
+let base;
+let context;
+let page;
+const foreignRequests = [];
+const tokenRequests = [];
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-browser-'));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(demoBinary(), [], {
+    env: {
+      ...process.env,
+      ROCKET_ADDRESS: '127.0.0.1',
+      ROCKET_PORT: String(port),
+      ROCKET_DATABASE_URL: `sqlite://${path.join(tmp, 'demo.db')}`,
+      ROCKET_AUTH_SECRET: randomBytes(32).toString('hex'),
+      ROCKET_CLI_COLORS: 'false',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout.on('data', (d) => { serverLog += d; });
+  server.stderr.on('data', (d) => { serverLog += d; });
+  await waitForHealth(base, server, Date.now() + 60_000);
+  await seedItems();
+
+  context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+    executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1100, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(20_000);
+  page.on('request', (request) => {
+    const url = request.url();
+    if (!url.startsWith(base) && !url.startsWith('data:')) foreignRequests.push(url);
+    if (new URL(url, base).pathname === '/token') tokenRequests.push(request);
+  });
+  fs.mkdirSync(artifacts, { recursive: true });
+});
+
+after(async () => {
+  await context?.close();
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+  }
+  if (process.exitCode) console.error(serverLog);
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Opens the operation's panel in "Try it out" mode, clicks Execute and
+ * returns the HTTP response and the status Swagger UI shows. */
+async function execute(operationId, method, urlPath) {
+  const block = page.locator(`#operations-default-${operationId}`);
+  if (!(await block.locator('button.execute').isVisible())) {
+    if (!(await block.locator('.try-out__btn').isVisible())) {
+      await block.locator('.opblock-summary').first().click();
+    }
+    await block.locator('.try-out__btn').click();
+  }
+  const responsePromise = page.waitForResponse(
+    (r) => new URL(r.url()).pathname === urlPath && r.request().method() === method,
+  );
+  await block.locator('button.execute').click();
+  const response = await responsePromise;
+  const shown = block.locator('.live-responses-table tr.response .response-col_status');
+  await assert.doesNotReject(
+    shown.filter({ hasText: String(response.status()) }).waitFor(),
+    'Swagger UI shows the status',
+  );
+  return { response, block };
+}
+
+async function openAuthorizeDialog() {
+  await page.locator('.auth-wrapper .btn.authorize').click();
+  await page.locator('.modal-ux').waitFor();
+}
+
+test('Swagger UI: authorize, call protected routes, log out', async () => {
+  await page.goto(`${base}/docs`);
+  await page.locator('.auth-wrapper .btn.authorize').waitFor();
+  assert.match(page.url(), /\/docs\/index\.html$/);
+
+  // Authorize as johndoe with read:items only.
+  await openAuthorizeDialog();
+  await page.fill('#oauth_username', 'johndoe');
+  await page.fill('#oauth_password', 'secret');
+  await page.locator('label[for="read:items-password-checkbox-OAuth2PasswordBearer"]').click();
+  const login = page.waitForResponse((r) => new URL(r.url()).pathname === '/token');
+  await page.locator('.auth-btn-wrapper .btn.authorize').click();
+  const loginResponse = await login;
+  assert.equal(loginResponse.status(), 200, await loginResponse.text());
+  const granted = await loginResponse.json();
+  assert.equal(granted.scope, 'read:items');
+  const loginRequest = tokenRequests.at(-1);
+  const loginForm = new URLSearchParams(loginRequest.postData());
+  assert.equal(loginForm.get('grant_type'), 'password');
+  assert.equal(loginForm.get('username'), 'johndoe');
+  assert.equal(loginForm.get('scope'), 'read:items');
+  // Swagger UI's default: client credentials in an (empty) Basic header.
+  assert.equal(loginRequest.headers().authorization, 'Basic Og==');
+  await page.locator('.auth-btn-wrapper button', { hasText: 'Logout' }).waitFor();
+  await page.locator('.auth-btn-wrapper .btn-done').click();
+  await page.locator('.modal-ux').waitFor({ state: 'detached' });
+
+  // The granted scope lets GET /items through.
+  const items = await execute('list_items', 'GET', '/items');
+  assert.equal(items.response.status(), 200);
+  assert.match(items.response.request().headers().authorization ?? '', /^Bearer \S+$/);
+  const list = await items.response.json();
+  assert.deepEqual(
+    list.map(({ name, owner }) => [name, owner]),
+    [['hammer', 'johndoe'], ['screwdriver', 'johndoe']],
+  );
+  assert.deepEqual(Object.keys(list[0]).sort(), ['id', 'name', 'owner']);
+  await items.block.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(artifacts, 'swagger-authorized.png') });
+  // A small overview for the README: the page from the top to the body of
+  // the response, zoomed out.
+  const bottom = await page.evaluate((id) => {
+    document.body.style.zoom = '0.6';
+    const body = document.querySelector(`#operations-default-${id} .live-responses-table .highlight-code`);
+    return Math.ceil(body.getBoundingClientRect().bottom + window.scrollY) + 8;
+  }, 'list_items');
+  await page.screenshot({
+    path: path.join(artifacts, 'swagger-overview.png'),
+    fullPage: true,
+    clip: { x: 0, y: 0, width: 1100, height: bottom },
+  });
+  await page.evaluate(() => { document.body.style.zoom = ''; });
+
+  // Routes needing scopes the token does not hold.
+  const admin = await execute('admin_users', 'GET', '/admin/users');
+  assert.equal(admin.response.status(), 403);
+  assert.equal((await admin.response.json()).error, 'insufficient_scope');
+  const create = await execute('create_item', 'POST', '/items');
+  assert.equal(create.response.status(), 403);
+  assert.equal((await create.response.json()).error, 'insufficient_scope');
+
+  // Log out in the dialog: the next call carries no token.
+  await openAuthorizeDialog();
+  await page.locator('.auth-btn-wrapper button', { hasText: 'Logout' }).click();
+  await page.locator('.auth-btn-wrapper .btn-done').click();
+  const anonymous = await execute('list_items', 'GET', '/items');
+  assert.equal(anonymous.response.status(), 401);
+  assert.equal(anonymous.response.request().headers().authorization, undefined);
+  assert.equal((await anonymous.response.json()).error, 'unauthorized');
+
+  assert.deepEqual(foreignRequests, [], 'Swagger UI loads nothing from other origins');
+});
