@@ -216,7 +216,7 @@ async fn run_user(
             ))
         }
         UserCommand::Scopes { name, .. } => {
-            let scopes = scopes.unwrap_or_else(Scopes::new);
+            let scopes = scopes.unwrap_or_default();
             if !store.set_scopes(&name, &scopes).await.map_err(db)? {
                 return Err(missing(&name));
             }

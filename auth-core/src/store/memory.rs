@@ -139,12 +139,12 @@ impl UserStore for MemoryUserStore {
 /// Every operation runs under one mutex, so each is atomic.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryRefreshTokenStore {
-    inner: Arc<Mutex<Tokens>>,
+    inner: Arc<Mutex<Sessions>>,
 }
 
 /// The tokens, and per family its state and tokens (oldest first).
 #[derive(Debug, Default)]
-struct Tokens {
+struct Sessions {
     tokens: HashMap<TokenHash, RefreshTokenRecord>,
     families: HashMap<String, Family>,
     /// Expiry times to prune by, in insertion order (a queue, so each write
@@ -159,7 +159,7 @@ struct Family {
     tokens: VecDeque<TokenHash>,
 }
 
-impl Tokens {
+impl Sessions {
     fn family_revoked(&self, family_id: &str) -> bool {
         self.families.get(family_id).is_some_and(|f| f.revoked)
     }
@@ -283,7 +283,7 @@ impl MemoryRefreshTokenStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> MutexGuard<'_, Tokens> {
+    fn lock(&self) -> MutexGuard<'_, Sessions> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
