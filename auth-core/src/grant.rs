@@ -15,10 +15,11 @@ use sha2::{Digest as _, Sha256};
 
 use crate::auth::Auth;
 use crate::error::{AuthError, GrantProblem, RequestProblem, ScopeProblem};
+use crate::events::{AuthEvent, AuthEventKind};
 use crate::form::{PasswordRequestForm, RefreshRequestForm, TokenRequest};
 use crate::password::{MAX_PASSWORD_LEN, PasswordError, Verification};
 use crate::scopes::Scopes;
-use crate::store::{RefreshState, RefreshTokenRecord, TokenHash};
+use crate::store::{RefreshState, RefreshTokenRecord, TokenHash, UserRecord};
 use crate::token::{random_id, unix_now};
 
 /// A successful token response (RFC 6749 §5.1), sent with
@@ -72,6 +73,19 @@ fn new_refresh_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Why a password grant was refused: bad credentials (with the reason for
+/// the event log; the client sees one answer for all) or another error.
+enum Refused {
+    Credentials(&'static str),
+    Error(AuthError),
+}
+
+impl<E: Into<AuthError>> From<E> for Refused {
+    fn from(e: E) -> Self {
+        Self::Error(e.into())
+    }
+}
+
 fn invalid_credentials() -> AuthError {
     AuthError::InvalidGrant(GrantProblem::InvalidCredentials)
 }
@@ -117,33 +131,67 @@ impl Auth {
         if password.len() > MAX_PASSWORD_LEN {
             return Err(AuthError::InvalidRequest(RequestProblem::PasswordTooLong));
         }
-        let Some(user) = self.users.find_user(&form.username).await? else {
-            self.hasher.verify_dummy(password).await;
-            return Err(invalid_credentials());
+        let client_id = form.client_id.as_deref().unwrap_or(&self.default_client_id);
+        let event = |kind| {
+            AuthEvent::new(kind)
+                .subject(&form.username)
+                .client_id(client_id)
+                .address(form.client_address)
+        };
+        // Throttled attempts are refused before any hashing.
+        if let Err(retry_after) = self.throttle.check(&form.username, form.client_address) {
+            self.emit(&event(AuthEventKind::Throttled).reason("slow_down"));
+            return Err(AuthError::SlowDown { retry_after });
+        }
+        let user = match self.check_credentials(&form.username, password).await {
+            Ok(user) => user,
+            Err(Refused::Credentials(reason)) => {
+                self.throttle.failed(&form.username, form.client_address);
+                self.emit(&event(AuthEventKind::LoginFailed).reason(reason));
+                return Err(invalid_credentials());
+            }
+            Err(Refused::Error(e)) => return Err(e),
+        };
+        self.throttle.succeeded(&form.username);
+        let scopes = self.negotiate(&user.scopes, &form.scopes)?;
+        let response = self
+            .issue_pair(&user.username, client_id, &scopes, &random_id())
+            .await?;
+        self.emit(&event(AuthEventKind::LoginSucceeded));
+        Ok(response)
+    }
+
+    /// The user if `password` is theirs and they are enabled. Unknown users
+    /// cost a dummy verification; a hash in an old format is replaced.
+    async fn check_credentials(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<UserRecord, Refused> {
+        let Some(user) = self.users.find_user(username).await? else {
+            self.hasher.verify_dummy(password).await?;
+            return Err(Refused::Credentials("unknown_user"));
         };
         let needs_rehash = match self.hasher.verify(password, &user.password_hash).await {
             Ok(Verification::Match { needs_rehash }) => needs_rehash,
-            Ok(Verification::Mismatch) => return Err(invalid_credentials()),
+            Ok(Verification::Mismatch) => return Err(Refused::Credentials("wrong_password")),
             Err(PasswordError::UnrecognizedHash) => {
                 log::warn!(
                     "auth: user {:?} has a password hash of unknown format",
                     user.username
                 );
-                return Err(invalid_credentials());
+                return Err(Refused::Credentials("unrecognized_hash"));
             }
             Err(e) => return Err(e.into()),
         };
         if user.disabled {
             self.forget_subject(&user.username);
-            return Err(invalid_credentials());
+            return Err(Refused::Credentials("disabled"));
         }
         if needs_rehash {
             self.upgrade_hash(&user.username, password).await;
         }
-        let scopes = self.negotiate(&user.scopes, &form.scopes)?;
-        let client_id = form.client_id.as_deref().unwrap_or(&self.default_client_id);
-        self.issue_pair(&user.username, client_id, &scopes, &random_id())
-            .await
+        Ok(user)
     }
 
     /// The refresh grant (RFC 6749 §6) with rotation and reuse detection
@@ -212,13 +260,20 @@ impl Auth {
         // Scopes the user lost, or the app stopped declaring, since the
         // original grant are dropped.
         let scopes = self.scopes.declared_of(&scopes.intersection(&user.scopes));
-        self.issue_pair(
-            &user.username,
-            &record.client_id,
-            &scopes,
-            &record.family_id,
-        )
-        .await
+        let response = self
+            .issue_pair(
+                &user.username,
+                &record.client_id,
+                &scopes,
+                &record.family_id,
+            )
+            .await?;
+        self.emit(
+            &AuthEvent::new(AuthEventKind::Refreshed)
+                .subject(&user.username)
+                .client_id(&record.client_id),
+        );
+        Ok(response)
     }
 
     /// Revokes a refresh token and its whole family (RFC 7009). Unknown
@@ -234,14 +289,21 @@ impl Auth {
         let hash = hash_refresh_token(refresh_token);
         if let Some(record) = self.refresh_tokens.find(&hash).await? {
             self.refresh_tokens.revoke_family(&record.family_id).await?;
+            self.emit(
+                &AuthEvent::new(AuthEventKind::Revoked)
+                    .subject(&record.username)
+                    .client_id(&record.client_id),
+            );
         }
         Ok(())
     }
 
     async fn reuse_detected(&self, record: &RefreshTokenRecord) -> AuthError {
-        log::warn!(
-            "auth: refresh token reuse for user {:?}; revoking its token family",
-            record.username
+        self.emit(
+            &AuthEvent::new(AuthEventKind::RefreshReused)
+                .subject(&record.username)
+                .client_id(&record.client_id)
+                .reason("family_revoked"),
         );
         match self.refresh_tokens.revoke_family(&record.family_id).await {
             Ok(()) => AuthError::InvalidGrant(GrantProblem::RefreshTokenReused),
