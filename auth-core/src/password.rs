@@ -384,9 +384,6 @@ impl PasswordHasher {
         }
         // The algorithm, version and parameters come from the hash itself,
         // so older parameter sets still verify.
-        fn unrecognized<E>(_: E) -> PasswordError {
-            PasswordError::UnrecognizedHash
-        }
         let algorithm = Algorithm::try_from(parsed.algorithm).map_err(unrecognized)?;
         let version = parsed
             .version
@@ -541,6 +538,11 @@ fn check_length(password: &str) -> Result<(), PasswordError> {
         });
     }
     Ok(())
+}
+
+/// For `map_err`: any parse failure of a stored hash.
+fn unrecognized<E>(_: E) -> PasswordError {
+    PasswordError::UnrecognizedHash
 }
 
 fn is_bcrypt(hash: &str) -> bool {
