@@ -9,10 +9,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::error::AuthError;
+use crate::events::{AuthEvent, EventHook};
 use crate::password::PasswordHasher;
 use crate::scopes::ScopeRegistry;
 use crate::store::{RefreshTokenStore, UserStore};
 use crate::subject_cache::SubjectCache;
+use crate::throttle::Throttle;
 use crate::token::{AccessTokenClaims, AccessTokens, TokenProblem};
 
 /// Everything the guards and the token endpoint need: keys, stores, hasher,
@@ -48,6 +50,8 @@ pub struct Auth {
     pub(crate) refresh_ttl: u64,
     pub(crate) refresh_max_age: u64,
     pub(crate) subjects: SubjectCache,
+    pub(crate) throttle: Throttle,
+    pub(crate) event_hooks: Vec<EventHook>,
 }
 
 impl fmt::Debug for Auth {
@@ -125,5 +129,11 @@ impl Auth {
     /// right after disabling or deleting the user.
     pub fn forget_subject(&self, username: &str) {
         self.subjects.forget(username);
+    }
+
+    /// Logs `event` as one structured line and passes it to the hooks
+    /// registered with [`AuthFairing::on_event`](crate::AuthFairing::on_event).
+    pub fn emit(&self, event: &AuthEvent) {
+        crate::events::emit(&self.event_hooks, event);
     }
 }

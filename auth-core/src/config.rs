@@ -101,6 +101,23 @@ pub struct AuthConfig {
     /// Declared scopes and their descriptions.
     #[serde(rename = "auth_scopes")]
     pub scopes: BTreeMap<String, String>,
+    /// At most this many password hashes run at once (default: the number
+    /// of CPUs).
+    #[serde(rename = "auth_hash_concurrency")]
+    pub hash_concurrency: u64,
+    /// At most this many password hashes wait for a slot; beyond that the
+    /// token endpoint answers 503 (default: four times the CPUs).
+    #[serde(rename = "auth_hash_queue")]
+    pub hash_queue: u64,
+    /// Whether failed logins are throttled per username and address.
+    #[serde(rename = "auth_throttle")]
+    pub throttle: bool,
+    /// Failed logins allowed per username before delays start.
+    #[serde(rename = "auth_throttle_free_attempts")]
+    pub throttle_free_attempts: u64,
+    /// The longest delay throttling imposes, in seconds.
+    #[serde(rename = "auth_throttle_max_delay")]
+    pub throttle_max_delay: u64,
 }
 
 impl Default for AuthConfig {
@@ -118,6 +135,11 @@ impl Default for AuthConfig {
             default_client_id: "default".to_owned(),
             algorithm: Algorithm::HS256,
             scopes: BTreeMap::new(),
+            hash_concurrency: crate::password::default_concurrency() as u64,
+            hash_queue: 4 * crate::password::default_concurrency() as u64,
+            throttle: true,
+            throttle_free_attempts: 5,
+            throttle_max_delay: 300,
         }
     }
 }
@@ -137,6 +159,11 @@ impl fmt::Debug for AuthConfig {
             .field("default_client_id", &self.default_client_id)
             .field("algorithm", &self.algorithm)
             .field("scopes", &self.scopes)
+            .field("hash_concurrency", &self.hash_concurrency)
+            .field("hash_queue", &self.hash_queue)
+            .field("throttle", &self.throttle)
+            .field("throttle_free_attempts", &self.throttle_free_attempts)
+            .field("throttle_max_delay", &self.throttle_max_delay)
             .finish()
     }
 }
@@ -152,7 +179,7 @@ fn algorithm_any_case<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Algo
 pub(crate) const DEFAULT_REALM: &str = "api";
 
 /// The allowed range of every numeric setting: key, smallest, largest.
-const RANGES: [(&str, u64, u64); 5] = [
+const RANGES: [(&str, u64, u64); 9] = [
     // Access tokens cannot be revoked: at most a day.
     ("auth_access_ttl", 1, 24 * 3600),
     ("auth_refresh_ttl", 1, 365 * 24 * 3600),
@@ -161,6 +188,12 @@ const RANGES: [(&str, u64, u64); 5] = [
     ("auth_leeway", 0, 300),
     // A disabled user keeps access at most this long.
     ("auth_subject_cache_ttl", 0, 3600),
+    // Each running hash holds argon2's memory (19 MiB by default).
+    ("auth_hash_concurrency", 1, 256),
+    ("auth_hash_queue", 0, 65_536),
+    ("auth_throttle_free_attempts", 1, 1000),
+    // Nobody can be locked out for longer than a day.
+    ("auth_throttle_max_delay", 1, 24 * 3600),
 ];
 
 impl AuthConfig {
@@ -188,6 +221,10 @@ impl AuthConfig {
             self.refresh_max_age,
             self.leeway,
             self.subject_cache_ttl,
+            self.hash_concurrency,
+            self.hash_queue,
+            self.throttle_free_attempts,
+            self.throttle_max_delay,
         ];
         for ((key, min, max), value) in RANGES.into_iter().zip(values) {
             if !(min..=max).contains(&value) {

@@ -65,6 +65,20 @@ pub enum AuthError {
     /// (400 `invalid_scope`).
     #[error(transparent)]
     InvalidScope(ScopeProblem),
+    /// Too many failed logins for this username or client address: try
+    /// again after `retry_after` seconds (429 `slow_down`, `Retry-After`).
+    #[error("too many failed login attempts; retry after {retry_after} seconds")]
+    SlowDown {
+        /// Seconds until the next attempt is allowed.
+        retry_after: u64,
+    },
+    /// Every password-hashing slot is busy and the wait queue is full
+    /// (503 `temporarily_unavailable`, `Retry-After`).
+    #[error("the server is busy; retry after {retry_after} seconds")]
+    TemporarilyUnavailable {
+        /// Seconds after which a retry is reasonable.
+        retry_after: u64,
+    },
     /// The store, the password hasher or the signer failed
     /// (500 `server_error`). The client sees no detail; the server log does.
     #[error(transparent)]
@@ -174,7 +188,10 @@ impl From<StoreError> for AuthError {
 
 impl From<PasswordError> for AuthError {
     fn from(e: PasswordError) -> Self {
-        Self::Server(e.into())
+        match e {
+            PasswordError::Busy => Self::TemporarilyUnavailable { retry_after: 1 },
+            other => Self::Server(other.into()),
+        }
     }
 }
 
@@ -224,6 +241,12 @@ impl AuthError {
                 Challenge::None,
             ),
             Self::InvalidScope(_) => (Status::BadRequest, "invalid_scope", Challenge::None),
+            Self::SlowDown { .. } => (Status::TooManyRequests, "slow_down", Challenge::None),
+            Self::TemporarilyUnavailable { .. } => (
+                Status::ServiceUnavailable,
+                "temporarily_unavailable",
+                Challenge::None,
+            ),
             Self::Server(_) => (Status::InternalServerError, "server_error", Challenge::None),
         };
         Parts {
@@ -294,6 +317,17 @@ impl AuthError {
         Some(value)
     }
 
+    /// The `Retry-After` value, in seconds, for errors that carry one.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::SlowDown { retry_after } | Self::TemporarilyUnavailable { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        }
+    }
+
     /// The JSON body: `{"error": ..., "error_description": ...}`.
     #[must_use]
     pub fn body(&self) -> serde_json::Value {
@@ -349,12 +383,24 @@ mod tests {
                 400,
                 "invalid_scope",
             ),
+            (AuthError::SlowDown { retry_after: 3 }, 429, "slow_down"),
+            (
+                AuthError::TemporarilyUnavailable { retry_after: 1 },
+                503,
+                "temporarily_unavailable",
+            ),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status().code, status, "{err}");
             assert_eq!(err.code(), code);
             assert_eq!(err.body()["error"], code);
         }
+        assert_eq!(
+            AuthError::SlowDown { retry_after: 3 }.retry_after(),
+            Some(3)
+        );
+        assert_eq!(AuthError::from(PasswordError::Busy).retry_after(), Some(1));
+        assert_eq!(AuthError::UnsupportedGrantType.retry_after(), None);
     }
 
     #[test]

@@ -10,10 +10,12 @@ use rocket::{Build, Request, Response, Rocket};
 
 use crate::auth::Auth;
 use crate::config::{AuthConfig, ConfigError};
+use crate::events::{AuthEvent, EventHook};
 use crate::password::PasswordHasher;
 use crate::scopes::ScopeRegistry;
 use crate::store::{MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore, UserStore};
 use crate::subject_cache::SubjectCache;
+use crate::throttle::Throttle;
 use crate::token::{AccessTokens, TokenKeys};
 
 impl Auth {
@@ -44,6 +46,7 @@ pub struct AuthFairing {
     keys: Option<TokenKeys>,
     hasher: Option<PasswordHasher>,
     config: Option<AuthConfig>,
+    event_hooks: Vec<EventHook>,
 }
 
 impl AuthFairing {
@@ -92,6 +95,28 @@ impl AuthFairing {
         self
     }
 
+    /// Calls `hook` for every [`AuthEvent`] (logins, failed logins,
+    /// refreshes, reuse detection, throttling, revocations), e.g. to keep an
+    /// audit trail. Hooks run on the request's task: keep them quick (send
+    /// the event to a channel for slow work). Several hooks may be added.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use auth_core::{Auth, AuthEventKind};
+    ///
+    /// let fairing = Auth::fairing().on_event(|event| {
+    ///     if event.kind == AuthEventKind::RefreshReused {
+    ///         eprintln!("possible token theft: {event}");
+    ///     }
+    /// });
+    /// # let _ = fairing;
+    /// ```
+    pub fn on_event(mut self, hook: impl Fn(&AuthEvent) + Send + Sync + 'static) -> Self {
+        self.event_hooks.push(std::sync::Arc::new(hook));
+        self
+    }
+
     /// Uses these settings instead of reading Rocket's configuration.
     pub fn config(mut self, config: AuthConfig) -> Self {
         self.config = Some(config);
@@ -129,7 +154,10 @@ impl AuthFairing {
             .unwrap_or_else(|| Arc::new(MemoryRefreshTokenStore::new()));
         Ok(Auth {
             tokens,
-            hasher: self.hasher.clone().unwrap_or_default(),
+            hasher: self.hasher.clone().unwrap_or_default().with_admission(
+                usize::try_from(config.hash_concurrency).unwrap_or(usize::MAX),
+                usize::try_from(config.hash_queue).unwrap_or(usize::MAX),
+            ),
             users,
             refresh_tokens,
             scopes,
@@ -138,6 +166,12 @@ impl AuthFairing {
             refresh_ttl: config.refresh_ttl,
             refresh_max_age: config.refresh_max_age,
             subjects: SubjectCache::new(Duration::from_secs(config.subject_cache_ttl)),
+            throttle: Throttle::new(
+                config.throttle,
+                u32::try_from(config.throttle_free_attempts).unwrap_or(u32::MAX),
+                Duration::from_secs(config.throttle_max_delay),
+            ),
+            event_hooks: self.event_hooks.clone(),
         })
     }
 }

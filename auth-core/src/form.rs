@@ -22,6 +22,7 @@
 //! parameter, not inside `Form<...>`, so that errors carry RFC 6749 codes.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use rocket::Request;
 use rocket::data::{self, Data, FromData, ToByteUnit as _};
@@ -63,6 +64,10 @@ pub struct PasswordRequestForm {
     pub client_id: Option<String>,
     /// `client_secret`, if sent; its `Debug` is redacted.
     pub client_secret: Option<Password>,
+    /// The client's IP address as Rocket sees it (`Request::client_ip`),
+    /// filled in by the data guard; failed logins are throttled per address.
+    /// `None` when the form was parsed from a string.
+    pub client_address: Option<IpAddr>,
 }
 
 /// The password grant with `grant_type=password` required.
@@ -131,6 +136,7 @@ struct Fields {
     client_id: Option<String>,
     client_secret: Option<String>,
     refresh_token: Option<String>,
+    client_address: Option<IpAddr>,
 }
 
 impl fmt::Debug for Fields {
@@ -210,6 +216,7 @@ impl Fields {
             scopes,
             client_id: self.client_id,
             client_secret: self.client_secret.map(Password::new),
+            client_address: self.client_address,
         })
     }
 
@@ -334,6 +341,7 @@ async fn read_fields(request: &Request<'_>, data: Data<'_>) -> Result<Fields, Au
     {
         fields.add_basic_credentials(client_id, client_secret)?;
     }
+    fields.client_address = request.client_ip();
     Ok(fields)
 }
 

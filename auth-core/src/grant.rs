@@ -15,10 +15,11 @@ use sha2::{Digest as _, Sha256};
 
 use crate::auth::Auth;
 use crate::error::{AuthError, GrantProblem, RequestProblem, ScopeProblem};
+use crate::events::{AuthEvent, AuthEventKind};
 use crate::form::{PasswordRequestForm, RefreshRequestForm, TokenRequest};
 use crate::password::{MAX_PASSWORD_LEN, PasswordError, Verification};
 use crate::scopes::Scopes;
-use crate::store::{RefreshState, RefreshTokenRecord, RotateOutcome, TokenHash};
+use crate::store::{RefreshState, RefreshTokenRecord, RotateOutcome, TokenHash, UserRecord};
 use crate::token::{IssuedToken, random_id, unix_now};
 
 /// The longest `client_id` accepted, in bytes (it is stored with every
@@ -111,6 +112,19 @@ fn new_refresh_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Why a password grant was refused: bad credentials (with the reason for
+/// the event log; the client sees one answer for all) or another error.
+enum Refused {
+    Credentials(&'static str),
+    Error(AuthError),
+}
+
+impl<E: Into<AuthError>> From<E> for Refused {
+    fn from(e: E) -> Self {
+        Self::Error(e.into())
+    }
+}
+
 fn invalid_credentials() -> AuthError {
     AuthError::InvalidGrant(GrantProblem::InvalidCredentials)
 }
@@ -159,31 +173,29 @@ impl Auth {
         check_len("username", Some(&form.username), MAX_USERNAME_LEN)?;
         check_len("client_id", form.client_id.as_deref(), MAX_CLIENT_ID_LEN)?;
         check_scope_len(Some(&form.scopes))?;
-        let Some(user) = self.users.find_user(&form.username).await? else {
-            self.hasher.verify_dummy(password).await;
-            return Err(invalid_credentials());
+        let client_id = form.client_id.as_deref().unwrap_or(&self.default_client_id);
+        let event = |kind| {
+            AuthEvent::new(kind)
+                .subject(&form.username)
+                .client_id(client_id)
+                .address(form.client_address)
         };
-        let needs_rehash = match self.hasher.verify(password, &user.password_hash).await {
-            Ok(Verification::Match { needs_rehash }) => needs_rehash,
-            Ok(Verification::Mismatch) => return Err(invalid_credentials()),
-            Err(PasswordError::UnrecognizedHash) => {
-                log::warn!(
-                    "auth: user {:?} has a password hash of unknown format",
-                    user.username
-                );
+        // Throttled attempts are refused before any hashing.
+        if let Err(retry_after) = self.throttle.check(&form.username, form.client_address) {
+            self.emit(&event(AuthEventKind::Throttled).reason("slow_down"));
+            return Err(AuthError::SlowDown { retry_after });
+        }
+        let user = match self.check_credentials(&form.username, password).await {
+            Ok(user) => user,
+            Err(Refused::Credentials(reason)) => {
+                self.throttle.failed(&form.username, form.client_address);
+                self.emit(&event(AuthEventKind::LoginFailed).reason(reason));
                 return Err(invalid_credentials());
             }
-            Err(e) => return Err(e.into()),
+            Err(Refused::Error(e)) => return Err(e),
         };
-        if user.disabled {
-            self.forget_subject(&user.username);
-            return Err(invalid_credentials());
-        }
-        if needs_rehash {
-            self.upgrade_hash(&user.username, password).await;
-        }
+        self.throttle.succeeded(&form.username);
         let scopes = self.negotiate(&user.scopes, &form.scopes)?;
-        let client_id = form.client_id.as_deref().unwrap_or(&self.default_client_id);
         let issued = self.tokens.issue(&user.username, client_id, &scopes)?;
         let now = issued.claims.iat;
         let family_expires_at = now.saturating_add(self.refresh_max_age);
@@ -196,7 +208,41 @@ impl Auth {
             family_expires_at,
         );
         self.refresh_tokens.insert(record).await?;
+        self.emit(&event(AuthEventKind::LoginSucceeded));
         Ok(self.token_response(issued, refresh_token, scopes))
+    }
+
+    /// The user if `password` is theirs and they are enabled. Unknown users
+    /// cost a dummy verification; a hash in an old format is replaced.
+    async fn check_credentials(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<UserRecord, Refused> {
+        let Some(user) = self.users.find_user(username).await? else {
+            self.hasher.verify_dummy(password).await?;
+            return Err(Refused::Credentials("unknown_user"));
+        };
+        let needs_rehash = match self.hasher.verify(password, &user.password_hash).await {
+            Ok(Verification::Match { needs_rehash }) => needs_rehash,
+            Ok(Verification::Mismatch) => return Err(Refused::Credentials("wrong_password")),
+            Err(PasswordError::UnrecognizedHash) => {
+                log::warn!(
+                    "auth: user {:?} has a password hash of unknown format",
+                    user.username
+                );
+                return Err(Refused::Credentials("unrecognized_hash"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if user.disabled {
+            self.forget_subject(&user.username);
+            return Err(Refused::Credentials("disabled"));
+        }
+        if needs_rehash {
+            self.upgrade_hash(&user.username, password).await;
+        }
+        Ok(user)
     }
 
     /// The refresh grant (RFC 6749 §6) with rotation and reuse detection
@@ -282,7 +328,14 @@ impl Auth {
         // revoked meanwhile gets no successor. The access token signed above
         // is dropped unless this succeeds.
         match self.refresh_tokens.rotate(&hash, successor).await? {
-            RotateOutcome::Rotated => Ok(self.token_response(issued, refresh_token, scopes)),
+            RotateOutcome::Rotated => {
+                self.emit(
+                    &AuthEvent::new(AuthEventKind::Refreshed)
+                        .subject(&user.username)
+                        .client_id(&record.client_id),
+                );
+                Ok(self.token_response(issued, refresh_token, scopes))
+            }
             RotateOutcome::Reused(claimed) => Err(self.reuse_detected(&claimed).await),
             _ => Err(invalid_refresh()),
         }
@@ -315,14 +368,21 @@ impl Auth {
         let hash = hash_refresh_token(refresh_token);
         if let Some(record) = self.refresh_tokens.find(&hash).await? {
             self.refresh_tokens.revoke_family(&record.family_id).await?;
+            self.emit(
+                &AuthEvent::new(AuthEventKind::Revoked)
+                    .subject(&record.username)
+                    .client_id(&record.client_id),
+            );
         }
         Ok(())
     }
 
     async fn reuse_detected(&self, record: &RefreshTokenRecord) -> AuthError {
-        log::warn!(
-            "auth: refresh token reuse for user {:?}; revoking its token family",
-            record.username
+        self.emit(
+            &AuthEvent::new(AuthEventKind::RefreshReused)
+                .subject(&record.username)
+                .client_id(&record.client_id)
+                .reason("family_revoked"),
         );
         match self.refresh_tokens.revoke_family(&record.family_id).await {
             Ok(()) => AuthError::InvalidGrant(GrantProblem::RefreshTokenReused),

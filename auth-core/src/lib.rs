@@ -10,6 +10,7 @@ mod auth;
 mod authorization;
 pub mod config;
 mod error;
+mod events;
 mod fairing;
 mod form;
 mod grant;
@@ -25,6 +26,7 @@ pub mod sqlite;
 mod store;
 mod subject_cache;
 mod testing;
+mod throttle;
 mod token;
 
 pub use auth::Auth;
@@ -32,6 +34,7 @@ pub use auth_macros::protected;
 pub use authorization::extract_bearer;
 pub use config::{AuthConfig, ConfigError};
 pub use error::{AuthError, GrantProblem, RequestProblem, ScopeProblem, ServerProblem};
+pub use events::{AuthEvent, AuthEventKind};
 pub use fairing::AuthFairing;
 pub use form::{PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm, TokenRequest};
 pub use grant::{

@@ -5,13 +5,15 @@
 //! Tokio's blocking pool so hashing never stalls the async workers.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
-use rocket::tokio::sync::Semaphore;
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use rocket::tokio::task;
+use subtle::ConstantTimeEq as _;
 
 /// Longest password accepted, in bytes. Longer input is refused with
 /// [`PasswordError::TooLong`] rather than hashed: it bounds the work one
@@ -78,6 +80,10 @@ pub enum PasswordError {
     /// The blocking task doing the work panicked or was cancelled.
     #[error("the password hashing task did not finish")]
     WorkerLost,
+    /// Every hashing slot is busy and the wait queue is full: the work was
+    /// not started. Answered as 503 `temporarily_unavailable`.
+    #[error("too many password hashes are in progress")]
+    Busy,
 }
 
 /// The result of checking a password against a stored hash.
@@ -101,8 +107,16 @@ pub enum Verification {
 /// hashes (`$2a$`, `$2b$`, `$2y$`) verify too and report `needs_rehash`, as
 /// passlib's `CryptContext(deprecated="auto")` does.
 ///
-/// Cloning is cheap; clones share one limit on concurrent hashes (twice the
-/// number of CPUs), so a burst of logins queues instead of exhausting memory.
+/// Cloning is cheap; clones share one admission control: at most
+/// `concurrency` hashes run at once (default: the number of CPUs), at most
+/// `queue` more wait (default: four times that), and beyond that the async
+/// methods fail at once with [`PasswordError::Busy`]. A waiting call that is
+/// dropped (the client hung up) leaves the queue without hashing.
+///
+/// argon2's work area (19 MiB with the default parameters) is kept in a pool
+/// of at most `concurrency` areas and reused, so the memory used for hashing
+/// is bounded by `concurrency` × `m_cost` however many logins arrive,
+/// instead of growing with the allocator's arenas.
 ///
 /// # Example
 ///
@@ -127,8 +141,95 @@ pub enum Verification {
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
-    limiter: Arc<Semaphore>,
+    admission: Arc<Admission>,
     dummy: Arc<OnceLock<String>>,
+}
+
+/// The limit on concurrent hashes, the bounded wait queue, and the pool of
+/// argon2 work areas (one per permit).
+struct Admission {
+    permits: Arc<Semaphore>,
+    concurrency: usize,
+    queue: usize,
+    waiting: AtomicUsize,
+    areas: Mutex<Vec<Vec<Block>>>,
+}
+
+impl Admission {
+    fn new(concurrency: usize, queue: usize) -> Self {
+        let concurrency = concurrency.max(1);
+        Self {
+            permits: Arc::new(Semaphore::new(concurrency)),
+            concurrency,
+            queue,
+            waiting: AtomicUsize::new(0),
+            areas: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A permit now, or after waiting in the queue, or
+    /// [`PasswordError::Busy`] when the queue is full. Cancel-safe: dropping
+    /// the future gives up the place in the queue.
+    async fn admit(&self) -> Result<OwnedSemaphorePermit, PasswordError> {
+        match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(permit) => return Ok(permit),
+            Err(TryAcquireError::Closed) => return Err(PasswordError::WorkerLost),
+            Err(TryAcquireError::NoPermits) => {}
+        }
+        let place = Waiting::enter(&self.waiting);
+        if place.ahead >= self.queue {
+            return Err(PasswordError::Busy);
+        }
+        Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| PasswordError::WorkerLost)
+    }
+
+    /// A work area of at least `blocks` blocks: a pooled one if it is large
+    /// enough, else a new one.
+    fn take_area(&self, blocks: usize) -> Vec<Block> {
+        let pooled = self
+            .areas
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match pooled {
+            Some(area) if area.len() >= blocks => area,
+            _ => vec![Block::default(); blocks],
+        }
+    }
+
+    /// Returns an area to the pool if it is of the usual size and the pool
+    /// holds fewer than one per permit; otherwise frees it.
+    fn give_back(&self, area: Vec<Block>, usual: usize) {
+        if area.len() != usual {
+            return;
+        }
+        let mut areas = self.areas.lock().unwrap_or_else(PoisonError::into_inner);
+        if areas.len() < self.concurrency {
+            areas.push(area);
+        }
+    }
+}
+
+/// A place in the wait queue, left when dropped.
+struct Waiting<'a> {
+    count: &'a AtomicUsize,
+    ahead: usize,
+}
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        let ahead = count.fetch_add(1, Ordering::SeqCst);
+        Self { count, ahead }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -137,6 +238,8 @@ impl fmt::Debug for PasswordHasher {
             .field("m_cost", &self.params.m_cost())
             .field("t_cost", &self.params.t_cost())
             .field("p_cost", &self.params.p_cost())
+            .field("concurrency", &self.admission.concurrency)
+            .field("queue", &self.admission.queue)
             .finish_non_exhaustive()
     }
 }
@@ -172,16 +275,51 @@ impl PasswordHasher {
     }
 
     fn from_params(params: Params) -> Self {
-        let permits = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
+        let cores = default_concurrency();
         Self {
             params,
-            limiter: Arc::new(Semaphore::new(permits)),
+            admission: Arc::new(Admission::new(cores, cores * 4)),
             dummy: Arc::new(OnceLock::new()),
         }
     }
 
-    fn argon2(&self) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    /// The same hasher with its own admission control: at most
+    /// `concurrency` hashes at once (at least 1), at most `queue` waiting.
+    /// Clones made before do not share the new limit.
+    #[must_use]
+    pub fn with_admission(mut self, concurrency: usize, queue: usize) -> Self {
+        self.admission = Arc::new(Admission::new(concurrency, queue));
+        self
+    }
+
+    /// How many hashes may run at once.
+    #[must_use]
+    pub fn concurrency(&self) -> usize {
+        self.admission.concurrency
+    }
+
+    /// How many hashes may wait for a slot before calls fail with
+    /// [`PasswordError::Busy`].
+    #[must_use]
+    pub fn queue(&self) -> usize {
+        self.admission.queue
+    }
+
+    /// Raw argon2 into `out`, in a pooled work area.
+    fn raw_hash(
+        &self,
+        argon2: &Argon2<'_>,
+        params: &Params,
+        password: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), PasswordError> {
+        let blocks = params.block_count();
+        let mut area = self.admission.take_area(blocks);
+        let result =
+            argon2.hash_password_into_with_memory(password, salt, out, &mut area[..blocks]);
+        self.admission.give_back(area, self.params.block_count());
+        result.map_err(|e| PasswordError::Hashing(e.into()))
     }
 
     /// Hashes `password` into a PHC string, on the calling thread.
@@ -193,10 +331,27 @@ impl PasswordHasher {
     pub fn hash_blocking(&self, password: &str) -> Result<String, PasswordError> {
         check_length(password)?;
         let salt = SaltString::generate(&mut OsRng);
-        self.argon2()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(PasswordError::Hashing)
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt
+            .decode_b64(&mut salt_bytes)
+            .map_err(PasswordError::Hashing)?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        self.raw_hash(
+            &argon2,
+            &self.params,
+            password.as_bytes(),
+            salt_bytes,
+            &mut out,
+        )?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(PasswordError::Hashing)?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&out).map_err(PasswordError::Hashing)?),
+        };
+        Ok(phc.to_string())
     }
 
     /// Checks `password` against a stored argon2 or bcrypt hash, on the
@@ -227,14 +382,31 @@ impl PasswordHasher {
         if !parsed.algorithm.as_str().starts_with("argon2") {
             return Err(PasswordError::UnrecognizedHash);
         }
-        // Argon2's verifier reads the algorithm, version and parameters from
-        // the hash itself, so older parameter sets still verify.
-        match self.argon2().verify_password(password.as_bytes(), &parsed) {
-            Ok(()) => Ok(Verification::Match {
+        // The algorithm, version and parameters come from the hash itself,
+        // so older parameter sets still verify.
+        let algorithm = Algorithm::try_from(parsed.algorithm).map_err(unrecognized)?;
+        let version = parsed
+            .version
+            .map(Version::try_from)
+            .transpose()
+            .map_err(unrecognized)?
+            .unwrap_or_default();
+        let params = Params::try_from(&parsed).map_err(unrecognized)?;
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return Err(PasswordError::UnrecognizedHash);
+        };
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(unrecognized)?;
+        let mut out = [0u8; Output::MAX_LENGTH];
+        let out = &mut out[..expected.len()];
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        self.raw_hash(&argon2, &params, password.as_bytes(), salt_bytes, out)?;
+        if bool::from(expected.as_bytes().ct_eq(out)) {
+            Ok(Verification::Match {
                 needs_rehash: self.needs_rehash(hash),
-            }),
-            Err(argon2::password_hash::Error::Password) => Ok(Verification::Mismatch),
-            Err(e) => Err(PasswordError::Hashing(e)),
+            })
+        } else {
+            Ok(Verification::Mismatch)
         }
     }
 
@@ -287,14 +459,24 @@ impl PasswordHasher {
     /// Spends the same work as verifying a real argon2id hash, and always
     /// fails: call it for unknown users so that a wrong username and a wrong
     /// password take the same time.
-    pub async fn verify_dummy(&self, password: &str) {
+    ///
+    /// # Errors
+    ///
+    /// [`PasswordError::Busy`] when admission control refused the work, as
+    /// [`verify`](Self::verify) would have for a known user: answer it the
+    /// same way, so that a full queue does not reveal which users exist.
+    pub async fn verify_dummy(&self, password: &str) -> Result<(), PasswordError> {
         let password = Password::new(password.get(..MAX_PASSWORD_LEN).unwrap_or(password));
-        let _ = self
+        let result = self
             .run_blocking(move |hasher| {
                 let dummy = hasher.dummy_hash()?;
                 hasher.verify_blocking(password.expose(), dummy)
             })
             .await;
+        match result {
+            Err(PasswordError::Busy) => Err(PasswordError::Busy),
+            _ => Ok(()),
+        }
     }
 
     /// Makes the hash [`verify_dummy`](Self::verify_dummy) compares against
@@ -324,17 +506,26 @@ impl PasswordHasher {
         F: FnOnce(&Self) -> Result<T, PasswordError> + Send + 'static,
         T: Send + 'static,
     {
-        // The semaphore is never closed, so acquiring cannot fail.
-        let _permit = self
-            .limiter
-            .acquire()
-            .await
-            .map_err(|_| PasswordError::WorkerLost)?;
+        // The permit is taken while the caller's future is alive, and only
+        // then is the work handed to the blocking pool; it moves with the
+        // work, so a caller that goes away after that point still cannot
+        // make more than `concurrency` hashes run at once.
+        let permit = self.admission.admit().await?;
         let hasher = self.clone();
-        task::spawn_blocking(move || work(&hasher))
-            .await
-            .map_err(|_| PasswordError::WorkerLost)?
+        task::spawn_blocking(move || {
+            let result = work(&hasher);
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|_| PasswordError::WorkerLost)?
     }
+}
+
+/// The default number of concurrent hashes: the number of CPUs.
+#[must_use]
+pub(crate) fn default_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
 }
 
 fn check_length(password: &str) -> Result<(), PasswordError> {
@@ -349,6 +540,11 @@ fn check_length(password: &str) -> Result<(), PasswordError> {
     Ok(())
 }
 
+/// For `map_err`: any parse failure of a stored hash.
+fn unrecognized<E>(_: E) -> PasswordError {
+    PasswordError::UnrecognizedHash
+}
+
 fn is_bcrypt(hash: &str) -> bool {
     ["$2a$", "$2b$", "$2y$", "$2x$"]
         .iter()
@@ -358,6 +554,7 @@ fn is_bcrypt(hash: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::PasswordHasher as _;
 
     /// Cheap parameters keep the suite fast; the logic is the same.
     fn fast() -> PasswordHasher {
@@ -502,5 +699,100 @@ mod tests {
         let dummy = hasher.dummy.get().cloned().unwrap();
         hasher.prepare().await.unwrap();
         assert_eq!(hasher.dummy.get(), Some(&dummy), "made once");
+    }
+
+    #[rocket::async_test]
+    async fn a_full_queue_is_refused_at_once() {
+        let hasher = fast().with_admission(1, 1);
+        assert_eq!((hasher.concurrency(), hasher.queue()), (1, 1));
+        // Hold the only permit, then fill the one queue place.
+        let held = hasher.admission.admit().await.unwrap();
+        let waiter = {
+            let hasher = hasher.clone();
+            rocket::tokio::spawn(async move { hasher.hash("queued").await })
+        };
+        while hasher.admission.waiting.load(Ordering::SeqCst) == 0 {
+            rocket::tokio::task::yield_now().await;
+        }
+        assert_eq!(hasher.hash("third").await, Err(PasswordError::Busy));
+        assert_eq!(hasher.verify_dummy("third").await, Err(PasswordError::Busy));
+        drop(held);
+        assert!(waiter.await.unwrap().is_ok(), "the queued hash runs");
+        assert!(hasher.hash("later").await.is_ok());
+    }
+
+    #[rocket::async_test]
+    async fn a_dropped_waiter_leaves_the_queue_without_hashing() {
+        let hasher = fast().with_admission(1, 1);
+        let held = hasher.admission.admit().await.unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let waiter = {
+            let hasher = hasher.clone();
+            let ran = Arc::clone(&ran);
+            rocket::tokio::spawn(async move {
+                hasher
+                    .run_blocking(move |_| {
+                        ran.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        while hasher.admission.waiting.load(Ordering::SeqCst) == 0 {
+            rocket::tokio::task::yield_now().await;
+        }
+        waiter.abort();
+        assert!(waiter.await.unwrap_err().is_cancelled());
+        assert_eq!(hasher.admission.waiting.load(Ordering::SeqCst), 0);
+        drop(held);
+        // The permit is free again and the aborted work never ran.
+        hasher.hash("x").await.unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn work_areas_are_pooled_one_per_permit() {
+        let hasher = fast().with_admission(2, 0);
+        std::thread::scope(|scope| {
+            for _ in 0..6 {
+                scope.spawn(|| hasher.hash_blocking("pw").unwrap());
+            }
+        });
+        let pooled = hasher.admission.areas.lock().unwrap().len();
+        assert!((1..=2).contains(&pooled), "{pooled}");
+        // A stored hash with more memory than ours verifies in a temporary
+        // area, which is not pooled.
+        let big = PasswordHasher::with_params(512, 1, 1).unwrap();
+        let hash = big.hash_blocking("pw").unwrap();
+        assert!(matches!(
+            hasher.verify_blocking("pw", &hash),
+            Ok(Verification::Match { needs_rehash: true })
+        ));
+        let areas = hasher.admission.areas.lock().unwrap();
+        assert!(areas.iter().all(|a| a.len() == 256));
+    }
+
+    #[test]
+    fn hashes_match_the_argon2_crate() {
+        let hasher = fast();
+        let ours = hasher.hash_blocking("pw").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        use argon2::password_hash::PasswordVerifier as _;
+        Argon2::default().verify_password(b"pw", &parsed).unwrap();
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, hasher.params.clone())
+            .hash_password(b"pw", &salt)
+            .unwrap()
+            .to_string();
+        assert!(matches!(
+            hasher.verify_blocking("pw", &theirs),
+            Ok(Verification::Match {
+                needs_rehash: false
+            })
+        ));
+        assert_eq!(
+            hasher.verify_blocking("pX", &theirs),
+            Ok(Verification::Mismatch)
+        );
     }
 }

@@ -92,6 +92,12 @@ fn render(error: &AuthError, request: &Request<'_>, response: &mut Response<'_>)
         }
         None => response.remove_header("WWW-Authenticate"),
     }
+    match error.retry_after() {
+        Some(seconds) => {
+            response.set_header(Header::new("Retry-After", seconds.to_string()));
+        }
+        None => response.remove_header("Retry-After"),
+    }
     response.set_sized_body(body.len(), std::io::Cursor::new(body));
 }
 

@@ -45,6 +45,9 @@ pub fn figment(db: &TestDb) -> Figment {
         .merge(("cli_colors", false))
         .merge(("database_url", db.url()))
         .merge(("auth_secret", SECRET))
+        // Tests fire bursts of simultaneous logins; on a one-core machine the
+        // default queue (4 per core) would answer some of them 503.
+        .merge(("auth_hash_queue", 64))
 }
 
 /// A running demo app and the database it uses.
