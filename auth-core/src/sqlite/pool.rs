@@ -57,7 +57,7 @@ pub fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
 /// Uses [`connect_options`]. A file database gets up to 8 connections; an
 /// in-memory database (`sqlite::memory:`) exists only while a connection to it
 /// is open, so it gets exactly one, kept for the life of the pool. Idle
-/// connections are never closed. Does not run migrations: see [`migrate`].
+/// connections are never closed. Does not run migrations: see [`migrate`](super::migrate).
 ///
 /// Two processes opening one new file at the same moment can collide while
 /// the file is switched to WAL mode; `open` retries that for under a second.
@@ -91,7 +91,7 @@ pub async fn open(url: &str) -> Result<SqlitePool, StoreError> {
 /// The same settings as [`open`], but no connection is made until the pool is
 /// first used, so a bad path shows up then. It needs no async runtime to be
 /// running, which suits building a Rocket in a plain `fn rocket()`: connect
-/// and [`migrate`] later, e.g. in an ignite fairing.
+/// and [`migrate`](super::migrate) later, e.g. in an ignite fairing.
 ///
 /// # Example
 ///

@@ -617,3 +617,29 @@ async fn rotation_racing_revocation_never_leaves_a_live_successor() {
     first.pool().close().await;
     second.pool().close().await;
 }
+
+#[rocket::async_test]
+async fn tokens_written_before_the_lifecycle_migration_end_with_their_own_expiry() {
+    let pool = open("sqlite::memory:").await.unwrap();
+    // The database as the first two migrations left it.
+    let early: Vec<Migration> = MIGRATOR.iter().filter(|m| m.version < 3).cloned().collect();
+    Migrator::new(FixedMigrations(early))
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO refresh_tokens \
+         (token_hash, family_id, username, client_id, scopes, issued_at, expires_at, state) \
+         VALUES (?1, 'f', 'alice', 'web', 'read:items', 10, 500, 'active')",
+    )
+    .bind(&[7u8; 32][..])
+    .execute(&pool)
+    .await
+    .unwrap();
+    migrate(&pool).await.unwrap();
+    let store = SqliteStore::new(pool);
+    let record = store.find(&[7; 32]).await.unwrap().unwrap();
+    assert_eq!((record.expires_at, record.family_expires_at), (500, 500));
+}
