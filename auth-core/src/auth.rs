@@ -48,6 +48,7 @@ pub struct Auth {
     pub(crate) realm: String,
     pub(crate) default_client_id: String,
     pub(crate) refresh_ttl: u64,
+    pub(crate) refresh_max_age: u64,
     pub(crate) subjects: SubjectCache,
     pub(crate) throttle: Throttle,
     pub(crate) event_hooks: Vec<EventHook>,

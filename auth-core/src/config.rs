@@ -71,6 +71,10 @@ pub struct AuthConfig {
     /// Refresh-token lifetime in seconds.
     #[serde(rename = "auth_refresh_ttl")]
     pub refresh_ttl: u64,
+    /// Absolute lifetime of a refresh-token family (a login), in seconds:
+    /// rotation never extends a session past it.
+    #[serde(rename = "auth_refresh_max_age")]
+    pub refresh_max_age: u64,
     /// Clock-skew leeway in seconds for `exp` and `nbf`.
     #[serde(rename = "auth_leeway")]
     pub leeway: u64,
@@ -122,6 +126,7 @@ impl Default for AuthConfig {
             secret: None,
             access_ttl: AccessTokens::DEFAULT_TTL,
             refresh_ttl: 14 * 24 * 3600,
+            refresh_max_age: 30 * 24 * 3600,
             leeway: AccessTokens::DEFAULT_LEEWAY,
             subject_cache_ttl: 5,
             issuer: "auth-core".to_owned(),
@@ -145,6 +150,7 @@ impl fmt::Debug for AuthConfig {
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
+            .field("refresh_max_age", &self.refresh_max_age)
             .field("leeway", &self.leeway)
             .field("subject_cache_ttl", &self.subject_cache_ttl)
             .field("issuer", &self.issuer)
@@ -173,10 +179,11 @@ fn algorithm_any_case<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Algo
 pub(crate) const DEFAULT_REALM: &str = "api";
 
 /// The allowed range of every numeric setting: key, smallest, largest.
-const RANGES: [(&str, u64, u64); 8] = [
+const RANGES: [(&str, u64, u64); 9] = [
     // Access tokens cannot be revoked: at most a day.
     ("auth_access_ttl", 1, 24 * 3600),
     ("auth_refresh_ttl", 1, 365 * 24 * 3600),
+    ("auth_refresh_max_age", 1, 365 * 24 * 3600),
     // Beyond a few minutes, leeway only keeps expired tokens alive.
     ("auth_leeway", 0, 300),
     // A disabled user keeps access at most this long.
@@ -211,6 +218,7 @@ impl AuthConfig {
         let values = [
             self.access_ttl,
             self.refresh_ttl,
+            self.refresh_max_age,
             self.leeway,
             self.subject_cache_ttl,
             self.hash_concurrency,
@@ -289,6 +297,7 @@ mod tests {
         let config = AuthConfig::from_figment(&Figment::new()).unwrap();
         assert_eq!(config.access_ttl, 1800);
         assert_eq!(config.refresh_ttl, 1_209_600);
+        assert_eq!(config.refresh_max_age, 30 * 24 * 3600);
         assert!(config.secret.is_none());
         config.validate().unwrap();
     }
@@ -361,6 +370,8 @@ mod tests {
         for (key, value) in [
             ("auth_access_ttl", u64::MAX),
             ("auth_refresh_ttl", 0),
+            ("auth_refresh_max_age", 0),
+            ("auth_refresh_max_age", u64::MAX),
             ("auth_leeway", u64::MAX),
             ("auth_subject_cache_ttl", u64::MAX),
         ] {

@@ -119,6 +119,15 @@ pub enum RequestProblem {
     /// Client credentials both in the `Authorization` header and the body.
     #[error("client credentials were sent both in the Authorization header and in the body")]
     ClientCredentialsTwice,
+    /// A parameter longer than the toolkit stores (`username`, `client_id`,
+    /// `scope`; see [`crate::MAX_CLIENT_ID_LEN`] and its siblings).
+    #[error("the parameter {parameter} is longer than {max} bytes")]
+    TooLong {
+        /// The parameter.
+        parameter: &'static str,
+        /// Its limit in bytes.
+        max: usize,
+    },
 }
 
 /// Details of [`AuthError::InvalidGrant`].

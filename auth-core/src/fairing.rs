@@ -164,6 +164,7 @@ impl AuthFairing {
             realm: config.realm,
             default_client_id: config.default_client_id,
             refresh_ttl: config.refresh_ttl,
+            refresh_max_age: config.refresh_max_age,
             subjects: SubjectCache::new(Duration::from_secs(config.subject_cache_ttl)),
             throttle: Throttle::new(
                 config.throttle,

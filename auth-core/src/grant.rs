@@ -19,8 +19,47 @@ use crate::events::{AuthEvent, AuthEventKind};
 use crate::form::{PasswordRequestForm, RefreshRequestForm, TokenRequest};
 use crate::password::{MAX_PASSWORD_LEN, PasswordError, Verification};
 use crate::scopes::Scopes;
-use crate::store::{RefreshState, RefreshTokenRecord, TokenHash, UserRecord};
-use crate::token::{random_id, unix_now};
+use crate::store::{RefreshState, RefreshTokenRecord, RotateOutcome, TokenHash, UserRecord};
+use crate::token::{IssuedToken, random_id, unix_now};
+
+/// The longest `client_id` accepted, in bytes (it is stored with every
+/// refresh token); longer is `invalid_request`.
+pub const MAX_CLIENT_ID_LEN: usize = 128;
+/// The longest `username` accepted, in bytes; longer is `invalid_request`.
+pub const MAX_USERNAME_LEN: usize = 256;
+/// The longest `scope` accepted, in bytes of its space-separated form;
+/// longer is `invalid_request`.
+pub const MAX_SCOPE_LEN: usize = 1024;
+
+/// `invalid_request` when `value` is longer than `max` bytes.
+fn check_len(parameter: &'static str, value: Option<&str>, max: usize) -> Result<(), AuthError> {
+    if value.is_some_and(|v| v.len() > max) {
+        return Err(AuthError::InvalidRequest(RequestProblem::TooLong {
+            parameter,
+            max,
+        }));
+    }
+    Ok(())
+}
+
+/// The length of a scope list in its space-separated form.
+fn scope_len(scopes: &Scopes) -> usize {
+    scopes
+        .iter()
+        .map(|s| s.as_str().len() + 1)
+        .sum::<usize>()
+        .saturating_sub(1)
+}
+
+fn check_scope_len(scopes: Option<&Scopes>) -> Result<(), AuthError> {
+    if scopes.is_some_and(|s| scope_len(s) > MAX_SCOPE_LEN) {
+        return Err(AuthError::InvalidRequest(RequestProblem::TooLong {
+            parameter: "scope",
+            max: MAX_SCOPE_LEN,
+        }));
+    }
+    Ok(())
+}
 
 /// A successful token response (RFC 6749 §5.1), sent with
 /// `Cache-Control: no-store` and `Pragma: no-cache`.
@@ -131,6 +170,9 @@ impl Auth {
         if password.len() > MAX_PASSWORD_LEN {
             return Err(AuthError::InvalidRequest(RequestProblem::PasswordTooLong));
         }
+        check_len("username", Some(&form.username), MAX_USERNAME_LEN)?;
+        check_len("client_id", form.client_id.as_deref(), MAX_CLIENT_ID_LEN)?;
+        check_scope_len(Some(&form.scopes))?;
         let client_id = form.client_id.as_deref().unwrap_or(&self.default_client_id);
         let event = |kind| {
             AuthEvent::new(kind)
@@ -154,11 +196,20 @@ impl Auth {
         };
         self.throttle.succeeded(&form.username);
         let scopes = self.negotiate(&user.scopes, &form.scopes)?;
-        let response = self
-            .issue_pair(&user.username, client_id, &scopes, &random_id())
-            .await?;
+        let issued = self.tokens.issue(&user.username, client_id, &scopes)?;
+        let now = issued.claims.iat;
+        let family_expires_at = now.saturating_add(self.refresh_max_age);
+        let (refresh_token, record) = self.new_refresh_token(
+            &user.username,
+            client_id,
+            &scopes,
+            &random_id(),
+            now,
+            family_expires_at,
+        );
+        self.refresh_tokens.insert(record).await?;
         self.emit(&event(AuthEventKind::LoginSucceeded));
-        Ok(response)
+        Ok(self.token_response(issued, refresh_token, scopes))
     }
 
     /// The user if `password` is theirs and they are enabled. Unknown users
@@ -198,21 +249,33 @@ impl Auth {
     /// (RFC 9700 §4.14.2).
     ///
     /// * The refresh token is single-use: a new one is returned each time,
-    ///   with a fresh lifetime, in the same family.
+    ///   in the same family, with a fresh sliding lifetime
+    ///   (`auth_refresh_ttl`) that never passes the family's absolute end
+    ///   (`auth_refresh_max_age` after the login).
+    /// * Rotation is atomic ([`RefreshTokenStore::rotate`](crate::RefreshTokenStore::rotate)):
+    ///   a family revoked while a refresh is in flight keeps no live
+    ///   successor, and the refresh fails.
     /// * Presenting a used token again revokes every token of its family
     ///   (one of the two parties holding it is an attacker).
     /// * `scope` may narrow the original grant, never widen it; scopes the
     ///   user has lost since are dropped.
-    /// * A token issued to another `client_id`, an expired or revoked token,
-    ///   or a token of a now disabled user is `invalid_grant`.
+    /// * The token is bound to its client: the request's `client_id` (or,
+    ///   when it names none, `auth_default_client_id`) must be the one the
+    ///   token was issued to. A token issued to `web` is refused without a
+    ///   `client_id`; a token issued without one is refused with one.
+    /// * An expired or revoked token, or a token of a now disabled or
+    ///   deleted user, is `invalid_grant`.
     ///
     /// # Errors
     ///
-    /// As above; `server_error` when a store fails.
+    /// As above; `invalid_request` for an over-long `client_id` or `scope`;
+    /// `server_error` when a store fails.
     pub async fn refresh_grant(
         &self,
         form: RefreshRequestForm,
     ) -> Result<TokenResponse, AuthError> {
+        check_len("client_id", form.client_id.as_deref(), MAX_CLIENT_ID_LEN)?;
+        check_scope_len(form.scopes.as_ref())?;
         let hash = hash_refresh_token(form.refresh_token.expose());
         // Read first: a client error (wrong scope) must not burn the token.
         let Some(record) = self.refresh_tokens.find(&hash).await? else {
@@ -223,14 +286,12 @@ impl Auth {
             RefreshState::Used => return Err(self.reuse_detected(&record).await),
             RefreshState::Revoked => return Err(invalid_refresh()),
         }
-        if record.expires_at <= unix_now() {
+        let now = unix_now();
+        if record.expires_at <= now || record.family_expires_at <= now {
             return Err(invalid_refresh());
         }
-        if form
-            .client_id
-            .as_ref()
-            .is_some_and(|c| *c != record.client_id)
-        {
+        let client_id = form.client_id.as_deref().unwrap_or(&self.default_client_id);
+        if client_id != record.client_id {
             return Err(invalid_refresh());
         }
         let scopes = match &form.scopes {
@@ -240,15 +301,6 @@ impl Auth {
             Some(requested) => requested.clone(),
             None => record.scopes.clone(),
         };
-        // Claim the token atomically: of two concurrent refreshes one wins,
-        // the other is a replay.
-        match self.refresh_tokens.consume(&hash).await? {
-            Some(claimed) if claimed.state == RefreshState::Active => {}
-            Some(claimed) if claimed.state == RefreshState::Used => {
-                return Err(self.reuse_detected(&claimed).await);
-            }
-            _ => return Err(invalid_refresh()),
-        }
         let user = match self.users.find_user(&record.username).await? {
             Some(user) if !user.disabled => user,
             _ => {
@@ -260,20 +312,47 @@ impl Auth {
         // Scopes the user lost, or the app stopped declaring, since the
         // original grant are dropped.
         let scopes = self.scopes.declared_of(&scopes.intersection(&user.scopes));
-        let response = self
-            .issue_pair(
-                &user.username,
-                &record.client_id,
-                &scopes,
-                &record.family_id,
-            )
-            .await?;
-        self.emit(
-            &AuthEvent::new(AuthEventKind::Refreshed)
-                .subject(&user.username)
-                .client_id(&record.client_id),
+        let issued = self
+            .tokens
+            .issue(&user.username, &record.client_id, &scopes)?;
+        let (refresh_token, successor) = self.new_refresh_token(
+            &user.username,
+            &record.client_id,
+            &scopes,
+            &record.family_id,
+            issued.claims.iat,
+            record.family_expires_at,
         );
-        Ok(response)
+        // Claim the old token and store its successor in one step: of two
+        // concurrent refreshes one wins, the other is a replay; a family
+        // revoked meanwhile gets no successor. The access token signed above
+        // is dropped unless this succeeds.
+        match self.refresh_tokens.rotate(&hash, successor).await? {
+            RotateOutcome::Rotated => {
+                self.emit(
+                    &AuthEvent::new(AuthEventKind::Refreshed)
+                        .subject(&user.username)
+                        .client_id(&record.client_id),
+                );
+                Ok(self.token_response(issued, refresh_token, scopes))
+            }
+            RotateOutcome::Reused(claimed) => Err(self.reuse_detected(&claimed).await),
+            _ => Err(invalid_refresh()),
+        }
+    }
+
+    /// Ends every session of `username`: revokes all their refresh-token
+    /// families and forgets the cached subject. Returns how many families
+    /// were live. Call it when a user is disabled, deleted or changes
+    /// password, if the store does not already do so (the `SQLite` store's
+    /// `set_disabled`, `set_password` and `delete_user` do).
+    ///
+    /// # Errors
+    ///
+    /// `server_error` when the store fails.
+    pub async fn revoke_user(&self, username: &str) -> Result<u64, AuthError> {
+        self.forget_subject(username);
+        Ok(self.refresh_tokens.revoke_user(username).await?)
     }
 
     /// Revokes a refresh token and its whole family (RFC 7009). Unknown
@@ -336,35 +415,44 @@ impl Auth {
         }
     }
 
-    async fn issue_pair(
+    /// A new refresh token and the record to store for it.
+    fn new_refresh_token(
         &self,
         username: &str,
         client_id: &str,
         scopes: &Scopes,
         family_id: &str,
-    ) -> Result<TokenResponse, AuthError> {
-        let issued = self.tokens.issue(username, client_id, scopes)?;
+        now: u64,
+        family_expires_at: u64,
+    ) -> (String, RefreshTokenRecord) {
         let refresh_token = new_refresh_token();
-        let now = issued.claims.iat;
-        self.refresh_tokens
-            .insert(RefreshTokenRecord {
-                token_hash: hash_refresh_token(&refresh_token),
-                family_id: family_id.to_owned(),
-                username: username.to_owned(),
-                client_id: client_id.to_owned(),
-                scopes: scopes.clone(),
-                issued_at: now,
-                expires_at: now.saturating_add(self.refresh_ttl),
-                state: RefreshState::Active,
-            })
-            .await?;
-        Ok(TokenResponse {
+        let record = RefreshTokenRecord {
+            token_hash: hash_refresh_token(&refresh_token),
+            family_id: family_id.to_owned(),
+            username: username.to_owned(),
+            client_id: client_id.to_owned(),
+            scopes: scopes.clone(),
+            issued_at: now,
+            expires_at: now.saturating_add(self.refresh_ttl).min(family_expires_at),
+            family_expires_at,
+            state: RefreshState::Active,
+        };
+        (refresh_token, record)
+    }
+
+    fn token_response(
+        &self,
+        issued: IssuedToken,
+        refresh_token: String,
+        scope: Scopes,
+    ) -> TokenResponse {
+        TokenResponse {
             access_token: issued.token,
             token_type: "bearer",
             expires_in: self.tokens.ttl(),
             refresh_token,
-            scope: scopes.clone(),
-        })
+            scope,
+        }
     }
 }
 
@@ -388,6 +476,27 @@ mod tests {
 
     fn fixture() -> Fixture {
         fixture_declaring(&["read", "write", "admin"])
+    }
+
+    fn test_config() -> AuthConfig {
+        AuthConfig {
+            secret: Some("0123456789abcdef0123456789abcdef".into()),
+            ..AuthConfig::default()
+        }
+    }
+
+    fn fixture_with(config: AuthConfig) -> Fixture {
+        let f = fixture();
+        let auth = AuthFairing::default()
+            .users(f.users.clone())
+            .refresh_tokens(f.refresh.clone())
+            .hasher(PasswordHasher::with_params(256, 1, 1).unwrap())
+            .scope("read", "Read")
+            .scope("write", "Write")
+            .config(config)
+            .build(&rocket::figment::Figment::new())
+            .unwrap();
+        Fixture { auth, ..f }
     }
 
     /// Users `john` (read write), `off` (disabled), `old` (bcrypt) and
@@ -671,6 +780,146 @@ mod tests {
             f.auth.refresh_grant(other).await.unwrap_err().code(),
             "invalid_grant"
         );
+    }
+
+    #[rocket::async_test]
+    async fn refresh_without_client_matches_only_the_default_client() {
+        let f = fixture();
+        // Issued to `web`: a request naming no client is refused...
+        let web = f
+            .login("username=john&password=secret&client_id=web")
+            .await
+            .unwrap();
+        let err = f.refresh(&web.refresh_token, None).await.unwrap_err();
+        assert!(matches!(
+            err,
+            AuthError::InvalidGrant(GrantProblem::InvalidRefreshToken)
+        ));
+        // ...without burning the token: `web` itself still refreshes.
+        let mut same = refresh_form(&web.refresh_token, None);
+        same.client_id = Some("web".into());
+        f.auth.refresh_grant(same).await.unwrap();
+        // Issued without a client (so to the default one): a request naming
+        // none matches, one naming another client does not.
+        let plain = f.login("username=john&password=secret").await.unwrap();
+        let mut other = refresh_form(&plain.refresh_token, None);
+        other.client_id = Some("web".into());
+        assert_eq!(
+            f.auth.refresh_grant(other).await.unwrap_err().code(),
+            "invalid_grant"
+        );
+        f.refresh(&plain.refresh_token, None).await.unwrap();
+    }
+
+    #[rocket::async_test]
+    async fn a_family_ends_at_its_absolute_lifetime() {
+        let f = fixture();
+        let pair = f.login("username=john&password=secret").await.unwrap();
+        let first = f
+            .refresh
+            .find(&hash_refresh_token(&pair.refresh_token))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            first.family_expires_at,
+            first.issued_at + AuthConfig::default().refresh_max_age
+        );
+        // Rotation keeps the family's end.
+        let next = f.refresh(&pair.refresh_token, None).await.unwrap();
+        let second = f
+            .refresh
+            .find(&hash_refresh_token(&next.refresh_token))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(second.family_expires_at, first.family_expires_at);
+        // A token whose own lifetime is fine but whose family has ended.
+        let now = unix_now();
+        f.refresh
+            .insert(RefreshTokenRecord {
+                token_hash: hash_refresh_token("old-session"),
+                family_id: "old".into(),
+                username: "john".into(),
+                client_id: "default".into(),
+                scopes: Scopes::parse("read").unwrap(),
+                issued_at: now - 10,
+                expires_at: now + 3600,
+                family_expires_at: now - 1,
+                state: RefreshState::Active,
+            })
+            .await
+            .unwrap();
+        let err = f.refresh("old-session", None).await.unwrap_err();
+        assert_eq!(err.code(), "invalid_grant");
+        // A sliding lifetime never passes the family's end.
+        let short = fixture_with(AuthConfig {
+            refresh_max_age: 60,
+            ..test_config()
+        });
+        let pair = short.login("username=john&password=secret").await.unwrap();
+        let record = short
+            .refresh
+            .find(&hash_refresh_token(&pair.refresh_token))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.expires_at, record.issued_at + 60);
+    }
+
+    #[rocket::async_test]
+    async fn over_long_fields_are_invalid_requests() {
+        let f = fixture();
+        let long_client = "c".repeat(MAX_CLIENT_ID_LEN + 1);
+        let long_user = "u".repeat(MAX_USERNAME_LEN + 1);
+        let long_scope = (0..MAX_SCOPE_LEN / 4)
+            .map(|i| format!("s{i}"))
+            .collect::<Vec<_>>()
+            .join("%20");
+        for body in [
+            format!("username=john&password=secret&client_id={long_client}"),
+            format!("username={long_user}&password=secret"),
+            format!("username=john&password=secret&scope={long_scope}"),
+        ] {
+            let err = f.login(&body).await.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    AuthError::InvalidRequest(RequestProblem::TooLong { .. })
+                ),
+                "{err:?}"
+            );
+        }
+        // At the limit: accepted.
+        let at_limit = "c".repeat(MAX_CLIENT_ID_LEN);
+        let pair = f
+            .login(&format!(
+                "username=john&password=secret&client_id={at_limit}"
+            ))
+            .await
+            .unwrap();
+        let mut refresh = refresh_form(&pair.refresh_token, None);
+        refresh.client_id = Some(long_client);
+        assert_eq!(
+            f.auth.refresh_grant(refresh).await.unwrap_err().code(),
+            "invalid_request"
+        );
+    }
+
+    #[rocket::async_test]
+    async fn revoke_user_ends_every_session() {
+        let f = fixture();
+        let a = f.login("username=john&password=secret").await.unwrap();
+        let b = f.login("username=john&password=secret").await.unwrap();
+        let other = f.login("username=mixed&password=secret").await.unwrap();
+        assert_eq!(f.auth.revoke_user("john").await.unwrap(), 2);
+        for token in [&a.refresh_token, &b.refresh_token] {
+            assert_eq!(
+                f.refresh(token, None).await.unwrap_err().code(),
+                "invalid_grant"
+            );
+        }
+        f.refresh(&other.refresh_token, None).await.unwrap();
     }
 
     #[rocket::async_test]

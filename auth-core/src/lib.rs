@@ -37,13 +37,16 @@ pub use error::{AuthError, GrantProblem, RequestProblem, ScopeProblem, ServerPro
 pub use events::{AuthEvent, AuthEventKind};
 pub use fairing::AuthFairing;
 pub use form::{PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm, TokenRequest};
-pub use grant::{TokenResponse, hash_refresh_token};
+pub use grant::{
+    MAX_CLIENT_ID_LEN, MAX_SCOPE_LEN, MAX_USERNAME_LEN, TokenResponse, hash_refresh_token,
+};
 pub use guard::{AuthUser, BearerToken, MaybeUser, Protected};
 pub use password::{MAX_PASSWORD_LEN, Password, PasswordError, PasswordHasher, Verification};
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{
-    MemoryRefreshTokenStore, MemoryUserStore, RefreshState, RefreshTokenRecord, RefreshTokenStore,
-    StoreError, TokenHash, UserRecord, UserStore,
+    MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, PRUNE_BATCH, RefreshState,
+    RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserRecord,
+    UserStore,
 };
 pub use testing::TestUser;
 pub use token::{

@@ -1,13 +1,18 @@
 //! The demo's command line: `demo-app [serve]` runs the server,
 //! `demo-app adduser NAME --scopes "..." [--disabled]` adds a user whose
-//! password is read from standard input.
+//! password is read from standard input, and `demo-app user ...` lists,
+//! disables, enables, deletes users, changes their password or scopes and
+//! ends their sessions.
 #![warn(clippy::pedantic)]
 
 use std::io::{BufRead as _, IsTerminal as _, Read as _};
 use std::process::ExitCode;
 
 use auth_core::sqlite::SqliteStore;
-use auth_core::{AuthConfig, MAX_PASSWORD_LEN, Password, PasswordHasher, ScopeRegistry, Scopes};
+use auth_core::{
+    AuthConfig, MAX_PASSWORD_LEN, Password, PasswordHasher, RefreshTokenStore as _, ScopeRegistry,
+    Scopes, UserStore as _,
+};
 use clap::{Parser, Subcommand};
 use rocket::figment::Figment;
 
@@ -43,6 +48,52 @@ enum Command {
         #[arg(long)]
         disabled: bool,
     },
+    /// Manage existing users and their sessions.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// List every user: name, state and scopes.
+    List,
+    /// Disable a user: they can no longer log in, refresh or use their
+    /// access tokens, and all their sessions are revoked.
+    Disable {
+        /// The username.
+        name: String,
+    },
+    /// Enable a disabled user (their revoked sessions stay revoked).
+    Enable {
+        /// The username.
+        name: String,
+    },
+    /// Set a new password, read from standard input; revokes all the
+    /// user's sessions.
+    Passwd {
+        /// The username.
+        name: String,
+    },
+    /// Replace the scopes a user may be granted, e.g. "read:items"; ""
+    /// for none. Sessions lose removed scopes at their next refresh.
+    Scopes {
+        /// The username.
+        name: String,
+        /// Space-separated scopes; each must be declared by the app.
+        scopes: String,
+    },
+    /// Log the user out everywhere: revoke all their refresh tokens.
+    Revoke {
+        /// The username.
+        name: String,
+    },
+    /// Delete a user and all their refresh tokens.
+    Delete {
+        /// The username.
+        name: String,
+    },
 }
 
 /// The longest username `adduser` accepts, in characters.
@@ -56,16 +107,139 @@ fn main() -> ExitCode {
             name,
             scopes,
             disabled,
-        } => match rocket::execute(adduser(&name, &scopes, disabled)) {
-            Ok(message) => {
-                println!("{message}");
-                ExitCode::SUCCESS
+        } => report(rocket::execute(adduser(&name, &scopes, disabled))),
+        Command::User { action } => report(rocket::execute(user(action))),
+    }
+}
+
+/// Prints what a command did (stdout) or why it failed (stderr, exit 1).
+fn report(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens and migrates the configured database.
+async fn open_store() -> Result<SqliteStore, String> {
+    let figment = rocket::Config::figment();
+    let url = demo_app::database_url(&figment).map_err(|e| format!("configuration: {e}"))?;
+    let pool = auth_core::sqlite::open(&url)
+        .await
+        .map_err(|e| format!("database {url}: {e}"))?;
+    if let Err(e) = demo_app::migrate(&pool).await {
+        pool.close().await;
+        return Err(format!("database {url}: {e}"));
+    }
+    Ok(SqliteStore::new(pool))
+}
+
+/// Runs a `user` subcommand.
+async fn user(action: UserCommand) -> Result<String, String> {
+    // Check what can be checked before touching the database.
+    let scopes = match &action {
+        UserCommand::Scopes { scopes, .. } => Some(check_scopes(
+            scopes,
+            &declared_scopes(&rocket::Config::figment())?,
+        )?),
+        _ => None,
+    };
+    let password = match &action {
+        UserCommand::Passwd { .. } => Some(read_password()?),
+        _ => None,
+    };
+    let store = open_store().await?;
+    let result = run_user(&store, action, scopes, password).await;
+    store.pool().close().await;
+    result
+}
+
+async fn run_user(
+    store: &SqliteStore,
+    action: UserCommand,
+    scopes: Option<Scopes>,
+    password: Option<Password>,
+) -> Result<String, String> {
+    let db = |e: auth_core::StoreError| format!("database: {e}");
+    let missing = |name: &str| format!("no user named {name:?}; see `demo-app user list`");
+    match action {
+        UserCommand::List => {
+            let users = store.list_users().await.map_err(db)?;
+            let lines: Vec<String> = users
+                .iter()
+                .map(|u| {
+                    let state = if u.disabled { "disabled" } else { "enabled" };
+                    format!("{}\t{state}\t{}", u.username, u.scopes)
+                })
+                .collect();
+            Ok(format!("{} users\n{}", users.len(), lines.join("\n"))
+                .trim_end()
+                .to_owned())
+        }
+        UserCommand::Disable { name } => {
+            if !store.set_disabled(&name, true).await.map_err(db)? {
+                return Err(missing(&name));
             }
-            Err(message) => {
-                eprintln!("error: {message}");
-                ExitCode::FAILURE
+            Ok(format!(
+                "disabled user {name:?} and revoked all their sessions"
+            ))
+        }
+        UserCommand::Enable { name } => {
+            if !store.set_disabled(&name, false).await.map_err(db)? {
+                return Err(missing(&name));
             }
-        },
+            Ok(format!(
+                "enabled user {name:?} (sessions revoked earlier stay revoked)"
+            ))
+        }
+        UserCommand::Passwd { name } => {
+            if store.find_user(&name).await.map_err(db)?.is_none() {
+                return Err(missing(&name));
+            }
+            let password = password.ok_or("no password was read")?;
+            let hash = PasswordHasher::new()
+                .hash(password.expose())
+                .await
+                .map_err(|e| format!("could not hash the password: {e}"))?;
+            drop(password);
+            if !store.set_password(&name, &hash).await.map_err(db)? {
+                return Err(missing(&name));
+            }
+            Ok(format!(
+                "changed the password of {name:?} and revoked all their sessions"
+            ))
+        }
+        UserCommand::Scopes { name, .. } => {
+            let scopes = scopes.unwrap_or_default();
+            if !store.set_scopes(&name, &scopes).await.map_err(db)? {
+                return Err(missing(&name));
+            }
+            let shown = if scopes.is_empty() {
+                "no scopes".to_owned()
+            } else {
+                format!("scopes {scopes}")
+            };
+            Ok(format!("user {name:?} now has {shown}"))
+        }
+        UserCommand::Revoke { name } => {
+            if store.find_user(&name).await.map_err(db)?.is_none() {
+                return Err(missing(&name));
+            }
+            let live = store.revoke_user(&name).await.map_err(db)?;
+            Ok(format!("revoked {live} live sessions of {name:?}"))
+        }
+        UserCommand::Delete { name } => {
+            if !store.delete_user(&name).await.map_err(db)? {
+                return Err(missing(&name));
+            }
+            Ok(format!("deleted user {name:?} and all their sessions"))
+        }
     }
 }
 

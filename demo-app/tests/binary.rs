@@ -435,3 +435,138 @@ fn adduser_failures_are_clear_and_write_nothing() {
     let john = token(&server, &[("username", "johndoe"), ("password", "secret")]);
     assert_eq!(john.status, 400, "{john:?}");
 }
+
+/// A refresh with `refresh_token`, naming no client.
+fn refresh(server: &Server, refresh_token: &str) -> Reply {
+    token(
+        server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+}
+
+fn login(server: &Server, username: &str, password: &str) -> Reply {
+    token(server, &[("username", username), ("password", password)])
+}
+
+fn assert_invalid_grant(reply: &Reply) {
+    assert_eq!(
+        (reply.status, reply.json["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{reply:?}"
+    );
+}
+
+#[test]
+fn user_commands_end_sessions_of_a_running_server() {
+    let workdir = Workdir::new();
+    let server = Server::start(&workdir, &[]);
+
+    // Log out everywhere: two sessions, both end.
+    let first = login(&server, "johndoe", "secret");
+    let second = login(&server, "johndoe", "secret");
+    let revoked = workdir.run(&["user", "revoke", "johndoe"], "");
+    revoked.assert_success();
+    assert!(
+        revoked.stdout.contains("revoked 2 live sessions"),
+        "{revoked:?}"
+    );
+    assert_invalid_grant(&refresh(&server, &field(&first, "refresh_token")));
+    assert_invalid_grant(&refresh(&server, &field(&second, "refresh_token")));
+
+    // A new password ends sessions; only the new password logs in.
+    let session = login(&server, "johndoe", "secret");
+    let passwd = workdir.run(&["user", "passwd", "johndoe"], "new-secret-1\n");
+    passwd.assert_success();
+    assert!(passwd.stdout.contains("revoked"), "{passwd:?}");
+    assert!(!passwd.stdout.contains("new-secret-1") && !passwd.stderr.contains("new-secret-1"));
+    assert_invalid_grant(&refresh(&server, &field(&session, "refresh_token")));
+    assert_invalid_grant(&login(&server, "johndoe", "secret"));
+    let session = login(&server, "johndoe", "new-secret-1");
+    assert_eq!(session.status, 200, "{session:?}");
+
+    // Disabling ends sessions, and enabling again does not revive them.
+    workdir
+        .run(&["user", "disable", "johndoe"], "")
+        .assert_success();
+    assert_invalid_grant(&login(&server, "johndoe", "new-secret-1"));
+    let enabled = workdir.run(&["user", "enable", "johndoe"], "");
+    enabled.assert_success();
+    assert!(
+        enabled.stdout.contains("enabled user \"johndoe\""),
+        "{enabled:?}"
+    );
+    assert_invalid_grant(&refresh(&server, &field(&session, "refresh_token")));
+
+    // Scopes.
+    let scopes = workdir.run(&["user", "scopes", "johndoe", "read:items"], "");
+    scopes.assert_success();
+    assert!(scopes.stdout.contains("scopes read:items"), "{scopes:?}");
+    let narrowed = login(&server, "johndoe", "new-secret-1");
+    assert_eq!(narrowed.json["scope"], "read:items", "{narrowed:?}");
+
+    // The list shows state and scopes.
+    let list = workdir.run(&["user", "list"], "");
+    list.assert_success();
+    assert!(
+        list.stdout.contains("alice\tdisabled\tread:items"),
+        "{list:?}"
+    );
+    assert!(
+        list.stdout.contains("johndoe\tenabled\tread:items"),
+        "{list:?}"
+    );
+
+    // Deleting ends sessions; a user re-created with the name inherits none.
+    let deleted = workdir.run(&["user", "delete", "johndoe"], "");
+    deleted.assert_success();
+    assert!(
+        deleted.stdout.contains("deleted user \"johndoe\""),
+        "{deleted:?}"
+    );
+    assert_invalid_grant(&refresh(&server, &field(&narrowed, "refresh_token")));
+    workdir
+        .run(
+            &["adduser", "johndoe", "--scopes", "read:items"],
+            "again-2\n",
+        )
+        .assert_success();
+    assert_invalid_grant(&refresh(&server, &field(&narrowed, "refresh_token")));
+    assert_eq!(login(&server, "johndoe", "again-2").status, 200);
+    let list = workdir.run(&["user", "list"], "");
+    assert!(list.stdout.starts_with("3 users"), "{list:?}");
+}
+
+#[test]
+fn user_command_failures_are_clear() {
+    let workdir = Workdir::new();
+    workdir
+        .run(&["adduser", "bob", "--scopes", "read:items"], "pw-1\n")
+        .assert_success();
+    for action in ["disable", "enable", "revoke", "delete"] {
+        let missing = workdir.run(&["user", action, "nobody"], "");
+        missing.assert_failure("no user named \"nobody\"");
+        assert_eq!(missing.status.code(), Some(1), "{missing:?}");
+    }
+    workdir
+        .run(&["user", "passwd", "nobody"], "pw-2\n")
+        .assert_failure("no user named \"nobody\"");
+    workdir
+        .run(&["user", "passwd", "bob"], "")
+        .assert_failure("password is empty");
+    workdir
+        .run(&["user", "scopes", "bob", "read:items delete:all"], "")
+        .assert_failure("unknown scope \"delete:all\"");
+    workdir
+        .run(&["user", "scopes", "nobody", "read:items"], "")
+        .assert_failure("no user named \"nobody\"");
+    // Nothing changed for bob.
+    let list = workdir.run(&["user", "list"], "");
+    list.assert_success();
+    assert!(list.stdout.contains("bob\tenabled\tread:items"), "{list:?}");
+    // clap's usage errors exit with 2.
+    let usage = workdir.run(&["user", "frobnicate", "bob"], "");
+    assert_eq!(usage.status.code(), Some(2), "{usage:?}");
+}

@@ -32,13 +32,20 @@
 //!
 //! # Concurrency
 //!
-//! Every write is one statement, so `SQLite`'s own locking makes it atomic:
-//! [`RefreshTokenStore::consume`](crate::RefreshTokenStore::consume) is a single conditional `UPDATE`, and of any
-//! number of concurrent callers, across connections and processes, exactly one
-//! sees the token `Active`. Pools from [`open`] and [`open_lazy`] use
+//! Every write is one statement or one `BEGIN IMMEDIATE` transaction (which
+//! takes `SQLite`'s write lock at its start), so each is atomic across
+//! connections and processes:
+//! [`RefreshTokenStore::rotate`](crate::RefreshTokenStore::rotate) reads the
+//! old token, marks it used and inserts the successor in one transaction, so
+//! of any number of concurrent rotations exactly one succeeds, and a family
+//! revoked concurrently never keeps a live successor. Disabling a user,
+//! changing their password ([`SqliteStore::set_password`]) or deleting them
+//! revokes their refresh tokens in the same transaction. Writes prune as
+//! they go: at most [`PRUNE_BATCH`](crate::PRUNE_BATCH) expired tokens per
+//! write, and used tokens beyond
+//! [`MAX_FAMILY_TOKENS`](crate::MAX_FAMILY_TOKENS) per family. Pools from [`open`] and [`open_lazy`] use
 //! write-ahead logging and wait up to ten seconds for a busy database instead
 //! of failing with "database is locked".
-
 //!
 //! # Layout
 //!

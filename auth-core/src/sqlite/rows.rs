@@ -109,6 +109,7 @@ pub(super) fn token_from_row(row: &SqliteRow) -> Result<RefreshTokenRecord, Stor
         scopes: scopes_from_sql("refresh_tokens", &scopes)?,
         issued_at: timestamp_from_sql("issued_at", get(row, "issued_at")?)?,
         expires_at: timestamp_from_sql("expires_at", get(row, "expires_at")?)?,
+        family_expires_at: timestamp_from_sql("family_expires_at", get(row, "family_expires_at")?)?,
         state: state_from_sql(&state)?,
     })
 }

@@ -1,6 +1,6 @@
 //! [`SqliteStore`]: the queries behind the user and refresh-token stores.
 
-use sqlx::sqlite::SqlitePool;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::migrate::migrate;
 use super::pool::open;
@@ -9,9 +9,94 @@ use super::rows::{
 };
 use crate::scopes::Scopes;
 use crate::store::{
-    RefreshState, RefreshTokenRecord, RefreshTokenStore, StoreError, TokenHash, UserRecord,
-    UserStore,
+    MAX_FAMILY_TOKENS, PRUNE_BATCH, RefreshState, RefreshTokenRecord, RefreshTokenStore,
+    RotateOutcome, StoreError, TokenHash, UserRecord, UserStore,
 };
+
+/// The columns of a refresh token, in the order of [`insert_token`].
+const TOKEN_COLUMNS: &str = "token_hash, family_id, username, client_id, scopes, \
+                             issued_at, expires_at, family_expires_at, state";
+
+/// Inserts a token unless its family is revoked (a revoked family has
+/// `revoked` rows until they expire).
+async fn insert_token(
+    conn: &mut SqliteConnection,
+    record: &RefreshTokenRecord,
+) -> Result<(), StoreError> {
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO refresh_tokens ({TOKEN_COLUMNS}) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
+         WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens \
+                           WHERE family_id = ?2 AND state = 'revoked')"
+    ))
+    .bind(&record.token_hash[..])
+    .bind(&record.family_id)
+    .bind(&record.username)
+    .bind(&record.client_id)
+    .bind(record.scopes.to_string())
+    .bind(to_sql_int("issued_at", record.issued_at)?)
+    .bind(to_sql_int("expires_at", record.expires_at)?)
+    .bind(to_sql_int("family_expires_at", record.family_expires_at)?)
+    .bind(state_to_sql(record.state))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| conflict_or_backend(e, || "refresh token".to_owned()))?;
+    if inserted.rows_affected() == 0 {
+        return Err(StoreError::Conflict {
+            what: "a token in a revoked refresh-token family".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Bounded housekeeping after a write at time `now`: the family keeps its
+/// newest [`MAX_FAMILY_TOKENS`] tokens, and at most [`PRUNE_BATCH`] expired
+/// tokens are deleted.
+async fn prune(conn: &mut SqliteConnection, family_id: &str, now: u64) -> Result<(), StoreError> {
+    let cap = i64::try_from(MAX_FAMILY_TOKENS).unwrap_or(i64::MAX);
+    let batch = i64::try_from(PRUNE_BATCH).unwrap_or(i64::MAX);
+    sqlx::query(
+        "DELETE FROM refresh_tokens WHERE family_id = ?1 AND state <> 'active' \
+         AND token_hash NOT IN (SELECT token_hash FROM refresh_tokens WHERE family_id = ?1 \
+                                ORDER BY issued_at DESC, rowid DESC LIMIT ?2)",
+    )
+    .bind(family_id)
+    .bind(cap)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::backend)?;
+    sqlx::query(
+        "DELETE FROM refresh_tokens WHERE rowid IN \
+         (SELECT rowid FROM refresh_tokens WHERE expires_at <= ?1 LIMIT ?2)",
+    )
+    .bind(to_sql_int("now", now)?)
+    .bind(batch)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::backend)?;
+    Ok(())
+}
+
+/// Revokes every family of `username`; returns how many had an active token.
+async fn revoke_user_in(conn: &mut SqliteConnection, username: &str) -> Result<u64, StoreError> {
+    let live: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT family_id) FROM refresh_tokens \
+         WHERE username = ?1 AND state = 'active'",
+    )
+    .bind(username)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(StoreError::backend)?;
+    sqlx::query(
+        "UPDATE refresh_tokens SET state = 'revoked' WHERE family_id IN \
+         (SELECT family_id FROM refresh_tokens WHERE username = ?1)",
+    )
+    .bind(username)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::backend)?;
+    Ok(u64::try_from(live).unwrap_or(0))
+}
 
 /// Users and refresh tokens in one `SQLite` database.
 ///
@@ -125,19 +210,114 @@ impl SqliteStore {
     /// Enables or disables a user; returns whether the user exists.
     ///
     /// A disabled user cannot log in, refresh, or use access tokens already
-    /// issued.
+    /// issued. Disabling also revokes all the user's refresh-token families
+    /// in the same transaction, so enabling the user again revives none.
     ///
     /// # Errors
     ///
     /// [`StoreError::Backend`] if the update fails.
     pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
         let result = sqlx::query("UPDATE users SET disabled = ?1 WHERE username = ?2")
             .bind(disabled)
+            .bind(username)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::backend)?;
+        if disabled {
+            revoke_user_in(&mut tx, username).await?;
+        }
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// A password change by the user or an administrator: replaces the hash
+    /// and revokes all the user's refresh-token families, in one
+    /// transaction. Returns whether the user exists.
+    ///
+    /// ([`UserStore::set_password_hash`] is the silent upgrade of an old
+    /// hash at login; it keeps sessions.)
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the update fails.
+    pub async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let result = sqlx::query("UPDATE users SET password_hash = ?1 WHERE username = ?2")
+            .bind(password_hash)
+            .bind(username)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::backend)?;
+        revoke_user_in(&mut tx, username).await?;
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Replaces the scopes a user may be granted; returns whether the user
+    /// exists. Sessions continue: their next refresh drops scopes the user
+    /// no longer holds (access tokens keep theirs until they expire).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the update fails.
+    pub async fn set_scopes(&self, username: &str, scopes: &Scopes) -> Result<bool, StoreError> {
+        let result = sqlx::query("UPDATE users SET scopes = ?1 WHERE username = ?2")
+            .bind(scopes.to_string())
             .bind(username)
             .execute(&self.pool)
             .await
             .map_err(StoreError::backend)?;
         Ok(result.rows_affected() > 0)
+    }
+
+    /// Deletes a user and every refresh token issued to them, in one
+    /// transaction, so a user later created with the same name inherits no
+    /// session. Returns whether the user existed.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the delete fails.
+    pub async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let result = sqlx::query("DELETE FROM users WHERE username = ?1")
+            .bind(username)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::backend)?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE username = ?1")
+            .bind(username)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::backend)?;
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// How many refresh tokens are stored (active, used and revoked).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the query fails.
+    pub async fn count_refresh_tokens(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM refresh_tokens")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        u64::try_from(count).map_err(|_| corrupt("refresh_tokens", "count", "negative row count"))
+    }
+
+    /// A write transaction that takes the database's write lock at once
+    /// (`BEGIN IMMEDIATE`), so reads inside it see what the writes act on.
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::backend)
     }
 
     /// Deletes refresh tokens that expired at or before `now` (seconds since
@@ -191,23 +371,54 @@ impl UserStore for SqliteStore {
 #[rocket::async_trait]
 impl RefreshTokenStore for SqliteStore {
     async fn insert(&self, record: RefreshTokenRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO refresh_tokens \
-             (token_hash, family_id, username, client_id, scopes, issued_at, expires_at, state) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .bind(&record.token_hash[..])
-        .bind(&record.family_id)
-        .bind(&record.username)
-        .bind(&record.client_id)
-        .bind(record.scopes.to_string())
-        .bind(to_sql_int("issued_at", record.issued_at)?)
-        .bind(to_sql_int("expires_at", record.expires_at)?)
-        .bind(state_to_sql(record.state))
-        .execute(&self.pool)
+        let mut tx = self.begin().await?;
+        insert_token(&mut tx, &record).await?;
+        prune(&mut tx, &record.family_id, record.issued_at).await?;
+        tx.commit().await.map_err(StoreError::backend)
+    }
+
+    async fn rotate(
+        &self,
+        old: &TokenHash,
+        successor: RefreshTokenRecord,
+    ) -> Result<RotateOutcome, StoreError> {
+        // One IMMEDIATE transaction: it holds the write lock from its first
+        // statement, so no revocation or other rotation can land between
+        // the read, the update and the insert. Dropped without commit, it
+        // rolls back.
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM refresh_tokens WHERE token_hash = ?1"
+        ))
+        .bind(&old[..])
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(|e| conflict_or_backend(e, || "refresh token".to_owned()))?;
-        Ok(())
+        .map_err(StoreError::backend)?;
+        let Some(record) = row.as_ref().map(token_from_row).transpose()? else {
+            return Ok(RotateOutcome::Refused);
+        };
+        match record.state {
+            RefreshState::Used => return Ok(RotateOutcome::Reused(record)),
+            RefreshState::Revoked => return Ok(RotateOutcome::Refused),
+            RefreshState::Active => {}
+        }
+        sqlx::query("UPDATE refresh_tokens SET state = 'used' WHERE token_hash = ?1")
+            .bind(&old[..])
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::backend)?;
+        match insert_token(&mut tx, &successor).await {
+            Ok(()) => {}
+            // The family is revoked (an active token of a revoked family
+            // cannot exist, but a store written by older code may hold one).
+            Err(StoreError::Conflict { .. }) if successor.family_id == record.family_id => {
+                return Ok(RotateOutcome::Refused);
+            }
+            Err(e) => return Err(e),
+        }
+        prune(&mut tx, &successor.family_id, successor.issued_at).await?;
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(RotateOutcome::Rotated)
     }
 
     async fn consume(
@@ -218,12 +429,10 @@ impl RefreshTokenStore for SqliteStore {
         // concurrent callers exactly one matches `state = 'active'`.
         // `fetch_all` steps the statement to completion, so the autocommit
         // transaction ends before this returns.
-        let mut rows = sqlx::query(
+        let mut rows = sqlx::query(&format!(
             "UPDATE refresh_tokens SET state = 'used' \
-             WHERE token_hash = ?1 AND state = 'active' \
-             RETURNING token_hash, family_id, username, client_id, scopes, \
-                       issued_at, expires_at, state",
-        )
+             WHERE token_hash = ?1 AND state = 'active' RETURNING {TOKEN_COLUMNS}"
+        ))
         .bind(&token_hash[..])
         .fetch_all(&self.pool)
         .await
@@ -249,12 +458,17 @@ impl RefreshTokenStore for SqliteStore {
         Ok(())
     }
 
+    async fn revoke_user(&self, username: &str) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let live = revoke_user_in(&mut tx, username).await?;
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(live)
+    }
+
     async fn find(&self, token_hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT token_hash, family_id, username, client_id, scopes, \
-                    issued_at, expires_at, state \
-             FROM refresh_tokens WHERE token_hash = ?1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM refresh_tokens WHERE token_hash = ?1"
+        ))
         .bind(&token_hash[..])
         .fetch_optional(&self.pool)
         .await

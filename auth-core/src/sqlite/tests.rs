@@ -15,7 +15,8 @@ use super::migrate::FixedMigrations;
 use super::pool::is_in_memory;
 use super::*;
 use crate::{
-    RefreshState, RefreshTokenRecord, RefreshTokenStore, Scopes, StoreError, UserRecord, UserStore,
+    MAX_FAMILY_TOKENS, RefreshState, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, Scopes,
+    StoreError, UserRecord, UserStore,
 };
 
 /// A database file in the system temp directory, deleted on drop.
@@ -71,6 +72,7 @@ fn token(hash: u8, family: &str) -> RefreshTokenRecord {
         scopes: scopes("read:items write:items"),
         issued_at: 1_700_000_000,
         expires_at: 1_700_003_600,
+        family_expires_at: 1_700_003_600,
         state: RefreshState::Active,
     }
 }
@@ -267,7 +269,9 @@ async fn delete_expired_keeps_live_tokens() {
     edge.expires_at = 200;
     let mut live = token(3, "f");
     live.expires_at = 201;
-    for record in [old, edge, live] {
+    for mut record in [old, edge, live] {
+        // Written before any of them expired, so not pruned on write.
+        record.issued_at = 1;
         store.insert(record).await.unwrap();
     }
     assert_eq!(store.delete_expired_refresh_tokens(200).await.unwrap(), 2);
@@ -335,7 +339,7 @@ async fn simultaneous_first_starts_on_a_new_file_all_succeed() {
             .collect();
         for start in starts {
             let store = start.await.unwrap().unwrap();
-            assert_eq!(applied_versions(store.pool()).await, [1, 2]);
+            assert_eq!(applied_versions(store.pool()).await, [1, 2, 3]);
             store.pool().close().await;
         }
     }
@@ -361,7 +365,7 @@ async fn data_survives_reopening_the_file() {
     assert_eq!(john.scopes, scopes("read:items"));
     let used = store.find(&[5; 32]).await.unwrap().unwrap();
     assert_eq!(used.state, RefreshState::Used);
-    assert_eq!(applied_versions(store.pool()).await, [1, 2]);
+    assert_eq!(applied_versions(store.pool()).await, [1, 2, 3]);
 
     let pool = store.pool();
     let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
@@ -394,7 +398,7 @@ async fn migrations_are_idempotent() {
     migrate(&pool).await.unwrap();
     // With nothing else in the database the plain migrator agrees.
     MIGRATOR.run(&pool).await.unwrap();
-    assert_eq!(applied_versions(&pool).await, [1, 2]);
+    assert_eq!(applied_versions(&pool).await, [1, 2, 3]);
     assert!(MIGRATOR.iter().all(|m| (1..=999).contains(&m.version)));
 }
 
@@ -414,7 +418,7 @@ async fn shares_a_database_with_app_migrations_in_either_order() {
         // Every later start runs both again.
         migrate(pool).await.unwrap();
         app.run(pool).await.unwrap();
-        assert_eq!(applied_versions(pool).await, [1, 2, 1001]);
+        assert_eq!(applied_versions(pool).await, [1, 2, 3, 1001]);
         let store = SqliteStore::new(pool.clone());
         store
             .create_user("u", "h", &Scopes::new(), false)
@@ -461,4 +465,155 @@ fn urls() {
     assert_eq!(options.get_filename(), Path::new("/var/lib/app.db"));
     let err = connect_options("sqlite://demo.db?mode=bogus").unwrap_err();
     assert!(matches!(err, StoreError::Backend { .. }));
+}
+
+async fn state(store: &SqliteStore, hash: u8) -> Option<RefreshState> {
+    store.find(&[hash; 32]).await.unwrap().map(|r| r.state)
+}
+
+#[rocket::async_test]
+async fn rotate_outcomes_and_revoked_families() {
+    let store = memory_store().await;
+    store.insert(token(1, "f")).await.unwrap();
+    assert_eq!(
+        store.rotate(&[1; 32], token(2, "f")).await.unwrap(),
+        RotateOutcome::Rotated
+    );
+    assert_eq!(state(&store, 1).await, Some(RefreshState::Used));
+    assert_eq!(state(&store, 2).await, Some(RefreshState::Active));
+    let RotateOutcome::Reused(old) = store.rotate(&[1; 32], token(3, "f")).await.unwrap() else {
+        panic!("expected a replay");
+    };
+    assert_eq!(old.token_hash, [1; 32]);
+    assert_eq!(old.family_expires_at, 1_700_003_600);
+    assert_eq!(state(&store, 3).await, None);
+    assert_eq!(
+        store.rotate(&[9; 32], token(4, "f")).await.unwrap(),
+        RotateOutcome::Refused
+    );
+    store.revoke_family("f").await.unwrap();
+    assert_eq!(
+        store.rotate(&[2; 32], token(5, "f")).await.unwrap(),
+        RotateOutcome::Refused
+    );
+    assert!(matches!(
+        store.insert(token(6, "f")).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(state(&store, 5).await, None);
+    assert_eq!(state(&store, 6).await, None);
+}
+
+#[rocket::async_test]
+async fn user_changes_revoke_the_users_families() {
+    let store = memory_store().await;
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA";
+    store
+        .create_user("alice", hash, &scopes("read:items"), false)
+        .await
+        .unwrap();
+    let mut bob = token(9, "b");
+    bob.username = "bob".into();
+    store.insert(bob).await.unwrap();
+
+    // The silent rehash at login keeps sessions.
+    store.insert(token(1, "f1")).await.unwrap();
+    store.set_password_hash("alice", "other").await.unwrap();
+    assert_eq!(state(&store, 1).await, Some(RefreshState::Active));
+    // Disabling revokes; enabling again revives nothing.
+    assert!(store.set_disabled("alice", true).await.unwrap());
+    assert_eq!(state(&store, 1).await, Some(RefreshState::Revoked));
+    assert!(store.set_disabled("alice", false).await.unwrap());
+    assert_eq!(state(&store, 1).await, Some(RefreshState::Revoked));
+    // A password change revokes.
+    store.insert(token(2, "f2")).await.unwrap();
+    assert!(store.set_password("alice", "new").await.unwrap());
+    assert_eq!(state(&store, 2).await, Some(RefreshState::Revoked));
+    // revoke_user counts the live families it ended.
+    store.insert(token(3, "f3")).await.unwrap();
+    store.insert(token(4, "f4")).await.unwrap();
+    assert_eq!(store.revoke_user("alice").await.unwrap(), 2);
+    assert_eq!(store.revoke_user("alice").await.unwrap(), 0);
+    // Deleting removes the user's tokens: a new "alice" inherits nothing.
+    store.insert(token(5, "f5")).await.unwrap();
+    assert!(store.delete_user("alice").await.unwrap());
+    assert!(!store.delete_user("alice").await.unwrap());
+    assert_eq!(state(&store, 5).await, None);
+    assert!(store.find_user("alice").await.unwrap().is_none());
+    // Bob was never touched.
+    assert_eq!(state(&store, 9).await, Some(RefreshState::Active));
+    assert!(!store.set_password("nobody", "x").await.unwrap());
+}
+
+#[rocket::async_test]
+async fn writes_cap_families_and_prune_expired_tokens() {
+    let store = memory_store().await;
+    store.insert(token(0, "f")).await.unwrap();
+    for hash in 1..40u8 {
+        let mut next = token(hash, "f");
+        next.issued_at += u64::from(hash);
+        assert_eq!(
+            store.rotate(&[hash - 1; 32], next).await.unwrap(),
+            RotateOutcome::Rotated
+        );
+    }
+    assert_eq!(
+        store.count_refresh_tokens().await.unwrap(),
+        MAX_FAMILY_TOKENS as u64
+    );
+    assert_eq!(state(&store, 39).await, Some(RefreshState::Active));
+    assert_eq!(state(&store, 0).await, None);
+    // A write after they all expired deletes them (one batch per write).
+    let mut late = token(100, "late");
+    late.issued_at = 1_800_000_000;
+    late.expires_at = 1_800_003_600;
+    store.insert(late).await.unwrap();
+    assert_eq!(store.count_refresh_tokens().await.unwrap(), 1);
+}
+
+#[rocket::async_test]
+async fn rotation_racing_revocation_never_leaves_a_live_successor() {
+    const ROUNDS: u8 = 40;
+    let db = TempDb::new("rotate-race");
+    let first = SqliteStore::connect(&db.url()).await.unwrap();
+    let second = SqliteStore::connect(&db.url()).await.unwrap();
+    for round in 0..ROUNDS {
+        let family = format!("f{round}");
+        first.insert(token(round, &family)).await.unwrap();
+        let barrier = Arc::new(Barrier::new(2));
+        let rotation = {
+            let store = first.clone();
+            let barrier = Arc::clone(&barrier);
+            let family = family.clone();
+            rocket::tokio::spawn(async move {
+                barrier.wait().await;
+                store
+                    .rotate(&[round; 32], token(round + 100, &family))
+                    .await
+            })
+        };
+        let revocation = {
+            let store = second.clone();
+            let barrier = Arc::clone(&barrier);
+            rocket::tokio::spawn(async move {
+                barrier.wait().await;
+                store.revoke_family(&family).await
+            })
+        };
+        let outcome = rotation.await.unwrap().unwrap();
+        revocation.await.unwrap().unwrap();
+        assert!(
+            matches!(outcome, RotateOutcome::Rotated | RotateOutcome::Refused),
+            "{outcome:?}"
+        );
+        // Whoever won, the family ends revoked with no active token.
+        assert_eq!(state(&first, round).await, Some(RefreshState::Revoked));
+        let successor = state(&first, round + 100).await;
+        assert!(
+            successor.is_none() || successor == Some(RefreshState::Revoked),
+            "round {round}: successor {successor:?}"
+        );
+    }
+    first.pool().close().await;
+    second.pool().close().await;
 }

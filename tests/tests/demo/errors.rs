@@ -154,3 +154,20 @@ async fn an_unusable_database_aborts_the_launch() {
         );
     }
 }
+
+#[rocket::async_test]
+async fn a_refused_auth_configuration_leaves_the_database_untouched() {
+    let db = TestDb::new();
+    let figment = figment(&db).merge(("auth_secret", "too short"));
+    let error = Client::tracked(demo_app::rocket_from(figment))
+        .await
+        .expect_err("a weak secret stops the launch");
+    assert!(
+        matches!(error.kind(), ErrorKind::FailedFairings(_)),
+        "{error}"
+    );
+    assert!(
+        !db.path().exists(),
+        "the database file was created although the launch was refused"
+    );
+}

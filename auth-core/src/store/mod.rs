@@ -1,0 +1,235 @@
+//! User and refresh-token stores: the traits the toolkit reads through, and
+//! an in-memory implementation for tests and small apps (`memory`).
+//!
+//! The SQLite implementation lives in [`crate::sqlite`] behind the `sqlite`
+//! cargo feature.
+
+use std::sync::Arc;
+
+use crate::scopes::Scopes;
+
+mod memory;
+
+pub use memory::{MemoryRefreshTokenStore, MemoryUserStore};
+
+/// How many tokens a store keeps per refresh-token family. Rotation marks
+/// the old token `Used` and keeps it, so a replay is recognised; beyond this
+/// many, the oldest used tokens are deleted (a replay of one of those is
+/// then refused as unknown, without revoking the family).
+pub const MAX_FAMILY_TOKENS: usize = 16;
+
+/// How many expired tokens a store deletes, at most, per write. Every write
+/// adds one token and may delete this many, so expired tokens cannot pile
+/// up while the store is in use, and no write does unbounded work.
+pub const PRUNE_BATCH: usize = 32;
+
+/// A user as the toolkit sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Unique login name; also the `sub` claim of the user's access tokens.
+    pub username: String,
+    /// A PHC string (`$argon2id$...`) or a bcrypt hash (`$2b$...`).
+    pub password_hash: String,
+    /// The scopes this user may be granted.
+    pub scopes: Scopes,
+    /// Disabled users cannot log in, refresh, or use existing access tokens.
+    pub disabled: bool,
+}
+
+/// The state of a stored refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshState {
+    /// Never presented; may be exchanged once.
+    Active,
+    /// Already exchanged for a new pair. Presenting it again is a replay.
+    Used,
+    /// Revoked, by a detected replay in its family or by RFC 7009 revocation.
+    Revoked,
+}
+
+/// SHA-256 of an opaque refresh token: the only form in which a store sees it.
+pub type TokenHash = [u8; 32];
+
+/// A stored refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    /// SHA-256 of the token.
+    pub token_hash: TokenHash,
+    /// Every token rotated from the same login shares one family id.
+    pub family_id: String,
+    /// The user the token was issued to.
+    pub username: String,
+    /// The client the token was issued to (RFC 6749 §6: bound to it).
+    pub client_id: String,
+    /// The scopes granted with the token; a refresh can narrow, never widen.
+    pub scopes: Scopes,
+    /// Issue time, seconds since the Unix epoch.
+    pub issued_at: u64,
+    /// Expiry time, seconds since the Unix epoch: the sliding lifetime,
+    /// never beyond `family_expires_at`.
+    pub expires_at: u64,
+    /// When the whole family ends, however often it is rotated: the login
+    /// time plus `auth_refresh_max_age`. Successors inherit it.
+    pub family_expires_at: u64,
+    /// Whether the token is active, used or revoked.
+    pub state: RefreshState,
+}
+
+/// A failure of the storage backend (not a "not found": those are `None`).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The record already exists (e.g. a duplicate username), or a refresh
+    /// token was inserted into a revoked family.
+    #[error("{what} already exists")]
+    Conflict {
+        /// What was duplicated, e.g. `user "alice"`.
+        what: String,
+    },
+    /// The backend failed; the source says why. Shown to operators only.
+    #[error("storage backend failed: {source}")]
+    Backend {
+        /// The underlying error.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl StoreError {
+    /// Wraps a backend error.
+    pub fn backend(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Backend {
+            source: Arc::new(source),
+        }
+    }
+}
+
+/// Where users come from.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::{MemoryUserStore, UserStore, Scopes};
+///
+/// # rocket::async_test(async {
+/// let users = MemoryUserStore::new();
+/// users.insert_hashed("alice", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA", Scopes::parse("read:items").unwrap(), false);
+/// let alice = users.find_user("alice").await.unwrap().unwrap();
+/// assert!(!alice.disabled);
+/// # });
+/// ```
+#[rocket::async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// Finds a user by exact username.
+    ///
+    /// # Errors
+    ///
+    /// Only for backend failures; an unknown user is `Ok(None)`.
+    async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Replaces a user's password hash (used to upgrade old hashes on login).
+    ///
+    /// # Errors
+    ///
+    /// Backend failures. Updating an unknown user is not an error.
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<(), StoreError>;
+}
+
+/// What [`RefreshTokenStore::rotate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RotateOutcome {
+    /// The old token was `Active` in a family not revoked: it is now `Used`
+    /// and the successor is stored, in one atomic step.
+    Rotated,
+    /// The old token had been used already (a replay): nothing changed.
+    /// The record is the old token as stored; the caller revokes its family.
+    Reused(RefreshTokenRecord),
+    /// The old token is unknown or revoked, or its family is revoked:
+    /// nothing changed.
+    Refused,
+}
+
+/// Where refresh tokens are kept, only ever by hash.
+///
+/// A family is *revoked* once [`revoke_family`](Self::revoke_family) or
+/// [`revoke_user`](Self::revoke_user) touched it: all its tokens are
+/// `Revoked`, and no token may be added to it afterwards, neither by
+/// [`insert`](Self::insert) nor by [`rotate`](Self::rotate).
+///
+/// Stores prune as they write: expired tokens (at most [`PRUNE_BATCH`] per
+/// write) and used tokens beyond [`MAX_FAMILY_TOKENS`] per family.
+#[rocket::async_trait]
+pub trait RefreshTokenStore: Send + Sync + 'static {
+    /// Stores a newly issued token (the first of a new family, at login).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Conflict`] if the token's family is revoked or the
+    /// hash exists; backend failures.
+    async fn insert(&self, record: RefreshTokenRecord) -> Result<(), StoreError>;
+
+    /// Rotation, atomically: if the token `old` is `Active` and its family
+    /// is not revoked, marks it `Used` and stores `successor` (of the same
+    /// family); otherwise changes nothing. See [`RotateOutcome`].
+    ///
+    /// Atomic against every other call, including concurrent `rotate`,
+    /// `revoke_family` and `revoke_user`: of two rotations of one token
+    /// exactly one is `Rotated`, and a family revoked at any moment never
+    /// keeps an active successor. A store implements it as one transaction
+    /// (or one critical section); a `consume` followed by an `insert` is
+    /// not enough.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures; then nothing changed.
+    async fn rotate(
+        &self,
+        old: &TokenHash,
+        successor: RefreshTokenRecord,
+    ) -> Result<RotateOutcome, StoreError>;
+
+    /// Atomically marks the token `Used` if it is `Active`, and returns the
+    /// record as it was *before* this call, or `None` if unknown.
+    ///
+    /// Two concurrent calls for one token: exactly one sees `Active`. The
+    /// toolkit itself rotates with [`rotate`](Self::rotate).
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn consume(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError>;
+
+    /// Marks every token of the family `Revoked`, and the family revoked:
+    /// later inserts and rotations into it fail.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError>;
+
+    /// Revokes every family of `username` ("log out everywhere"); returns
+    /// how many families were still live (had an active token).
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn revoke_user(&self, username: &str) -> Result<u64, StoreError>;
+
+    /// Finds a token without changing it (for RFC 7009 revocation).
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn find(&self, token_hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError>;
+}
+
+#[cfg(test)]
+mod race_tests;
