@@ -102,6 +102,10 @@ pub struct RefreshRequestForm {
     pub client_id: Option<String>,
     /// `client_secret`, if sent; its `Debug` is redacted.
     pub client_secret: Option<Password>,
+    /// The client's IP address as Rocket sees it (`Request::client_ip`),
+    /// filled in by the data guard, for auth events. `None` when the form
+    /// was parsed from a string.
+    pub client_address: Option<IpAddr>,
 }
 
 /// A request to a token endpoint: the password or the refresh grant.
@@ -229,6 +233,7 @@ impl Fields {
             scopes: Self::scopes(self.scope.as_deref())?,
             client_id: self.client_id,
             client_secret: self.client_secret.map(Password::new),
+            client_address: self.client_address,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! methods of [`Auth`], so an app's `/token` route is one line.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -283,7 +284,9 @@ impl Auth {
         };
         match record.state {
             RefreshState::Active => {}
-            RefreshState::Used => return Err(self.reuse_detected(&record).await),
+            RefreshState::Used => {
+                return Err(self.reuse_detected(&record, form.client_address).await);
+            }
             RefreshState::Revoked => return Err(invalid_refresh()),
         }
         let now = unix_now();
@@ -332,11 +335,14 @@ impl Auth {
                 self.emit(
                     &AuthEvent::new(AuthEventKind::Refreshed)
                         .subject(&user.username)
-                        .client_id(&record.client_id),
+                        .client_id(&record.client_id)
+                        .address(form.client_address),
                 );
                 Ok(self.token_response(issued, refresh_token, scopes))
             }
-            RotateOutcome::Reused(claimed) => Err(self.reuse_detected(&claimed).await),
+            RotateOutcome::Reused(claimed) => {
+                Err(self.reuse_detected(&claimed, form.client_address).await)
+            }
             _ => Err(invalid_refresh()),
         }
     }
@@ -377,11 +383,16 @@ impl Auth {
         Ok(())
     }
 
-    async fn reuse_detected(&self, record: &RefreshTokenRecord) -> AuthError {
+    async fn reuse_detected(
+        &self,
+        record: &RefreshTokenRecord,
+        address: Option<IpAddr>,
+    ) -> AuthError {
         self.emit(
             &AuthEvent::new(AuthEventKind::RefreshReused)
                 .subject(&record.username)
                 .client_id(&record.client_id)
+                .address(address)
                 .reason("family_revoked"),
         );
         match self.refresh_tokens.revoke_family(&record.family_id).await {
@@ -577,6 +588,7 @@ mod tests {
             scopes: scope.map(|s| Scopes::parse(s).unwrap()),
             client_id: None,
             client_secret: None,
+            client_address: None,
         }
     }
 

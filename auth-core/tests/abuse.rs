@@ -182,6 +182,7 @@ async fn refresh_and_reuse_are_events() {
     let refreshed = client
         .post("/token")
         .header(ContentType::Form)
+        .remote(from(9))
         .body(format!(
             "grant_type=refresh_token&refresh_token={refresh}&client_id=web"
         ))
@@ -206,6 +207,7 @@ async fn refresh_and_reuse_are_events() {
             AuthEventKind::RefreshReused
         ]
     );
+    assert_eq!(events.lock().unwrap()[1].address, Some(from(9).ip()));
     let line = events.lock().unwrap()[2].to_string();
     assert!(!line.contains(&refresh), "no token in {line}");
 }

@@ -56,6 +56,10 @@ fn login_floods_do_not_grow_memory() {
     }
     let bound = base + PERMITS as u64 * area + 16 * MIB;
     let shown: Vec<u64> = after.iter().map(|rss| rss / MIB).collect();
+    eprintln!(
+        "resident: base {} MiB, after each flood {shown:?} MiB",
+        base / MIB
+    );
     assert!(
         after.iter().all(|&rss| rss <= bound),
         "base {} MiB, bound {} MiB, after each flood {shown:?} MiB",

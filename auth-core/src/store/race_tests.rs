@@ -126,6 +126,7 @@ async fn race<S: RefreshTokenStore + Clone>(store: S, interloper: Interloper) {
             scopes: None,
             client_id: None,
             client_secret: None,
+            client_address: None,
         })
         .await
     };
