@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 mod db;
 mod errors;
+pub mod logging;
 mod openapi;
 mod routes;
 

@@ -244,6 +244,9 @@ async fn run_user(
 }
 
 fn serve() -> ExitCode {
+    // Before Rocket's own logger, which would print query strings (and so
+    // any credential a client puts there) verbatim.
+    demo_app::logging::install(&rocket::Config::figment());
     match rocket::execute(demo_app::rocket().launch()) {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {

@@ -12,6 +12,7 @@
 mod demo {
     mod support;
 
+    mod attacks;
     mod concurrency;
     mod errors;
     mod openapi;

@@ -1,0 +1,145 @@
+//! The real binary's log, at the default level, never holds a credential:
+//! a login, a refresh, a failed login, a revocation, and credentials sent
+//! where they do not belong (the query string, a malformed header) are all
+//! logged without the password, token, refresh token or secret.
+
+mod common;
+
+use common::{SECRET, Server, Workdir, agent, field, read, token};
+
+const PASSWORD: &str = "Distinctive-Horse-Battery-42";
+const WRONG_PASSWORD: &str = "Wrong-Staple-Password-77";
+const CLIENT_SECRET: &str = "Client-Secret-Quokka-19";
+
+#[test]
+fn no_secret_reaches_the_log() {
+    let workdir = Workdir::new();
+    let added = workdir.run(
+        &["adduser", "logger", "--scopes", "read:items"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(added.status.success(), "{added:?}");
+    let server = Server::start(&workdir);
+
+    // A full session: login, use, refresh, failed login, revoke.
+    let login = token(&server, &[("username", "logger"), ("password", PASSWORD)]);
+    assert_eq!(login.status, 200, "{login:?}");
+    let access = field(&login, "access_token");
+    let refresh = field(&login, "refresh_token");
+    let me = read(
+        agent()
+            .get(&server.url("/users/me"))
+            .set("Authorization", &format!("Bearer {access}"))
+            .call(),
+    );
+    assert_eq!(me.status, 200, "{me:?}");
+    let refreshed = token(
+        &server,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    );
+    assert_eq!(refreshed.status, 200, "{refreshed:?}");
+    let new_access = field(&refreshed, "access_token");
+    let new_refresh = field(&refreshed, "refresh_token");
+    let replay = token(
+        &server,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    );
+    assert_eq!(replay.status, 400, "{replay:?}");
+    let failed = token(
+        &server,
+        &[("username", "logger"), ("password", WRONG_PASSWORD)],
+    );
+    assert_eq!(failed.status, 400, "{failed:?}");
+    let with_client = token(
+        &server,
+        &[
+            ("username", "logger"),
+            ("password", WRONG_PASSWORD),
+            ("client_id", "web"),
+            ("client_secret", CLIENT_SECRET),
+        ],
+    );
+    assert!(with_client.status >= 400, "{with_client:?}");
+    let revoked = read(
+        agent()
+            .post(&server.url("/revoke"))
+            .send_form(&[("token", &new_refresh)]),
+    );
+    assert_eq!(revoked.status, 200, "{revoked:?}");
+
+    // Credentials where they do not belong.
+    let queries = [
+        format!("/users/me?access_token={new_access}"),
+        format!("/users/me?ACCESS%5FTOKEN={new_access}&x=1"),
+        format!("/items?{new_access}"),
+        format!("/token?username=logger&password={PASSWORD}"),
+        format!("/token?grant_type=refresh_token&refresh_token={new_refresh}"),
+        format!("/token?client_id=web&client_secret={CLIENT_SECRET}"),
+        format!("/nowhere?password={PASSWORD}"),
+    ];
+    for query in &queries {
+        let reply = if query.starts_with("/token") {
+            read(
+                agent()
+                    .post(&server.url(query))
+                    .send_form(&[("username", "logger")]),
+            )
+        } else {
+            read(agent().get(&server.url(query)).call())
+        };
+        assert!(reply.status >= 400, "{query}: {reply:?}");
+    }
+    // A malformed header that carries the token, and a form whose password
+    // is not valid form encoding.
+    let malformed = read(
+        agent()
+            .get(&server.url("/users/me"))
+            .set("Authorization", &format!("Bearer {new_access}!{PASSWORD}"))
+            .call(),
+    );
+    assert_eq!(malformed.status, 401, "{malformed:?}");
+    let bad_encoding = read(
+        agent()
+            .post(&server.url("/token"))
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .send_string(&format!("username=logger&password={PASSWORD}%zz")),
+    );
+    assert_eq!(bad_encoding.status, 400, "{bad_encoding:?}");
+    let json_login = read(
+        agent()
+            .post(&server.url("/token"))
+            .send_json(serde_json::json!({ "username": "logger", "password": PASSWORD })),
+    );
+    assert!(json_login.status >= 400, "{json_login:?}");
+    let json_item = read(
+        agent()
+            .post(&server.url("/items"))
+            .set("Authorization", &format!("Bearer {new_access}"))
+            .set("Content-Type", "application/json")
+            .send_string(&format!("{{\"name\": \"{PASSWORD}\", \"password\": ")),
+    );
+    assert!(json_item.status >= 400, "{json_item:?}");
+
+    let log = server.log_text();
+    // The log is Rocket's usual one: the requests are there, by path.
+    assert!(log.contains("POST /token"), "{log}");
+    assert!(log.contains("GET /users/me?<redacted>"), "{log}");
+    for secret in [
+        PASSWORD,
+        WRONG_PASSWORD,
+        CLIENT_SECRET,
+        SECRET,
+        access.as_str(),
+        refresh.as_str(),
+        new_access.as_str(),
+        new_refresh.as_str(),
+    ] {
+        assert!(!log.contains(secret), "the log leaks {secret:?}:\n{log}");
+        // Nor a large part of it (a token cut at a separator).
+        let prefix = &secret[..secret.len().min(16)];
+        assert!(
+            !log.contains(prefix),
+            "the log leaks part of {secret:?}:\n{log}"
+        );
+    }
+}
