@@ -17,6 +17,7 @@ mod guard;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod password;
+mod quiet_log;
 mod respond;
 mod scopes;
 mod sentinel;
@@ -37,6 +38,7 @@ pub use form::{PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestFor
 pub use grant::{TokenResponse, hash_refresh_token};
 pub use guard::{AuthUser, BearerToken, MaybeUser, Protected};
 pub use password::{MAX_PASSWORD_LEN, Password, PasswordError, PasswordHasher, Verification};
+pub use quiet_log::{SUMMARY_INTERVAL, quiet_rejections};
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{
     MemoryRefreshTokenStore, MemoryUserStore, RefreshState, RefreshTokenRecord, RefreshTokenStore,
