@@ -41,6 +41,7 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// let rocket = rocket::build().attach(auth_core::Auth::fairing());
 /// # let _ = rocket;
 /// ```
+#[must_use = "false means another logger was installed first and nothing changed"]
 pub fn quiet_rejections() -> bool {
     let logger = QuietLogger {
         window: Mutex::new(Window {

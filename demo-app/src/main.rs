@@ -71,7 +71,7 @@ fn main() -> ExitCode {
 
 fn serve() -> ExitCode {
     // Refused requests are counted, not logged one line each.
-    auth_core::quiet_rejections();
+    let _ = auth_core::quiet_rejections();
     match rocket::execute(demo_app::rocket().launch()) {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
