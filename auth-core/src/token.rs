@@ -454,7 +454,7 @@ impl AccessTokens {
         if let (Some(header), Some(mac)) = (&self.fast_header, &self.keys.hs256)
             && let Some((signing_input, signature)) = token.rsplit_once('.')
             && let Some((token_header, payload)) = signing_input.split_once('.')
-            && token_header == header
+            && (token_header == header || self.is_plain_header(token_header)?)
         {
             if let Some(claims) = self.verified.get(token) {
                 self.check_times(&claims, now)?;
@@ -465,6 +465,32 @@ impl AccessTokens {
             return Ok(claims);
         }
         self.verify_slow(token)
+    }
+
+    /// Whether a header segment other than ours still says exactly
+    /// `{"alg": "HS256", "typ": "at+jwt"}` (another key order or spacing),
+    /// so the fast path applies. A segment that is not base64url is
+    /// malformed; anything else (other fields, another `alg` or `typ`)
+    /// goes to the full verification.
+    fn is_plain_header(&self, segment: &str) -> Result<bool, TokenProblem> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct PlainHeader {
+            alg: String,
+            typ: String,
+        }
+        if segment.len() > 256 {
+            return Ok(false);
+        }
+        let json = URL_SAFE_NO_PAD
+            .decode(segment)
+            .map_err(|_| TokenProblem::Malformed)?;
+        Ok(serde_json::from_slice::<PlainHeader>(&json).is_ok_and(|h| {
+            self.keys.algorithm == Algorithm::HS256
+                && h.alg == "HS256"
+                && (h.typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+                    || h.typ.eq_ignore_ascii_case("application/at+jwt"))
+        }))
     }
 
     /// The `HS256` fast path for a token whose header is exactly ours.
@@ -856,6 +882,37 @@ MCowBQYDK2VwAyEALXiXtCDoS1Dt5NyUbnSGrkU9JUbq/GANo2I6NLp/ioc=
         let token = hs512.issue("alice", "c", &scopes()).unwrap().token;
         assert_eq!(hs512.verify(&token).unwrap().sub, "alice");
         assert_eq!(hs512.verified.len(), 0);
+    }
+
+    #[test]
+    fn equivalent_headers_take_the_fast_path_too() {
+        let t = tokens();
+        let now = unix_now();
+        let header = URL_SAFE_NO_PAD.encode(br#"{"typ": "at+jwt", "alg": "HS256"}"#);
+        let body = URL_SAFE_NO_PAD.encode(claims_json(now).to_string());
+        let input = format!("{header}.{body}");
+        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET).unwrap();
+        mac.update(input.as_bytes());
+        let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        assert_eq!(t.verify(&format!("{input}.{sig}")).unwrap().sub, "alice");
+        assert_eq!(t.verified.len(), 1);
+        // Not base64url at all: malformed, as the full path says.
+        assert_eq!(t.verify("no!.a-jwt.at-all"), Err(TokenProblem::Malformed));
+        assert_eq!(
+            t.verify_slow("no!.a-jwt.at-all"),
+            Err(TokenProblem::Malformed)
+        );
+        // An extra header field goes to the full verification.
+        let kid = sign(
+            &Header {
+                kid: Some("k".into()),
+                ..at_header(Algorithm::HS256)
+            },
+            &claims_json(now),
+            SECRET,
+        );
+        assert!(t.verify(&kid).is_ok());
+        assert_eq!(t.verified.len(), 1);
     }
 
     #[test]
