@@ -4,6 +4,10 @@
 //! The `verify_vs_hmac` group puts access-token verification (accepted and
 //! each way of being rejected) beside one raw HMAC-SHA256 over the same
 //! signing input, so "verify / raw HMAC" comes out of one run.
+//! `verify_access_token` verifies the same token again and again, as a
+//! client sending it with every request does (after the first time it is
+//! a hit in the cache of verified tokens); `verify_first_sight` verifies
+//! tokens never seen before.
 //!
 //! ```sh
 //! cargo bench -p auth-core --bench hot_path
@@ -112,6 +116,20 @@ fn verify_vs_hmac(c: &mut Criterion) {
     });
     group.bench_function("verify_access_token", |b| {
         b.iter(|| tokens.verify(black_box(&token)));
+    });
+    // Tokens seen for the first time: more distinct tokens than the cache of
+    // verified tokens holds, cycled, so every verification misses it.
+    let fresh: Vec<String> = (0..2 * AccessTokens::VERIFIED_CACHE_SIZE)
+        .map(|_| {
+            tokens
+                .issue("johndoe", "default", &scopes)
+                .expect("signs")
+                .token
+        })
+        .collect();
+    let mut next = fresh.iter().cycle();
+    group.bench_function("verify_first_sight", |b| {
+        b.iter(|| tokens.verify(black_box(next.next().expect("endless"))));
     });
     group.bench_function("verify_bad_signature", |b| {
         b.iter(|| tokens.verify(black_box(&bad_signature)));

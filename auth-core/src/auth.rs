@@ -46,6 +46,8 @@ pub struct Auth {
     pub(crate) refresh_tokens: Arc<dyn RefreshTokenStore>,
     pub(crate) scopes: ScopeRegistry,
     pub(crate) realm: String,
+    /// `Bearer realm=".."`, built once for every challenge.
+    pub(crate) challenge_prefix: String,
     pub(crate) default_client_id: String,
     pub(crate) refresh_ttl: u64,
     pub(crate) refresh_max_age: u64,

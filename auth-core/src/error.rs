@@ -296,20 +296,24 @@ impl AuthError {
     /// ```
     #[must_use]
     pub fn challenge(&self, realm: &str) -> Option<String> {
+        self.challenge_from(&challenge_prefix(realm))
+    }
+
+    /// The challenge, from the prebuilt `Bearer realm=".."` prefix (see
+    /// [`challenge_prefix`]): one allocation, no reformatting of the realm.
+    pub(crate) fn challenge_from(&self, prefix: &str) -> Option<String> {
         let parts = self.parts();
-        let mut value = match parts.challenge {
-            Challenge::None => return None,
-            Challenge::Bare | Challenge::WithError => {
-                format!("Bearer realm=\"{}\"", quoted_safe(realm))
-            }
-        };
+        if parts.challenge == Challenge::None {
+            return None;
+        }
+        let mut value = String::with_capacity(prefix.len() + 128);
+        value.push_str(prefix);
         if parts.challenge == Challenge::WithError {
-            let _ = write!(
-                value,
-                ", error=\"{}\", error_description=\"{}\"",
-                parts.code,
-                quoted_safe(&self.description())
-            );
+            value.push_str(", error=\"");
+            value.push_str(parts.code);
+            value.push_str("\", error_description=\"");
+            push_quoted_safe(&mut value, &self.description());
+            value.push('"');
         }
         if let Self::InsufficientScope { required } = self {
             let _ = write!(value, ", scope=\"{required}\"");
@@ -328,6 +332,21 @@ impl AuthError {
         }
     }
 
+    /// The JSON body as text, written directly (the same document as
+    /// [`Self::body`]).
+    pub(crate) fn body_text(&self) -> String {
+        let code = self.code();
+        let description = self.description();
+        let mut text = String::with_capacity(40 + code.len() + description.len());
+        text.push_str("{\"error\":\"");
+        text.push_str(code);
+        text.push_str("\",\"error_description\":");
+        // Descriptions hold no `"` or `\`, but escape anyway.
+        text.push_str(&serde_json::to_string(description.as_ref()).unwrap_or_default());
+        text.push('}');
+        text
+    }
+
     /// The JSON body: `{"error": ..., "error_description": ...}`.
     #[must_use]
     pub fn body(&self) -> serde_json::Value {
@@ -338,9 +357,23 @@ impl AuthError {
 /// Drops the characters a quoted-string attribute cannot hold unescaped
 /// (RFC 6750 §3 limits `error_description` to %x20-21 / %x23-5B / %x5D-7E).
 fn quoted_safe(text: &str) -> String {
-    text.chars()
-        .filter(|&c| matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E'))
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    push_quoted_safe(&mut out, text);
+    out
+}
+
+/// Appends `text` to `out` without the characters a quoted-string cannot
+/// hold.
+fn push_quoted_safe(out: &mut String, text: &str) {
+    out.extend(
+        text.chars()
+            .filter(|&c| matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')),
+    );
+}
+
+/// `Bearer realm=".."` for `realm`, built once per realm.
+pub(crate) fn challenge_prefix(realm: &str) -> String {
+    format!("Bearer realm=\"{}\"", quoted_safe(realm))
 }
 
 #[cfg(test)]
@@ -432,6 +465,27 @@ mod tests {
                 .challenge("r")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn body_text_is_the_json_body() {
+        let errors = [
+            AuthError::MissingCredentials,
+            AuthError::InvalidToken(TokenProblem::Expired),
+            AuthError::InvalidRequest(RequestProblem::MissingParameter("username")),
+            AuthError::InsufficientScope {
+                required: Scopes::parse("write:items read:items").unwrap(),
+            },
+            AuthError::Server(ServerProblem::NotConfigured),
+        ];
+        for error in errors {
+            let text: serde_json::Value = serde_json::from_str(&error.body_text()).unwrap();
+            assert_eq!(text, error.body(), "{error:?}");
+            assert_eq!(
+                error.challenge_from(&challenge_prefix("r")),
+                error.challenge("r")
+            );
+        }
     }
 
     #[test]

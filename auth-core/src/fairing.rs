@@ -161,6 +161,7 @@ impl AuthFairing {
             users,
             refresh_tokens,
             scopes,
+            challenge_prefix: crate::error::challenge_prefix(&config.realm),
             realm: config.realm,
             default_client_id: config.default_client_id,
             refresh_ttl: config.refresh_ttl,
@@ -186,6 +187,7 @@ impl Fairing for AuthFairing {
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        crate::quiet_log::apply_level(rocket.figment());
         let built = match self.build(rocket.figment()) {
             Ok(auth) => auth
                 .hasher

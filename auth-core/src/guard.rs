@@ -12,6 +12,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use rocket::Request;
 use rocket::outcome::Outcome;
@@ -54,12 +55,15 @@ use crate::token::AccessTokenClaims;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthUser {
-    claims: AccessTokenClaims,
+    /// Shared: every guard of a request clones the cached user.
+    claims: Arc<AccessTokenClaims>,
 }
 
 impl AuthUser {
     pub(crate) fn new(claims: AccessTokenClaims) -> Self {
-        Self { claims }
+        Self {
+            claims: Arc::new(claims),
+        }
     }
 
     /// The username (`sub` claim).

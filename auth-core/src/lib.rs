@@ -18,6 +18,8 @@ mod guard;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod password;
+mod quiet_log;
+mod redact;
 mod respond;
 mod scopes;
 mod sentinel;
@@ -42,6 +44,7 @@ pub use grant::{
 };
 pub use guard::{AuthUser, BearerToken, MaybeUser, Protected};
 pub use password::{MAX_PASSWORD_LEN, Password, PasswordError, PasswordHasher, Verification};
+pub use quiet_log::{SUMMARY_INTERVAL, install_logger};
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{
     MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, PRUNE_BATCH, RefreshState,

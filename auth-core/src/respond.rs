@@ -47,8 +47,12 @@ pub(crate) fn fail_data<'r, T>(
 }
 
 /// Writes the recorded error, if it is the one that ended the request, into
-/// `response`. The fairing calls it for every response.
+/// `response`. The fairing calls it for every response; successful
+/// responses never touch the request's local cache.
 pub(crate) fn render_recorded(request: &Request<'_>, response: &mut Response<'_>) {
+    if response.status().code < 400 {
+        return;
+    }
     let recorded = request
         .local_cache(RecordedError::default)
         .0
@@ -65,13 +69,13 @@ pub(crate) fn render_recorded(request: &Request<'_>, response: &mut Response<'_>
     }
 }
 
-/// The realm for challenges: the configured one, or [`DEFAULT_REALM`]
-/// without the fairing.
-fn realm_of<'r>(request: &'r Request<'_>) -> &'r str {
-    request
-        .rocket()
-        .state::<Auth>()
-        .map_or(DEFAULT_REALM, Auth::realm)
+/// The challenge for `error` with the configured realm (prebuilt in
+/// [`Auth`]), or [`DEFAULT_REALM`] without the fairing.
+fn challenge_of(error: &AuthError, request: &Request<'_>) -> Option<String> {
+    match request.rocket().state::<Auth>() {
+        Some(auth) => error.challenge_from(&auth.challenge_prefix),
+        None => error.challenge(DEFAULT_REALM),
+    }
 }
 
 /// Writes `error` into `response`: status, JSON body, the challenge when
@@ -81,12 +85,12 @@ fn render(error: &AuthError, request: &Request<'_>, response: &mut Response<'_>)
     if let AuthError::Server(problem) = error {
         log::error!("auth: {problem}");
     }
-    let body = error.body().to_string();
+    let body = error.body_text();
     response.set_status(error.status());
     response.set_header(ContentType::JSON);
     response.set_header(Header::new("Cache-Control", "no-store"));
     response.set_header(Header::new("Pragma", "no-cache"));
-    match error.challenge(realm_of(request)) {
+    match challenge_of(error, request) {
         Some(challenge) => {
             response.set_header(Header::new("WWW-Authenticate", challenge));
         }

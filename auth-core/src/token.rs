@@ -2,15 +2,19 @@
 //!
 //! Free of Rocket types.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac as _};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::scopes::Scopes;
 
@@ -132,6 +136,9 @@ pub struct TokenKeys {
     algorithm: Algorithm,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// For `HS256`: HMAC-SHA256 already keyed with the secret, cloned per
+    /// verification instead of re-keying.
+    hs256: Option<Hmac<Sha256>>,
 }
 
 impl fmt::Debug for TokenKeys {
@@ -172,10 +179,14 @@ impl TokenKeys {
             });
         }
         check_secret_strength(secret)?;
+        let hs256 = (algorithm == Algorithm::HS256)
+            .then(|| Hmac::<Sha256>::new_from_slice(secret).ok())
+            .flatten();
         Ok(Self {
             algorithm,
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            hs256,
         })
     }
 
@@ -190,6 +201,7 @@ impl TokenKeys {
             algorithm: Algorithm::EdDSA,
             encoding: EncodingKey::from_ed_pem(private_pem).map_err(KeyError::Pem)?,
             decoding: DecodingKey::from_ed_pem(public_pem).map_err(KeyError::Pem)?,
+            hs256: None,
         })
     }
 
@@ -215,6 +227,7 @@ impl TokenKeys {
             algorithm,
             encoding: EncodingKey::from_rsa_pem(private_pem).map_err(KeyError::Pem)?,
             decoding: DecodingKey::from_rsa_pem(public_pem).map_err(KeyError::Pem)?,
+            hs256: None,
         })
     }
 
@@ -267,6 +280,18 @@ pub struct IssuedToken {
 /// assert_eq!(claims.sub, "alice");
 /// assert!(claims.scope.contains("read:items"));
 /// ```
+///
+/// # Verification cost
+///
+/// With `HS256` keys, a token whose header is exactly the one this issuer
+/// writes is verified on a fast path: one HMAC with the pre-keyed secret
+/// (compared in constant time), the claims parsed once, `exp`, `nbf`,
+/// `iss` and `aud` checked by hand. Every other token (another algorithm,
+/// another header) goes through `jsonwebtoken` with the pinned algorithm.
+/// Tokens that passed full verification are remembered, keyed by their
+/// exact bytes, in a bounded cache ([`Self::VERIFIED_CACHE_SIZE`] entries);
+/// `exp` and `nbf` are checked again on every hit. Only fully verified
+/// tokens are inserted, so a forged or altered token can never hit.
 #[derive(Debug, Clone)]
 pub struct AccessTokens {
     keys: TokenKeys,
@@ -274,6 +299,9 @@ pub struct AccessTokens {
     audience: String,
     ttl: u64,
     validation: Validation,
+    /// The base64url header segment this issuer writes (`HS256` only).
+    fast_header: Option<String>,
+    verified: Arc<VerifiedCache>,
 }
 
 impl AccessTokens {
@@ -281,6 +309,9 @@ impl AccessTokens {
     pub const DEFAULT_TTL: u64 = 1800;
     /// Default clock-skew leeway for `exp` and `nbf`, in seconds.
     pub const DEFAULT_LEEWAY: u64 = 10;
+
+    /// Most verified tokens remembered at once (see "Verification cost").
+    pub const VERIFIED_CACHE_SIZE: usize = 4096;
 
     /// Tokens for `issuer` and `audience`, with the default lifetime and
     /// leeway.
@@ -292,12 +323,22 @@ impl AccessTokens {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = Self::DEFAULT_LEEWAY;
+        // The header segment exactly as `issue` writes it: taken from a
+        // token signed over an empty payload, so it cannot drift from what
+        // jsonwebtoken serializes.
+        let fast_header = keys.hs256.as_ref().and_then(|_| {
+            let token =
+                jsonwebtoken::encode(&access_header(keys.algorithm), &(), &keys.encoding).ok()?;
+            token.split('.').next().map(str::to_owned)
+        });
         Self {
             keys,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             ttl: Self::DEFAULT_TTL,
             validation,
+            fast_header,
+            verified: Arc::new(VerifiedCache::new(Self::VERIFIED_CACHE_SIZE)),
         }
     }
 
@@ -305,6 +346,13 @@ impl AccessTokens {
     #[must_use]
     pub fn with_ttl(mut self, seconds: u64) -> Self {
         self.ttl = seconds;
+        self
+    }
+
+    /// The same tokens with a verified-token cache of `capacity` entries.
+    #[cfg(test)]
+    fn with_cache_capacity(mut self, capacity: usize) -> Self {
+        self.verified = Arc::new(VerifiedCache::new(capacity));
         self
     }
 
@@ -377,10 +425,12 @@ impl AccessTokens {
             client_id: client_id.to_owned(),
             scope: scopes.clone(),
         };
-        let mut header = Header::new(self.keys.algorithm);
-        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
-        let token =
-            jsonwebtoken::encode(&header, &claims, &self.keys.encoding).map_err(SigningError)?;
+        let token = jsonwebtoken::encode(
+            &access_header(self.keys.algorithm),
+            &claims,
+            &self.keys.encoding,
+        )
+        .map_err(SigningError)?;
         Ok(IssuedToken { token, claims })
     }
 
@@ -391,6 +441,112 @@ impl AccessTokens {
     ///
     /// The [`TokenProblem`] that best describes the failure.
     pub fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenProblem> {
+        self.verify_at(token, unix_now())
+    }
+
+    /// Verifies a token as if the time were `now` (seconds since the
+    /// epoch).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::verify`].
+    pub fn verify_at(&self, token: &str, now: u64) -> Result<AccessTokenClaims, TokenProblem> {
+        if let (Some(header), Some(mac)) = (&self.fast_header, &self.keys.hs256)
+            && let Some((signing_input, signature)) = token.rsplit_once('.')
+            && let Some((token_header, payload)) = signing_input.split_once('.')
+            && (token_header == header || self.is_plain_header(token_header)?)
+        {
+            if let Some(claims) = self.verified.get(token) {
+                self.check_times(&claims, now)?;
+                return Ok(AccessTokenClaims::clone(&claims));
+            }
+            let claims = self.verify_hs256(mac, signing_input, payload, signature, now)?;
+            self.verified.insert(token, Arc::new(claims.clone()));
+            return Ok(claims);
+        }
+        self.verify_slow(token)
+    }
+
+    /// Whether a header segment other than ours still says exactly
+    /// `{"alg": "HS256", "typ": "at+jwt"}` (another key order or spacing),
+    /// so the fast path applies. A segment that is not base64url is
+    /// malformed; anything else (other fields, another `alg` or `typ`)
+    /// goes to the full verification.
+    fn is_plain_header(&self, segment: &str) -> Result<bool, TokenProblem> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct PlainHeader {
+            alg: String,
+            typ: String,
+        }
+        if segment.len() > 256 {
+            return Ok(false);
+        }
+        let json = URL_SAFE_NO_PAD
+            .decode(segment)
+            .map_err(|_| TokenProblem::Malformed)?;
+        Ok(serde_json::from_slice::<PlainHeader>(&json).is_ok_and(|h| {
+            self.keys.algorithm == Algorithm::HS256
+                && h.alg == "HS256"
+                && (h.typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+                    || h.typ.eq_ignore_ascii_case("application/at+jwt"))
+        }))
+    }
+
+    /// The `HS256` fast path for a token whose header is exactly ours.
+    fn verify_hs256(
+        &self,
+        mac: &Hmac<Sha256>,
+        signing_input: &str,
+        payload: &str,
+        signature: &str,
+        now: u64,
+    ) -> Result<AccessTokenClaims, TokenProblem> {
+        let mut tag = [0u8; 32];
+        match URL_SAFE_NO_PAD.decode_slice(signature, &mut tag) {
+            Ok(len) if len == tag.len() => {}
+            Ok(_) | Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+                return Err(TokenProblem::BadSignature);
+            }
+            Err(base64::DecodeSliceError::DecodeError(_)) => return Err(TokenProblem::Malformed),
+        }
+        let mut mac = mac.clone();
+        mac.update(signing_input.as_bytes());
+        mac.verify_slice(&tag)
+            .map_err(|_| TokenProblem::BadSignature)?;
+        let json = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| TokenProblem::Malformed)?;
+        let claims: AccessTokenClaims =
+            serde_json::from_slice(&json).map_err(|_| TokenProblem::BadClaims)?;
+        self.check_times(&claims, now)?;
+        if claims.iss != self.issuer {
+            return Err(TokenProblem::WrongIssuer);
+        }
+        if claims.aud != self.audience {
+            return Err(TokenProblem::WrongAudience);
+        }
+        Ok(claims)
+    }
+
+    /// `exp` and `nbf` with the leeway, as jsonwebtoken checks them.
+    fn check_times(&self, claims: &AccessTokenClaims, now: u64) -> Result<(), TokenProblem> {
+        let leeway = self.validation.leeway;
+        if claims.exp.saturating_add(leeway) < now {
+            return Err(TokenProblem::Expired);
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+        {
+            return Err(TokenProblem::NotYetValid);
+        }
+        Ok(())
+    }
+
+    /// Full verification with jsonwebtoken, for every other algorithm and
+    /// header.
+    fn verify_slow(&self, token: &str) -> Result<AccessTokenClaims, TokenProblem> {
         let data =
             jsonwebtoken::decode::<AccessTokenClaims>(token, &self.keys.decoding, &self.validation)
                 .map_err(|e| token_problem(token, e.kind()))?;
@@ -402,6 +558,67 @@ impl AccessTokens {
             return Err(TokenProblem::WrongType);
         }
         Ok(data.claims)
+    }
+}
+
+/// The header of an access token: the pinned algorithm and `typ: at+jwt`.
+fn access_header(algorithm: Algorithm) -> Header {
+    let mut header = Header::new(algorithm);
+    header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+    header
+}
+
+/// Tokens that passed full verification, keyed by their exact bytes, at
+/// most `capacity` of them. When full, the whole cache is dropped and
+/// refilled: simple, bounded, and only ever holding verified tokens.
+struct VerifiedCache {
+    capacity: usize,
+    entries: Mutex<HashMap<Box<str>, Arc<AccessTokenClaims>>>,
+}
+
+impl fmt::Debug for VerifiedCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedCache")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifiedCache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, token: &str) -> Option<Arc<AccessTokenClaims>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(token)
+            .cloned()
+    }
+
+    /// Remembers a token that passed full verification. Never call it with
+    /// anything else.
+    fn insert(&self, token: &str, claims: Arc<AccessTokenClaims>) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= self.capacity {
+            entries.clear();
+        }
+        entries.insert(token.into(), claims);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 }
 
@@ -640,5 +857,124 @@ MCowBQYDK2VwAyEALXiXtCDoS1Dt5NyUbnSGrkU9JUbq/GANo2I6NLp/ioc=
         assert!(TokenKeys::hs256(&[b'a'; 64]).is_err());
         assert!(TokenKeys::hmac(Algorithm::RS256, SECRET).is_err());
         assert!(TokenKeys::hmac(Algorithm::HS512, SECRET).is_ok());
+    }
+
+    #[test]
+    fn hs256_tokens_take_the_fast_path_and_are_remembered() {
+        let t = tokens();
+        assert!(t.fast_header.is_some());
+        let issued = t.issue("alice", "c", &scopes()).unwrap();
+        assert_eq!(t.verified.len(), 0);
+        assert_eq!(t.verify(&issued.token).unwrap(), issued.claims);
+        assert_eq!(t.verified.len(), 1);
+        // A hit returns the same claims.
+        assert_eq!(t.verify(&issued.token).unwrap(), issued.claims);
+        assert_eq!(t.verified.len(), 1);
+        // The slow path agrees with the fast path.
+        assert_eq!(t.verify_slow(&issued.token).unwrap(), issued.claims);
+        // Other algorithms never take the fast path.
+        let hs512 = AccessTokens::new(
+            TokenKeys::hmac(Algorithm::HS512, SECRET).unwrap(),
+            "iss",
+            "aud",
+        );
+        assert!(hs512.fast_header.is_none());
+        let token = hs512.issue("alice", "c", &scopes()).unwrap().token;
+        assert_eq!(hs512.verify(&token).unwrap().sub, "alice");
+        assert_eq!(hs512.verified.len(), 0);
+    }
+
+    #[test]
+    fn equivalent_headers_take_the_fast_path_too() {
+        let t = tokens();
+        let now = unix_now();
+        let header = URL_SAFE_NO_PAD.encode(br#"{"typ": "at+jwt", "alg": "HS256"}"#);
+        let body = URL_SAFE_NO_PAD.encode(claims_json(now).to_string());
+        let input = format!("{header}.{body}");
+        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET).unwrap();
+        mac.update(input.as_bytes());
+        let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        assert_eq!(t.verify(&format!("{input}.{sig}")).unwrap().sub, "alice");
+        assert_eq!(t.verified.len(), 1);
+        // Not base64url at all: malformed, as the full path says.
+        assert_eq!(t.verify("no!.a-jwt.at-all"), Err(TokenProblem::Malformed));
+        assert_eq!(
+            t.verify_slow("no!.a-jwt.at-all"),
+            Err(TokenProblem::Malformed)
+        );
+        // An extra header field goes to the full verification.
+        let kid = sign(
+            &Header {
+                kid: Some("k".into()),
+                ..at_header(Algorithm::HS256)
+            },
+            &claims_json(now),
+            SECRET,
+        );
+        assert!(t.verify(&kid).is_ok());
+        assert_eq!(t.verified.len(), 1);
+    }
+
+    #[test]
+    fn a_cache_hit_still_honours_exp_and_nbf() {
+        let t = tokens().with_ttl(60).with_leeway(5);
+        let now = unix_now();
+        let issued = t.issue_at("alice", "c", &scopes(), now).unwrap();
+        assert!(t.verify_at(&issued.token, now).is_ok());
+        assert_eq!(t.verified.len(), 1);
+        assert_eq!(
+            t.verify_at(&issued.token, now + 66),
+            Err(TokenProblem::Expired)
+        );
+        assert_eq!(
+            t.verify_at(&issued.token, now - 6),
+            Err(TokenProblem::NotYetValid)
+        );
+        assert!(t.verify_at(&issued.token, now + 65).is_ok());
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let t = tokens().with_cache_capacity(3);
+        for _ in 0..10 {
+            let token = t.issue("alice", "c", &scopes()).unwrap().token;
+            assert!(t.verify(&token).is_ok());
+            assert!(t.verified.len() <= 3);
+        }
+        let none = tokens().with_cache_capacity(0);
+        let token = none.issue("alice", "c", &scopes()).unwrap().token;
+        assert!(none.verify(&token).is_ok());
+        assert_eq!(none.verified.len(), 0);
+    }
+
+    #[test]
+    fn altered_or_forged_tokens_never_hit_the_cache() {
+        let t = tokens();
+        let now = unix_now();
+        let issued = t.issue("alice", "c", &scopes()).unwrap();
+        assert!(t.verify(&issued.token).is_ok());
+        // Same header and payload, another signature.
+        let (input, signature) = issued.token.rsplit_once('.').unwrap();
+        let mut sig = signature.as_bytes().to_vec();
+        sig[0] = if sig[0] == b'A' { b'B' } else { b'A' };
+        let resigned = format!("{input}.{}", String::from_utf8(sig).unwrap());
+        assert_eq!(t.verify(&resigned), Err(TokenProblem::BadSignature));
+        // A longer signature, or one with padding.
+        assert!(t.verify(&format!("{}A", issued.token)).is_err());
+        assert!(t.verify(&format!("{}=", issued.token)).is_err());
+        // The same claims signed with another secret.
+        let forged = sign(
+            &at_header(Algorithm::HS256),
+            &serde_json::to_value(&issued.claims).unwrap(),
+            b"another-secret-another-secret-xx",
+        );
+        assert_eq!(t.verify(&forged), Err(TokenProblem::BadSignature));
+        // Properly signed but for another issuer: refused, not remembered.
+        let mut c = claims_json(now);
+        c["iss"] = "evil".into();
+        let wrong_iss = sign(&at_header(Algorithm::HS256), &c, SECRET);
+        assert_eq!(t.verify(&wrong_iss), Err(TokenProblem::WrongIssuer));
+        assert_eq!(t.verify(&wrong_iss), Err(TokenProblem::WrongIssuer));
+        assert_eq!(t.verified.len(), 1);
     }
 }

@@ -15,7 +15,6 @@ use serde::Deserialize;
 
 mod db;
 mod errors;
-pub mod logging;
 mod openapi;
 mod routes;
 

@@ -1,32 +1,23 @@
-//! A log sink that keeps secrets out of the log.
+//! Keeping secrets out of log lines.
 //!
-//! Rocket writes the request line — method, path **and query** — at its
-//! default `normal` level before any route or guard runs, so a client that
-//! sends `/users/me?access_token=...` or `/token?password=...` would put the
-//! secret in the log whatever the application does with the request. Rocket
-//! only installs its own logger when no other is installed, so the demo
-//! installs this one first: it prints what Rocket's would (without colours)
-//! and redacts, in every record,
+//! Rocket writes the request line (method, path **and query**) at its
+//! default level before any route or guard runs, so a client that sends
+//! `/users/me?access_token=...` or `/token?password=...` would put the secret
+//! in the log whatever the application does with the request. The logger of
+//! [`crate::install_logger`] passes every line through [`redact`], which
+//! replaces
 //!
 //! * the query of every path (`/users/me?<redacted>`),
 //! * the value of every `name=value` pair whose name is a credential
 //!   (`access_token`, `refresh_token`, `password`, `client_secret`, ...),
 //!   compared case-insensitively and after percent-decoding,
-//! * anything shaped like a JSON Web Token (three base64url segments).
-//!
-//! The level is Rocket's `log_level` setting, read from the same
-//! configuration; hyper's, rustls' and r2d2's records are shown only at the
-//! `debug` level, as Rocket does.
+//! * anything shaped like a JSON Web Token (three base64url segments),
+//! * a failing guard's error that quotes request data.
 
 use std::borrow::Cow;
-use std::io::Write as _;
-
-use log::{Level, LevelFilter, Log, Metadata, Record};
-use rocket::config::LogLevel;
-use rocket::figment::Figment;
 
 /// What replaces a secret in the log.
-pub const REDACTED: &str = "<redacted>";
+pub(crate) const REDACTED: &str = "<redacted>";
 
 /// Parameter names whose values are credentials.
 const SECRET_NAMES: [&str; 7] = [
@@ -39,88 +30,9 @@ const SECRET_NAMES: [&str; 7] = [
     "code",
 ];
 
-/// The redacting logger. Install it with [`install`].
-#[derive(Debug)]
-pub struct RedactingLogger {
-    max: LevelFilter,
-}
-
-/// Installs the redacting logger at the `log_level` configured in `figment`
-/// (Rocket's default when absent or invalid; an invalid value is still
-/// reported by Rocket at launch). Returns false when a logger was already
-/// installed, which is then left in place.
-pub fn install(figment: &Figment) -> bool {
-    let level =
-        figment
-            .extract_inner::<LogLevel>("log_level")
-            .unwrap_or(if cfg!(debug_assertions) {
-                LogLevel::Normal
-            } else {
-                LogLevel::Critical
-            });
-    let max = LevelFilter::from(level);
-    if log::set_boxed_logger(Box::new(RedactingLogger { max })).is_err() {
-        return false;
-    }
-    log::set_max_level(max);
-    true
-}
-
-impl Log for RedactingLogger {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= self.max || is_launch(metadata)
-    }
-
-    fn log(&self, record: &Record<'_>) {
-        if self.max == LevelFilter::Off || !self.enabled(record.metadata()) {
-            return;
-        }
-        let from = |prefix: &str| record.module_path().is_some_and(|m| m.starts_with(prefix));
-        if self.max < LevelFilter::Trace && (from("hyper") || from("rustls") || from("r2d2")) {
-            return;
-        }
-        let message = record.args().to_string();
-        let message = redact(&message);
-        let indented = record.target().ends_with('_');
-        // Rocket logs its launch banner at `warn` so that it shows at the
-        // `critical` level; it is information.
-        let level = if is_launch(record.metadata()) {
-            Level::Info
-        } else {
-            record.level()
-        };
-        let prefix = match (indented, level) {
-            (true, _) => "   >> ",
-            (false, Level::Error) => "Error: ",
-            (false, Level::Warn) => "Warning: ",
-            (false, _) => "",
-        };
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{prefix}{message}");
-    }
-
-    fn flush(&self) {
-        let _ = std::io::stdout().flush();
-    }
-}
-
-fn is_launch(metadata: &Metadata<'_>) -> bool {
-    metadata.target().contains("rocket::launch")
-}
-
 /// `line` with every secret it may carry replaced by [`REDACTED`].
-///
-/// # Example
-///
-/// ```
-/// use demo_app::logging::redact;
-///
-/// assert_eq!(redact("GET /users/me?access_token=abc:"), "GET /users/me?<redacted>:");
-/// assert_eq!(redact("form: password=hunter2&x=1"), "form: password=<redacted>&x=1");
-/// assert_eq!(redact("GET /health:"), "GET /health:");
-/// ```
 #[must_use]
-pub fn redact(line: &str) -> Cow<'_, str> {
+pub(crate) fn redact(line: &str) -> Cow<'_, str> {
     // Rocket logs a failing guard's error with `{:?}`; a body that did not
     // parse (JSON, forms) is quoted in it verbatim.
     if line.contains("guard `")
@@ -183,14 +95,14 @@ fn redact_pairs(word: &str) -> Option<String> {
     while let Some(eq) = rest.find('=') {
         let (before, after) = rest.split_at(eq);
         let name_start = before
-            .rfind(|c: char| matches!(c, '&' | ';' | ',' | '"' | '\'' | '(' | '[' | '{'))
+            .rfind(['&', ';', ',', '"', '\'', '(', '[', '{'])
             .map_or(0, |i| i + 1);
         let name = &before[name_start..];
         out.push_str(before);
         out.push('=');
         let after = &after[1..];
         let value_end = after
-            .find(|c: char| matches!(c, '&' | ';' | ',' | '"' | '\'' | ')' | ']' | '}'))
+            .find(['&', ';', ',', '"', '\'', ')', ']', '}'])
             .unwrap_or(after.len());
         if is_secret_name(name) && value_end > 0 {
             out.push_str(REDACTED);

@@ -1,0 +1,302 @@
+//! [`install_logger`]: a logger that keeps secrets out of the log and
+//! keeps refused requests from writing a log line each.
+//!
+//! Rocket logs every failed request guard at `warn` ("Request guard `..`
+//! failed: ..") and every catcher it runs ("Responding with registered ..
+//! catcher"), even at its default release level `critical`. For an auth
+//! guard that is one or two lines per refused request: a client sending
+//! forged tokens fills the disk, and the writes cost more than the refusal
+//! itself.
+//!
+//! Rocket installs its own logger only when none is installed yet, and its
+//! logger cannot be wrapped. So [`install_logger`] installs a small
+//! logger of its own, before Rocket is built: it writes records like
+//! Rocket's (`Error: ..`, `Warning: ..`, indented `>> ..`, without colours),
+//! with every secret redacted (query strings, credential parameters,
+//! JWT-shaped text: see `redact`), drops exactly those two kinds of
+//! per-request lines for auth errors, and
+//! counts them instead. The counts are logged at `warn` at most once per
+//! [`SUMMARY_INTERVAL`] ("auth: 1234 requests refused by auth guards ..."),
+//! with the next refusal after the interval. The [`crate::Auth`] fairing
+//! applies Rocket's configured `log_level` to it at ignition.
+
+use std::fmt::{self, Write as _};
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::redact::redact;
+
+/// Shortest time between two summaries of dropped lines.
+pub const SUMMARY_INTERVAL: Duration = Duration::from_secs(10);
+
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the logger that keeps refused requests out of the log (see the
+/// module documentation). Call it before `rocket::build()`; it returns
+/// `false`, and changes nothing, when a logger is already installed.
+///
+/// # Example
+///
+/// ```
+/// let first = auth_core::install_logger();
+/// assert!(!auth_core::install_logger() || !first);
+/// let rocket = rocket::build().attach(auth_core::Auth::fairing());
+/// # let _ = rocket;
+/// ```
+#[must_use = "false means another logger was installed first and nothing changed"]
+pub fn install_logger() -> bool {
+    let logger = QuietLogger {
+        window: Mutex::new(Window {
+            started: Instant::now(),
+            refused: 0,
+            caught: 0,
+        }),
+    };
+    if log::set_boxed_logger(Box::new(logger)).is_err() {
+        return false;
+    }
+    // Rocket's own default before ignition; the fairing applies the
+    // configured level.
+    log::set_max_level(log::LevelFilter::Info);
+    INSTALLED.store(true, Ordering::Release);
+    true
+}
+
+/// Applies Rocket's `log_level` when [`install_logger`] installed the
+/// logger (Rocket only sets the level of its own logger).
+pub(crate) fn apply_level(figment: &rocket::figment::Figment) {
+    if INSTALLED.load(Ordering::Acquire) {
+        let level = figment
+            .extract_inner::<rocket::config::LogLevel>("log_level")
+            .unwrap_or(if cfg!(debug_assertions) {
+                rocket::config::LogLevel::Normal
+            } else {
+                rocket::config::LogLevel::Critical
+            });
+        log::set_max_level(level.into());
+    }
+}
+
+struct QuietLogger {
+    window: Mutex<Window>,
+}
+
+/// Lines dropped since `started`.
+struct Window {
+    started: Instant,
+    refused: u64,
+    caught: u64,
+}
+
+/// What a record is, as far as this logger cares.
+#[derive(Debug, PartialEq, Eq)]
+enum Kind {
+    /// "Request guard `..` failed: <AuthError>." or the data guard version.
+    AuthRefusal,
+    /// "Responding with registered .. catcher."
+    Catcher,
+    Other,
+}
+
+/// The `Debug` forms of [`crate::AuthError`] start with one of these.
+const AUTH_ERRORS: &[&str] = &[
+    "MissingCredentials",
+    "InvalidRequest(",
+    "InvalidToken(",
+    "InsufficientScope {",
+    "InvalidGrant(",
+    "UnsupportedGrantType",
+    "InvalidScope(",
+    "Server(",
+];
+
+/// Keeps the first bytes of a formatted message and stops formatting there.
+struct Prefix {
+    buf: [u8; 160],
+    len: usize,
+}
+
+impl fmt::Write for Prefix {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.buf.len() - self.len;
+        let take = s.len().min(room);
+        self.buf[self.len..self.len + take].copy_from_slice(&s.as_bytes()[..take]);
+        self.len += take;
+        if take < s.len() {
+            Err(fmt::Error)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn classify(record: &log::Record<'_>) -> Kind {
+    if record.level() != log::Level::Warn {
+        return Kind::Other;
+    }
+    let mut prefix = Prefix {
+        buf: [0; 160],
+        len: 0,
+    };
+    let _ = write!(prefix, "{}", record.args());
+    let text = String::from_utf8_lossy(&prefix.buf[..prefix.len]);
+    classify_text(&text)
+}
+
+fn classify_text(text: &str) -> Kind {
+    if text.starts_with("Responding with registered ") && text.contains(" catcher") {
+        return Kind::Catcher;
+    }
+    if (text.starts_with("Request guard `") || text.starts_with("Data guard `"))
+        && let Some((_, error)) = text.split_once("` failed: ")
+        && AUTH_ERRORS.iter().any(|name| error.starts_with(name))
+    {
+        return Kind::AuthRefusal;
+    }
+    Kind::Other
+}
+
+impl QuietLogger {
+    /// Counts a dropped line; returns the summary to log when the interval
+    /// is over.
+    fn count(&self, kind: &Kind) -> Option<String> {
+        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+        match kind {
+            Kind::AuthRefusal => window.refused += 1,
+            Kind::Catcher => window.caught += 1,
+            Kind::Other => {}
+        }
+        let elapsed = window.started.elapsed();
+        if elapsed < SUMMARY_INTERVAL {
+            return None;
+        }
+        let summary = format!(
+            "auth: {} requests refused by auth guards, {} answered by a catcher in the last {} s \
+             (per-request lines suppressed)",
+            window.refused,
+            window.caught,
+            elapsed.as_secs()
+        );
+        *window = Window {
+            started: Instant::now(),
+            refused: 0,
+            caught: 0,
+        };
+        Some(summary)
+    }
+}
+
+fn write_line(level: log::Level, indented: bool, message: &dyn fmt::Display) {
+    let mut out = std::io::stdout().lock();
+    let _ = match (level, indented) {
+        (_, true) => writeln!(out, "   >> {message}"),
+        (log::Level::Error, false) => writeln!(out, "Error: {message}"),
+        (log::Level::Warn, false) => writeln!(out, "Warning: {message}"),
+        _ => writeln!(out, "{message}"),
+    };
+}
+
+impl log::Log for QuietLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level() || metadata.target().contains("rocket::launch")
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let from = |path: &str| record.module_path().is_some_and(|m| m.starts_with(path));
+        if log::max_level() < log::LevelFilter::Debug
+            && (from("hyper") || from("rustls") || from("r2d2"))
+        {
+            return;
+        }
+        let launch = record.target().contains("rocket::launch");
+        let indented = record.target().ends_with('_');
+        if !launch {
+            let kind = classify(record);
+            if kind != Kind::Other {
+                if let Some(summary) = self.count(&kind) {
+                    write_line(log::Level::Warn, false, &summary);
+                }
+                return;
+            }
+        }
+        let level = if launch {
+            log::Level::Info
+        } else {
+            record.level()
+        };
+        let message = record.args().to_string();
+        write_line(level, indented, &redact(&message));
+    }
+
+    fn flush(&self) {
+        let _ = std::io::stdout().flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_refusals_and_catcher_lines_are_recognised() {
+        let error = crate::AuthError::InvalidToken(crate::TokenProblem::BadSignature);
+        let line = format!("Request guard `__auth_guard_me` failed: {error:?}.");
+        assert_eq!(classify_text(&line), Kind::AuthRefusal);
+        let line = format!(
+            "Data guard `TokenRequest` failed: {:?}.",
+            crate::AuthError::UnsupportedGrantType
+        );
+        assert_eq!(classify_text(&line), Kind::AuthRefusal);
+        assert_eq!(
+            classify_text("Responding with registered (default_catcher) catcher."),
+            Kind::Catcher
+        );
+        // Other guards' failures and other warnings are kept.
+        assert_eq!(
+            classify_text("Request guard `Json<Item>` failed: Parse(..)."),
+            Kind::Other
+        );
+        assert_eq!(classify_text("auth: something else"), Kind::Other);
+    }
+
+    #[test]
+    fn the_prefix_stops_formatting_at_its_size() {
+        let mut prefix = Prefix {
+            buf: [0; 160],
+            len: 0,
+        };
+        let long = "x".repeat(500);
+        assert!(write!(prefix, "{long}").is_err());
+        assert_eq!(prefix.len, 160);
+    }
+
+    #[test]
+    fn counts_are_summarised_at_most_once_per_interval() {
+        let logger = QuietLogger {
+            window: Mutex::new(Window {
+                started: Instant::now(),
+                refused: 0,
+                caught: 0,
+            }),
+        };
+        for _ in 0..100 {
+            assert!(logger.count(&Kind::AuthRefusal).is_none());
+        }
+        assert!(logger.count(&Kind::Catcher).is_none());
+        logger.window.lock().unwrap().started = Instant::now()
+            .checked_sub(SUMMARY_INTERVAL)
+            .expect("a monotonic clock past the interval");
+        let summary = logger.count(&Kind::AuthRefusal).expect("interval over");
+        assert!(
+            summary.starts_with("auth: 101 requests refused"),
+            "{summary}"
+        );
+        assert!(summary.contains("1 answered by a catcher"), "{summary}");
+        assert!(logger.count(&Kind::AuthRefusal).is_none());
+    }
+}
