@@ -49,6 +49,7 @@ pub struct RedactingLogger {
 /// (Rocket's default when absent or invalid; an invalid value is still
 /// reported by Rocket at launch). Returns false when a logger was already
 /// installed, which is then left in place.
+#[must_use]
 pub fn install(figment: &Figment) -> bool {
     let level =
         figment
@@ -183,14 +184,14 @@ fn redact_pairs(word: &str) -> Option<String> {
     while let Some(eq) = rest.find('=') {
         let (before, after) = rest.split_at(eq);
         let name_start = before
-            .rfind(|c: char| matches!(c, '&' | ';' | ',' | '"' | '\'' | '(' | '[' | '{'))
+            .rfind(['&', ';', ',', '"', '\'', '(', '[', '{'])
             .map_or(0, |i| i + 1);
         let name = &before[name_start..];
         out.push_str(before);
         out.push('=');
         let after = &after[1..];
         let value_end = after
-            .find(|c: char| matches!(c, '&' | ';' | ',' | '"' | '\'' | ')' | ']' | '}'))
+            .find(['&', ';', ',', '"', '\'', ')', ']', '}'])
             .unwrap_or(after.len());
         if is_secret_name(name) && value_end > 0 {
             out.push_str(REDACTED);

@@ -72,7 +72,7 @@ fn main() -> ExitCode {
 fn serve() -> ExitCode {
     // Before Rocket's own logger, which would print query strings (and so
     // any credential a client puts there) verbatim.
-    demo_app::logging::install(&rocket::Config::figment());
+    let _installed = demo_app::logging::install(&rocket::Config::figment());
     match rocket::execute(demo_app::rocket().launch()) {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
