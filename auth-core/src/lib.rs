@@ -21,6 +21,8 @@ mod password;
 mod quiet_log;
 mod redact;
 mod respond;
+#[cfg(test)]
+mod rotation_races;
 mod scopes;
 mod sentinel;
 #[cfg(feature = "sqlite")]

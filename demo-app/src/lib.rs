@@ -150,7 +150,7 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
             })
         }))
         .manage(db::Db::new(store))
-        .mount("/", openapi::routes())
+        .mount("/", openapi::with_docs(routes::routes()))
         .register("/", errors::catchers())
 }
 

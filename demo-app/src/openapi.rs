@@ -13,9 +13,9 @@ use rocket_okapi::util::set_status_code;
 
 use crate::errors::ApiError;
 
-/// The routes of [`crate::routes`] plus `GET /openapi.json` and `GET /docs`.
-pub(crate) fn routes() -> Vec<Route> {
-    let (mut routes, mut spec) = crate::routes::routes();
+/// `routes` and their document, plus `GET /openapi.json` and `GET /docs`
+/// serving the finished document.
+pub(crate) fn with_docs((mut routes, mut spec): (Vec<Route>, OpenApi)) -> Vec<Route> {
     finish(&mut spec);
     routes.extend(auth_core::openapi::docs(spec));
     routes

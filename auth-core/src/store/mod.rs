@@ -230,6 +230,3 @@ pub trait RefreshTokenStore: Send + Sync + 'static {
     /// Backend failures.
     async fn find(&self, token_hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError>;
 }
-
-#[cfg(test)]
-mod race_tests;

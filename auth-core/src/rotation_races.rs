@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use rocket::tokio::sync::Notify;
 
-use super::{
+use crate::config::AuthConfig;
+use crate::password::{Password, PasswordHasher};
+use crate::store::{
     MemoryRefreshTokenStore, MemoryUserStore, RefreshState, RefreshTokenRecord, RefreshTokenStore,
     RotateOutcome, StoreError, TokenHash,
 };
-use crate::config::AuthConfig;
-use crate::password::{Password, PasswordHasher};
 use crate::{Auth, AuthFairing, PasswordRequestForm, RefreshRequestForm, Scopes};
 
 /// Forwards to `inner`, but the first write of a successor (by `rotate` or
