@@ -1,0 +1,170 @@
+//! The refresh grant (RFC 6749 §6) with rotation and reuse detection
+//! (RFC 9700 §4.14.2), and revocation (RFC 7009).
+
+use std::net::IpAddr;
+
+use super::MAX_CLIENT_ID_LEN;
+use super::{TokenResponse, check_len, check_scope_len, hash_refresh_token, invalid_refresh};
+use crate::auth::Auth;
+use crate::error::{AuthError, GrantProblem, ScopeProblem};
+use crate::events::{AuthEvent, AuthEventKind};
+use crate::form::RefreshRequestForm;
+use crate::store::{RefreshState, RefreshTokenRecord, RotateOutcome};
+use crate::token::unix_now;
+
+impl Auth {
+    /// The refresh grant (RFC 6749 §6) with rotation and reuse detection
+    /// (RFC 9700 §4.14.2).
+    ///
+    /// * The refresh token is single-use: a new one is returned each time,
+    ///   in the same family, with a fresh sliding lifetime
+    ///   (`auth_refresh_ttl`) that never passes the family's absolute end
+    ///   (`auth_refresh_max_age` after the login).
+    /// * Rotation is atomic ([`RefreshTokenStore::rotate`](crate::RefreshTokenStore::rotate)):
+    ///   a family revoked while a refresh is in flight keeps no live
+    ///   successor, and the refresh fails.
+    /// * Presenting a used token again revokes every token of its family
+    ///   (one of the two parties holding it is an attacker).
+    /// * `scope` may narrow the original grant, never widen it; scopes the
+    ///   user has lost since are dropped.
+    /// * The token is bound to its client: the request's `client_id` (or,
+    ///   when it names none, `auth_default_client_id`) must be the one the
+    ///   token was issued to. A token issued to `web` is refused without a
+    ///   `client_id`; a token issued without one is refused with one.
+    /// * An expired or revoked token, or a token of a now disabled or
+    ///   deleted user, is `invalid_grant`.
+    ///
+    /// # Errors
+    ///
+    /// As above; `invalid_request` for an over-long `client_id` or `scope`;
+    /// `server_error` when a store fails.
+    pub async fn refresh_grant(
+        &self,
+        form: RefreshRequestForm,
+    ) -> Result<TokenResponse, AuthError> {
+        check_len("client_id", form.client_id.as_deref(), MAX_CLIENT_ID_LEN)?;
+        check_scope_len(form.scopes.as_ref())?;
+        let hash = hash_refresh_token(form.refresh_token.expose());
+        // Read first: a client error (wrong scope) must not burn the token.
+        let Some(record) = self.refresh_tokens.find(&hash).await? else {
+            return Err(invalid_refresh());
+        };
+        match record.state {
+            RefreshState::Active => {}
+            RefreshState::Used => {
+                return Err(self.reuse_detected(&record, form.client_address).await);
+            }
+            RefreshState::Revoked => return Err(invalid_refresh()),
+        }
+        let now = unix_now();
+        if record.expires_at <= now || record.family_expires_at <= now {
+            return Err(invalid_refresh());
+        }
+        let client_id = form.client_id.as_deref().unwrap_or(&self.default_client_id);
+        if client_id != record.client_id {
+            return Err(invalid_refresh());
+        }
+        let scopes = match &form.scopes {
+            Some(requested) if !record.scopes.contains_all(requested) => {
+                return Err(AuthError::InvalidScope(ScopeProblem::BeyondOriginalGrant));
+            }
+            Some(requested) => requested.clone(),
+            None => record.scopes.clone(),
+        };
+        let user = match self.users.find_user(&record.username).await? {
+            Some(user) if !user.disabled => user,
+            _ => {
+                self.forget_subject(&record.username);
+                self.refresh_tokens.revoke_family(&record.family_id).await?;
+                return Err(invalid_refresh());
+            }
+        };
+        // Scopes the user lost, or the app stopped declaring, since the
+        // original grant are dropped.
+        let scopes = self.scopes.declared_of(&scopes.intersection(&user.scopes));
+        let issued = self
+            .tokens
+            .issue(&user.username, &record.client_id, &scopes)?;
+        let (refresh_token, successor) = self.new_refresh_token(
+            &user.username,
+            &record.client_id,
+            &scopes,
+            &record.family_id,
+            issued.claims.iat,
+            record.family_expires_at,
+        );
+        // Claim the old token and store its successor in one step: of two
+        // concurrent refreshes one wins, the other is a replay; a family
+        // revoked meanwhile gets no successor. The access token signed above
+        // is dropped unless this succeeds.
+        match self.refresh_tokens.rotate(&hash, successor).await? {
+            RotateOutcome::Rotated => {
+                self.emit(
+                    &AuthEvent::new(AuthEventKind::Refreshed)
+                        .subject(&user.username)
+                        .client_id(&record.client_id)
+                        .address(form.client_address),
+                );
+                Ok(self.token_response(issued, refresh_token, scopes))
+            }
+            RotateOutcome::Reused(claimed) => {
+                Err(self.reuse_detected(&claimed, form.client_address).await)
+            }
+            _ => Err(invalid_refresh()),
+        }
+    }
+
+    /// Ends every session of `username`: revokes all their refresh-token
+    /// families and forgets the cached subject. Returns how many families
+    /// were live. Call it when a user is disabled, deleted or changes
+    /// password, if the store does not already do so (the `SQLite` store's
+    /// `set_disabled`, `set_password` and `delete_user` do).
+    ///
+    /// # Errors
+    ///
+    /// `server_error` when the store fails.
+    pub async fn revoke_user(&self, username: &str) -> Result<u64, AuthError> {
+        self.forget_subject(username);
+        Ok(self.refresh_tokens.revoke_user(username).await?)
+    }
+
+    /// Revokes a refresh token and its whole family (RFC 7009). Unknown
+    /// tokens are not an error: RFC 7009 §2.2 answers 200 either way.
+    ///
+    /// Access tokens are self-contained JWTs and cannot be revoked; keep
+    /// their lifetime short.
+    ///
+    /// # Errors
+    ///
+    /// `server_error` when the store fails.
+    pub async fn revoke(&self, refresh_token: &str) -> Result<(), AuthError> {
+        let hash = hash_refresh_token(refresh_token);
+        if let Some(record) = self.refresh_tokens.find(&hash).await? {
+            self.refresh_tokens.revoke_family(&record.family_id).await?;
+            self.emit(
+                &AuthEvent::new(AuthEventKind::Revoked)
+                    .subject(&record.username)
+                    .client_id(&record.client_id),
+            );
+        }
+        Ok(())
+    }
+
+    async fn reuse_detected(
+        &self,
+        record: &RefreshTokenRecord,
+        address: Option<IpAddr>,
+    ) -> AuthError {
+        self.emit(
+            &AuthEvent::new(AuthEventKind::RefreshReused)
+                .subject(&record.username)
+                .client_id(&record.client_id)
+                .address(address)
+                .reason("family_revoked"),
+        );
+        match self.refresh_tokens.revoke_family(&record.family_id).await {
+            Ok(()) => AuthError::InvalidGrant(GrantProblem::RefreshTokenReused),
+            Err(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Admission control for hashing: at most `concurrency` hashes at once, a
+//! bounded wait queue, and a pool of argon2 work areas (one per permit), so
+//! a login flood costs bounded CPU and bounded memory.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use argon2::Block;
+use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+
+use super::PasswordError;
+
+/// The limit on concurrent hashes, the bounded wait queue, and the pool of
+/// argon2 work areas (one per permit).
+pub(super) struct Admission {
+    permits: Arc<Semaphore>,
+    pub(super) concurrency: usize,
+    pub(super) queue: usize,
+    pub(super) waiting: AtomicUsize,
+    pub(super) areas: Mutex<Vec<Vec<Block>>>,
+}
+
+impl Admission {
+    pub(super) fn new(concurrency: usize, queue: usize) -> Self {
+        let concurrency = concurrency.max(1);
+        Self {
+            permits: Arc::new(Semaphore::new(concurrency)),
+            concurrency,
+            queue,
+            waiting: AtomicUsize::new(0),
+            areas: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A permit now, or after waiting in the queue, or
+    /// [`PasswordError::Busy`] when the queue is full. Cancel-safe: dropping
+    /// the future gives up the place in the queue.
+    pub(super) async fn admit(&self) -> Result<OwnedSemaphorePermit, PasswordError> {
+        match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(permit) => return Ok(permit),
+            Err(TryAcquireError::Closed) => return Err(PasswordError::WorkerLost),
+            Err(TryAcquireError::NoPermits) => {}
+        }
+        let place = Waiting::enter(&self.waiting);
+        if place.ahead >= self.queue {
+            return Err(PasswordError::Busy);
+        }
+        Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| PasswordError::WorkerLost)
+    }
+
+    /// A work area of at least `blocks` blocks: a pooled one if it is large
+    /// enough, else a new one.
+    pub(super) fn take_area(&self, blocks: usize) -> Vec<Block> {
+        let pooled = self
+            .areas
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match pooled {
+            Some(area) if area.len() >= blocks => area,
+            _ => vec![Block::default(); blocks],
+        }
+    }
+
+    /// Returns an area to the pool if it is of the usual size and the pool
+    /// holds fewer than one per permit; otherwise frees it.
+    pub(super) fn give_back(&self, area: Vec<Block>, usual: usize) {
+        if area.len() != usual {
+            return;
+        }
+        let mut areas = self.areas.lock().unwrap_or_else(PoisonError::into_inner);
+        if areas.len() < self.concurrency {
+            areas.push(area);
+        }
+    }
+}
+
+/// A place in the wait queue, left when dropped.
+struct Waiting<'a> {
+    count: &'a AtomicUsize,
+    ahead: usize,
+}
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        let ahead = count.fetch_add(1, Ordering::SeqCst);
+        Self { count, ahead }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::SeqCst);
+    }
+}
