@@ -1,0 +1,206 @@
+//! JSON schemas of the error body, the token response and the token forms,
+//! and the form request bodies.
+
+use rocket_okapi::r#gen::OpenApiGenerator;
+use rocket_okapi::okapi::openapi3::{MediaType, RequestBody};
+use rocket_okapi::okapi::schemars::JsonSchema;
+use rocket_okapi::okapi::schemars::r#gen::SchemaGenerator;
+use rocket_okapi::okapi::schemars::schema::Schema;
+use rocket_okapi::request::OpenApiFromData;
+use serde_json::json;
+
+use super::{FORM, fragment};
+use crate::form::{PasswordRequestForm, PasswordRequestFormStrict, TokenRequest};
+use crate::grant::TokenResponse;
+
+/// The JSON body of every error response: `{"error", "error_description"}`
+/// (RFC 6749 §5.2, RFC 6750 §3). Only its schema is used, as
+/// `#/components/schemas/Error`; apps whose own errors have the same shape
+/// can refer to it with `generator.json_schema::<ErrorBody>()`.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorBody;
+
+impl JsonSchema for ErrorBody {
+    fn schema_name() -> String {
+        "Error".to_owned()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        fragment(json!({
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "string",
+                    "description": "An RFC 6749 / RFC 6750 error code",
+                    "example": "invalid_request",
+                },
+                "error_description": {
+                    "type": "string",
+                    "description": "What went wrong, for the developer",
+                },
+            },
+        }))
+    }
+}
+
+impl JsonSchema for TokenResponse {
+    fn schema_name() -> String {
+        "TokenResponse".to_owned()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        fragment(json!({
+            "type": "object",
+            "required": ["access_token", "token_type", "expires_in", "refresh_token", "scope"],
+            "properties": {
+                "access_token": {
+                    "type": "string",
+                    "description": "The access token, an RFC 9068 JWT",
+                },
+                "token_type": { "type": "string", "enum": ["bearer"] },
+                "expires_in": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Lifetime of the access token, in seconds",
+                },
+                "refresh_token": {
+                    "type": "string",
+                    "description": "Opaque, single-use refresh token",
+                },
+                "scope": {
+                    "type": "string",
+                    "description": "The granted scopes, space-separated",
+                },
+            },
+        }))
+    }
+}
+
+/// The fields of a token request form; `grant_types` is the `enum` of
+/// `grant_type`.
+fn form_schema(grant_types: &[&str], required: &[&str], refresh: bool) -> Schema {
+    let mut properties = json!({
+        "grant_type": {
+            "type": "string",
+            "enum": grant_types,
+            "description": "The grant; without it, a password grant",
+        },
+        "username": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Password grant: the username",
+        },
+        "password": {
+            "type": "string",
+            "format": "password",
+            "minLength": 1,
+            "description": "Password grant: the password",
+        },
+        "scope": {
+            "type": "string",
+            "description": "Space-separated scopes to grant (all the user may have when \
+                            omitted; a subset of the original grant on refresh)",
+        },
+        "client_id": { "type": "string", "description": "Optional client identifier" },
+        "client_secret": {
+            "type": "string",
+            "format": "password",
+            "description": "Optional client secret",
+        },
+    });
+    if refresh {
+        properties["refresh_token"] = json!({
+            "type": "string",
+            "minLength": 1,
+            "description": "Refresh grant: the refresh token",
+        });
+    }
+    let mut schema = json!({ "type": "object", "properties": properties });
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    fragment(schema)
+}
+
+impl JsonSchema for TokenRequest {
+    fn schema_name() -> String {
+        "TokenRequest".to_owned()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        form_schema(&["password", "refresh_token"], &[], true)
+    }
+}
+
+impl JsonSchema for PasswordRequestForm {
+    fn schema_name() -> String {
+        "PasswordRequestForm".to_owned()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        form_schema(&["password"], &["username", "password"], false)
+    }
+}
+
+impl JsonSchema for PasswordRequestFormStrict {
+    fn schema_name() -> String {
+        "PasswordRequestFormStrict".to_owned()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        form_schema(
+            &["password"],
+            &["grant_type", "username", "password"],
+            false,
+        )
+    }
+}
+
+// ----- request bodies -----
+
+fn form_body<T: JsonSchema>(generator: &mut OpenApiGenerator, description: &str) -> RequestBody {
+    let mut content = rocket_okapi::okapi::Map::new();
+    content.insert(
+        FORM.to_owned(),
+        MediaType {
+            schema: Some(generator.json_schema::<T>()),
+            ..MediaType::default()
+        },
+    );
+    RequestBody {
+        description: Some(description.to_owned()),
+        content,
+        required: true,
+        ..RequestBody::default()
+    }
+}
+
+impl OpenApiFromData<'_> for TokenRequest {
+    fn request_body(generator: &mut OpenApiGenerator) -> rocket_okapi::Result<RequestBody> {
+        Ok(form_body::<Self>(
+            generator,
+            "RFC 6749 §4.3.2 password grant (`username`, `password`) or §6 refresh grant \
+             (`grant_type=refresh_token`, `refresh_token`). Client credentials may \
+             instead come as HTTP Basic.",
+        ))
+    }
+}
+
+impl OpenApiFromData<'_> for PasswordRequestForm {
+    fn request_body(generator: &mut OpenApiGenerator) -> rocket_okapi::Result<RequestBody> {
+        Ok(form_body::<Self>(
+            generator,
+            "RFC 6749 §4.3.2 password grant; `grant_type` may be omitted.",
+        ))
+    }
+}
+
+impl OpenApiFromData<'_> for PasswordRequestFormStrict {
+    fn request_body(generator: &mut OpenApiGenerator) -> rocket_okapi::Result<RequestBody> {
+        Ok(form_body::<Self>(
+            generator,
+            "RFC 6749 §4.3.2 password grant; `grant_type=password` is required.",
+        ))
+    }
+}
