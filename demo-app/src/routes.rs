@@ -1,5 +1,7 @@
 //! The demo's routes (contract §7).
 
+use std::net::IpAddr;
+
 use auth_core::{
     Auth, AuthError, AuthUser, MaybeUser, PasswordRequestFormStrict, RequestProblem, TokenRequest,
     TokenResponse, protected,
@@ -80,13 +82,14 @@ struct Revocation {
 async fn revoke(
     form: Result<Form<Revocation>, form::Errors<'_>>,
     auth: &Auth,
+    client: Option<IpAddr>,
 ) -> Result<(), AuthError> {
     let missing = || AuthError::InvalidRequest(RequestProblem::MissingParameter("token"));
     let form = form.map_err(|_| missing())?;
     if form.token.is_empty() {
         return Err(missing());
     }
-    auth.revoke(&form.token).await?;
+    auth.revoke_from(&form.token, client).await?;
     Ok(())
 }
 

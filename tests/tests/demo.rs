@@ -26,6 +26,7 @@ mod demo {
 
         mod configuration;
         mod credentials;
+        mod events;
         mod optional_auth;
         mod scopes;
         mod tokens;

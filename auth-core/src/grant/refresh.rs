@@ -138,13 +138,28 @@ impl Auth {
     ///
     /// `server_error` when the store fails.
     pub async fn revoke(&self, refresh_token: &str) -> Result<(), AuthError> {
+        self.revoke_from(refresh_token, None).await
+    }
+
+    /// [`Auth::revoke`], with the client's address for the `revoked` auth
+    /// event (take an `Option<IpAddr>` guard in the route to get it).
+    ///
+    /// # Errors
+    ///
+    /// `server_error` when the store fails.
+    pub async fn revoke_from(
+        &self,
+        refresh_token: &str,
+        address: Option<IpAddr>,
+    ) -> Result<(), AuthError> {
         let hash = hash_refresh_token(refresh_token);
         if let Some(record) = self.refresh_tokens.find(&hash).await? {
             self.refresh_tokens.revoke_family(&record.family_id).await?;
             self.emit(
                 &AuthEvent::new(AuthEventKind::Revoked)
                     .subject(&record.username)
-                    .client_id(&record.client_id),
+                    .client_id(&record.client_id)
+                    .address(address),
             );
         }
         Ok(())
