@@ -139,5 +139,5 @@ async fn every_event_names_subject_client_and_address_and_no_secret() {
             }
         }
     }
-    assert_eq!(events[3].reason.as_deref(), Some("wrong_password"));
+    assert_eq!(events[3].reason, Some("wrong_password"));
 }
