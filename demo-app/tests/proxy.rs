@@ -1,0 +1,251 @@
+//! The shipped proxy configuration (`deploy/nginx.conf`) in front of the real
+//! binary: idle connections, a header or a body that never completes, and a
+//! header dripped byte by byte are all closed within the configured time,
+//! and hundreds of idle connections do not keep `/health` from answering.
+//!
+//! Rocket 0.5 has no read timeouts of its own (see the auth-core README,
+//! "Known limitations"), so this file is what bounds them. The test runs
+//! the file as shipped, with free ports and 2-second timeouts substituted.
+//! It needs nginx (Debian: `nginx-light`); without it the test is skipped
+//! with a message, except under CI (`CI` set), where it fails.
+
+mod common;
+
+use std::io::{ErrorKind, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Server, Workdir, agent};
+
+/// The timeouts the test configures, instead of the shipped 10 s.
+const TIMEOUT: Duration = Duration::from_secs(2);
+/// How late after [`TIMEOUT`] a close may come (nginx's timers are coarse,
+/// and CI machines are busy).
+const SLACK: Duration = Duration::from_secs(4);
+
+fn nginx() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .chain([PathBuf::from("/usr/sbin")])
+        .map(|dir| dir.join("nginx"))
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "nginx is required under CI (.ci/run installs nginx-light)"
+        );
+        eprintln!("SKIPPED: nginx is not installed (Debian: apt-get install nginx-light)");
+    }
+    found
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// nginx running `deploy/nginx.conf` with ports and timeouts substituted.
+struct Proxy {
+    child: Child,
+    port: u16,
+    nginx: PathBuf,
+    prefix: PathBuf,
+}
+
+impl Proxy {
+    fn start(nginx: &Path, prefix: &Path, upstream: u16) -> Self {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx.conf");
+        let shipped = std::fs::read_to_string(shipped).expect("deploy/nginx.conf");
+        let port = free_port();
+        let seconds = format!("{}s;", TIMEOUT.as_secs());
+        let mut config = String::new();
+        for line in shipped.lines() {
+            let line = match line.split_whitespace().next() {
+                Some("server") if line.contains("127.0.0.1:8000") => {
+                    format!("server 127.0.0.1:{upstream};")
+                }
+                Some("listen") => format!("listen 127.0.0.1:{port};"),
+                Some(
+                    key @ ("client_header_timeout"
+                    | "client_body_timeout"
+                    | "send_timeout"
+                    | "keepalive_timeout"),
+                ) => format!("{key} {seconds}"),
+                _ => line.to_owned(),
+            };
+            config.push_str(&line);
+            config.push('\n');
+        }
+        for substituted in [
+            "server 127.0.0.1:",
+            "listen 127.0.0.1:",
+            "client_header_timeout 2s",
+        ] {
+            assert!(config.contains(substituted), "{substituted:?} not found");
+        }
+        std::fs::create_dir_all(prefix.join("tmp")).expect("tmp dir");
+        std::fs::write(prefix.join("nginx.conf"), config).expect("write config");
+        let child = Command::new(nginx)
+            .arg("-p")
+            .arg(prefix)
+            .args(["-c", "nginx.conf", "-g", "daemon off;"])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn nginx");
+        let proxy = Self {
+            child,
+            port,
+            nginx: nginx.to_owned(),
+            prefix: prefix.to_owned(),
+        };
+        proxy.wait_until_healthy();
+        proxy
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn wait_until_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while agent().get(&self.url("/health")).call().is_err() {
+            assert!(Instant::now() < deadline, "nginx did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(TIMEOUT + SLACK + SLACK))
+            .expect("read timeout");
+        stream
+    }
+}
+
+impl Drop for Proxy {
+    /// A fast shutdown through the master (`-s stop` sends it SIGTERM), so
+    /// no worker outlives the test; SIGKILL only if that fails.
+    fn drop(&mut self) {
+        let stopped = Command::new(&self.nginx)
+            .arg("-p")
+            .arg(&self.prefix)
+            .args(["-c", "nginx.conf", "-s", "stop"])
+            .status()
+            .is_ok_and(|status| status.success());
+        if !stopped {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads until the server closes the connection; returns how long it took
+/// from `since`, or panics if it stays open.
+fn closed_after(stream: &mut TcpStream, since: Instant, what: &str) -> Duration {
+    let mut buffer = [0u8; 1024];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return since.elapsed(),
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return since.elapsed(),
+            Err(e) => panic!("{what}: the connection was not closed ({e})"),
+        }
+    }
+}
+
+fn assert_closed_in_time(stream: &mut TcpStream, since: Instant, what: &str) {
+    let after = closed_after(stream, since, what);
+    assert!(
+        after >= TIMEOUT - Duration::from_millis(500) && after <= TIMEOUT + SLACK,
+        "{what}: closed after {after:?}, expected about {TIMEOUT:?}"
+    );
+}
+
+#[test]
+fn slow_and_idle_connections_are_closed_by_the_shipped_proxy() {
+    let Some(nginx) = nginx() else { return };
+    let workdir = Workdir::new();
+    let server = Server::start(&workdir);
+    let upstream = server.base.rsplit(':').next().unwrap().parse().unwrap();
+    let proxy = Proxy::start(&nginx, &workdir.path().join("nginx"), upstream);
+
+    // Open every kind of slow client at once, so the test waits one timeout.
+    let start = Instant::now();
+    let mut silent = proxy.connect();
+    let mut half_header = proxy.connect();
+    half_header
+        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n")
+        .unwrap();
+    let mut half_body = proxy.connect();
+    half_body
+        .write_all(
+            b"POST /token HTTP/1.1\r\nHost: localhost\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\n\
+              Content-Length: 100\r\n\r\nusername=john",
+        )
+        .unwrap();
+    let mut kept_alive = proxy.connect();
+    kept_alive
+        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut reply = [0u8; 512];
+    let n = kept_alive.read(&mut reply).unwrap();
+    assert!(
+        reply[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&reply[..n])
+    );
+    let idle_since = Instant::now();
+    let idle: Vec<TcpStream> = (0..600).map(|_| proxy.connect()).collect();
+
+    // A client dripping its header one byte at a time does not reset the
+    // header timeout: it is a limit on the whole header.
+    let mut drip = proxy.connect();
+    let drip_since = Instant::now();
+    let request =
+        b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let mut dripped_closed = false;
+    for byte in request {
+        if drip.write_all(&[*byte]).is_err() {
+            dripped_closed = true;
+            break;
+        }
+        // With 600 idle connections open, the service still answers.
+        if drip_since.elapsed() < Duration::from_millis(300) {
+            let health = agent().get(&proxy.url("/health")).call().expect("health");
+            assert_eq!(health.status(), 200);
+        }
+        std::thread::sleep(Duration::from_millis(150));
+        if drip_since.elapsed() > TIMEOUT + SLACK {
+            break;
+        }
+    }
+    if !dripped_closed {
+        assert_closed_in_time(&mut drip, drip_since, "a dripped header");
+    }
+    assert!(
+        drip_since.elapsed() <= TIMEOUT + SLACK,
+        "a dripped header was served for {:?}",
+        drip_since.elapsed()
+    );
+
+    assert_closed_in_time(&mut silent, start, "a connection that sends nothing");
+    assert_closed_in_time(&mut half_header, start, "half a header");
+    assert_closed_in_time(&mut half_body, start, "half a body");
+    assert_closed_in_time(&mut kept_alive, idle_since, "an idle kept-alive connection");
+    for (i, mut stream) in idle.into_iter().enumerate().step_by(60) {
+        let after = closed_after(&mut stream, idle_since, "an idle connection");
+        assert!(
+            after <= TIMEOUT + SLACK,
+            "idle connection {i} closed after {after:?}"
+        );
+    }
+    let health = agent().get(&proxy.url("/health")).call().expect("health");
+    assert_eq!(health.status(), 200);
+}
