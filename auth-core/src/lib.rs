@@ -20,6 +20,8 @@ pub mod openapi;
 mod password;
 mod quiet_log;
 mod redact;
+#[cfg(feature = "remote-jwks")]
+pub mod remote_jwks;
 mod respond;
 #[cfg(test)]
 mod rotation_races;
