@@ -206,8 +206,9 @@ impl Fairing for AuthFairing {
                     );
                 }
                 log::info!(
-                    "auth: {:?} access tokens for audience {:?}, valid {} s; {} scopes declared",
+                    "auth: {:?} access tokens (kid {:?}) for audience {:?}, valid {} s; {} scopes declared",
                     auth.tokens.keys_algorithm(),
+                    auth.tokens.signing_keys().map(crate::token::TokenKeys::kid),
                     auth.tokens.audience(),
                     auth.tokens.ttl(),
                     auth.scopes.iter().count(),

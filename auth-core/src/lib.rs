@@ -57,9 +57,13 @@ pub use store::{
 };
 pub use testing::TestUser;
 pub use token::{
-    ACCESS_TOKEN_TYPE, AccessTokenClaims, AccessTokens, IssuedToken, KeyError, MIN_SECRET_LEN,
-    SigningError, TokenKeys, TokenProblem,
+    ACCESS_TOKEN_TYPE, AccessTokenClaims, AccessTokens, IssuedToken, KeyError, KeySet, MAX_KID_LEN,
+    MIN_RSA_BITS, MIN_SECRET_LEN, SharedKeys, SigningError, TokenKeys, TokenProblem,
+    VerificationKey,
 };
+
+/// Re-exported so apps can build a [`KeySet`] from a published JWK set.
+pub use jsonwebtoken::jwk;
 
 /// Re-exported so apps can name algorithms for [`TokenKeys`].
 pub use jsonwebtoken::Algorithm;
