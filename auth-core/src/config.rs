@@ -49,6 +49,9 @@ pub enum ConfigError {
         #[source]
         reason: ScopeError,
     },
+    /// A resource server without usable keys.
+    #[error(transparent)]
+    ResourceServer(#[from] crate::resource_server::ResourceServerError),
     /// The configuration could not be read (a key of the wrong type, ...).
     #[error("invalid auth configuration: {0}")]
     Invalid(Box<rocket::figment::Error>),
@@ -118,6 +121,24 @@ pub struct AuthConfig {
     /// The longest delay throttling imposes, in seconds.
     #[serde(rename = "auth_throttle_max_delay")]
     pub throttle_max_delay: u64,
+    /// Resource servers ([`crate::Auth::resource_server`]): the issuer's
+    /// JWKS URL, e.g. `https://auth.example/.well-known/jwks.json`
+    /// (feature `remote-jwks`).
+    #[serde(rename = "auth_jwks_url")]
+    pub jwks_url: Option<String>,
+    /// Resource servers: the shortest time between two fetches of the
+    /// JWKS, in seconds; tokens with an unknown `kid` trigger at most one
+    /// fetch per interval.
+    #[serde(rename = "auth_jwks_min_refresh_interval")]
+    pub jwks_min_refresh_interval: u64,
+    /// Resource servers: the JWKS is fetched again this often, in seconds;
+    /// `0` only on unknown `kid`s.
+    #[serde(rename = "auth_jwks_refresh_interval")]
+    pub jwks_refresh_interval: u64,
+    /// Resource servers: the longest a JWKS fetch may take (connecting, and
+    /// the whole request), in seconds.
+    #[serde(rename = "auth_jwks_timeout")]
+    pub jwks_timeout: u64,
 }
 
 impl Default for AuthConfig {
@@ -140,6 +161,10 @@ impl Default for AuthConfig {
             throttle: true,
             throttle_free_attempts: 5,
             throttle_max_delay: 300,
+            jwks_url: None,
+            jwks_min_refresh_interval: 30,
+            jwks_refresh_interval: 300,
+            jwks_timeout: 5,
         }
     }
 }
@@ -164,6 +189,10 @@ impl fmt::Debug for AuthConfig {
             .field("throttle", &self.throttle)
             .field("throttle_free_attempts", &self.throttle_free_attempts)
             .field("throttle_max_delay", &self.throttle_max_delay)
+            .field("jwks_url", &self.jwks_url)
+            .field("jwks_min_refresh_interval", &self.jwks_min_refresh_interval)
+            .field("jwks_refresh_interval", &self.jwks_refresh_interval)
+            .field("jwks_timeout", &self.jwks_timeout)
             .finish()
     }
 }
@@ -179,7 +208,7 @@ fn algorithm_any_case<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Algo
 pub(crate) const DEFAULT_REALM: &str = "api";
 
 /// The allowed range of every numeric setting: key, smallest, largest.
-const RANGES: [(&str, u64, u64); 9] = [
+const RANGES: [(&str, u64, u64); 12] = [
     // Access tokens cannot be revoked: at most a day.
     ("auth_access_ttl", 1, 24 * 3600),
     ("auth_refresh_ttl", 1, 365 * 24 * 3600),
@@ -194,6 +223,11 @@ const RANGES: [(&str, u64, u64); 9] = [
     ("auth_throttle_free_attempts", 1, 1000),
     // Nobody can be locked out for longer than a day.
     ("auth_throttle_max_delay", 1, 24 * 3600),
+    // At least a second between JWKS fetches; at most an hour before a
+    // rotated key is picked up.
+    ("auth_jwks_min_refresh_interval", 1, 3600),
+    ("auth_jwks_refresh_interval", 0, 24 * 3600),
+    ("auth_jwks_timeout", 1, 60),
 ];
 
 impl AuthConfig {
@@ -225,6 +259,9 @@ impl AuthConfig {
             self.hash_queue,
             self.throttle_free_attempts,
             self.throttle_max_delay,
+            self.jwks_min_refresh_interval,
+            self.jwks_refresh_interval,
+            self.jwks_timeout,
         ];
         for ((key, min, max), value) in RANGES.into_iter().zip(values) {
             if !(min..=max).contains(&value) {
@@ -374,6 +411,9 @@ mod tests {
             ("auth_refresh_max_age", u64::MAX),
             ("auth_leeway", u64::MAX),
             ("auth_subject_cache_ttl", u64::MAX),
+            ("auth_jwks_min_refresh_interval", 0),
+            ("auth_jwks_refresh_interval", u64::MAX),
+            ("auth_jwks_timeout", 0),
         ] {
             let figment = Figment::new().merge(Serialized::default(key, value));
             let err = AuthConfig::from_figment(&figment)

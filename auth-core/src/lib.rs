@@ -22,6 +22,7 @@ mod quiet_log;
 mod redact;
 #[cfg(feature = "remote-jwks")]
 pub mod remote_jwks;
+mod resource_server;
 mod respond;
 #[cfg(test)]
 mod rotation_races;
@@ -49,6 +50,7 @@ pub use grant::{
 pub use guard::{AuthUser, BearerToken, MaybeUser, Protected};
 pub use password::{MAX_PASSWORD_LEN, Password, PasswordError, PasswordHasher, Verification};
 pub use quiet_log::{SUMMARY_INTERVAL, install_logger};
+pub use resource_server::ResourceServerError;
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{
     MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, PRUNE_BATCH, RefreshState,
