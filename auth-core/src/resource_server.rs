@@ -208,7 +208,7 @@ impl ResourceServer {
     pub(crate) async fn start(&self) -> Result<(), String> {
         #[cfg(feature = "remote-jwks")]
         if let Some(remote) = &self.remote {
-            if !remote.url().to_ascii_lowercase().starts_with("https://") {
+            if !is_https_or_loopback(remote.url()) {
                 log::warn!(
                     "auth: the JWKS URL {} is not https: anyone on the path can substitute keys",
                     remote.url()
@@ -249,6 +249,28 @@ impl ResourceServer {
     }
 }
 
+/// Whether keys fetched from `url` cannot be substituted on the network:
+/// `https://`, or plain HTTP to this machine.
+#[cfg(feature = "remote-jwks")]
+fn is_https_or_loopback(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return true;
+    }
+    let rest = lower.strip_prefix("http://").unwrap_or("");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = if host.starts_with('[') {
+        host.split(']').next().map_or(host, |h| &h[1..])
+    } else {
+        host.split(':').next().unwrap_or(host)
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The static keys plus the fetched ones; a fetched key whose `kid` a
 /// static key has is ignored, an unusable fetched key is skipped.
 #[cfg(feature = "remote-jwks")]
@@ -270,4 +292,31 @@ fn merge(static_keys: &KeySet, fetched: &jsonwebtoken::jwk::JwkSet) -> Result<Ke
         return Err("no key of the set can verify tokens".to_owned());
     }
     Ok(keys)
+}
+
+#[cfg(all(test, feature = "remote-jwks"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_trusted_only_to_this_machine() {
+        for url in [
+            "https://auth.example/.well-known/jwks.json",
+            "HTTPS://AUTH.EXAMPLE/jwks",
+            "http://127.0.0.1:8000/.well-known/jwks.json",
+            "http://localhost/jwks",
+            "http://[::1]:8000/jwks",
+            "http://user@127.0.0.2/jwks",
+        ] {
+            assert!(is_https_or_loopback(url), "{url}");
+        }
+        for url in [
+            "http://auth.example/jwks",
+            "http://127.0.0.1.evil.example/jwks",
+            "http://localhost.evil.example/jwks",
+            "http://10.0.0.1/jwks",
+        ] {
+            assert!(!is_https_or_loopback(url), "{url}");
+        }
+    }
 }
