@@ -16,7 +16,7 @@ use crate::scopes::ScopeRegistry;
 use crate::store::{MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore, UserStore};
 use crate::subject_cache::SubjectCache;
 use crate::throttle::Throttle;
-use crate::token::{AccessTokens, TokenKeys};
+use crate::token::TokenKeys;
 
 impl Auth {
     /// The fairing that reads the configuration and installs [`Auth`].
@@ -83,7 +83,8 @@ impl AuthFairing {
         self
     }
 
-    /// Signs with these keys instead of `auth_secret` (e.g. Ed25519 or RSA).
+    /// Signs with these keys instead of `auth_secret` / `auth_signing_key`
+    /// (`auth_verification_keys` still verify).
     pub fn keys(mut self, keys: TokenKeys) -> Self {
         self.keys = Some(keys);
         self
@@ -135,15 +136,9 @@ impl AuthFairing {
             None => AuthConfig::from_figment(figment)?,
         };
         config.validate()?;
-        let keys = match &self.keys {
-            Some(keys) => keys.clone(),
-            None => config.keys()?,
-        };
+        let tokens = config.access_tokens(self.keys.clone())?;
         let mut scopes = config.scope_registry()?;
         scopes.extend(self.scopes.clone());
-        let tokens = AccessTokens::new(keys, &config.issuer, &config.audience)
-            .with_ttl(config.access_ttl)
-            .with_leeway(config.leeway);
         let users = self.users.clone().unwrap_or_else(|| {
             log::warn!("auth: no user store configured; using an empty in-memory store");
             Arc::new(MemoryUserStore::new())
