@@ -12,11 +12,11 @@ use crate::auth::Auth;
 use crate::config::{AuthConfig, ConfigError};
 use crate::events::{AuthEvent, EventHook};
 use crate::password::PasswordHasher;
+use crate::resource_server::ResourceServer;
 use crate::scopes::ScopeRegistry;
 use crate::store::{MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore, UserStore};
 use crate::subject_cache::SubjectCache;
 use crate::throttle::Throttle;
-use crate::resource_server::ResourceServer;
 use crate::token::{AccessTokens, KeySet, TokenKeys};
 
 impl Auth {
@@ -101,7 +101,8 @@ impl AuthFairing {
         self
     }
 
-    /// Signs with these keys instead of `auth_secret` (e.g. Ed25519 or RSA).
+    /// Signs with these keys instead of `auth_secret` / `auth_signing_key`
+    /// (`auth_verification_keys` still verify).
     pub fn keys(mut self, keys: TokenKeys) -> Self {
         self.keys = Some(keys);
         self
@@ -156,16 +157,10 @@ impl AuthFairing {
         if self.resource_server {
             return self.build_resource_server(&config);
         }
-        let keys = match &self.keys {
-            Some(keys) => keys.clone(),
-            None => config.keys()?,
-        };
+        let tokens = config.access_tokens(self.keys.clone())?;
+        let tokens = with_more_keys(tokens, &self.verification_keys)?;
         let mut scopes = config.scope_registry()?;
         scopes.extend(self.scopes.clone());
-        let tokens = AccessTokens::new(keys, &config.issuer, &config.audience)
-            .with_ttl(config.access_ttl)
-            .with_leeway(config.leeway);
-        let tokens = with_more_keys(tokens, &self.verification_keys)?;
         let users = self.users.clone().unwrap_or_else(|| {
             log::warn!("auth: no user store configured; using an empty in-memory store");
             Arc::new(MemoryUserStore::new())
@@ -216,8 +211,16 @@ impl AuthFairing {
     /// [`Self::build`] for a resource server: a verifier, no stores, no
     /// hashing.
     fn build_resource_server(&self, config: &AuthConfig) -> Result<Auth, ConfigError> {
-        let (tokens, resource_server) =
-            ResourceServer::build(config, self.verification_keys.clone())?;
+        let mut keys = config.verification_keys()?;
+        for key in &self.verification_keys {
+            keys.insert(key.clone())?;
+        }
+        if config.secret.is_some() || config.signing_key.is_some() {
+            log::warn!(
+                "auth: a resource server never signs: auth_secret and auth_signing_key are ignored"
+            );
+        }
+        let (tokens, resource_server) = ResourceServer::build(config, keys)?;
         let mut scopes = config.scope_registry()?;
         scopes.extend(self.scopes.clone());
         Ok(Auth {

@@ -15,6 +15,7 @@ mod fairing;
 mod form;
 mod grant;
 mod guard;
+pub mod jwks;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod password;

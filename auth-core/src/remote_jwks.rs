@@ -296,7 +296,13 @@ impl RemoteJwks {
         min_interval: Duration,
         max_wait: Duration,
     ) -> Self {
-        Self::with_clock(fetcher, install, min_interval, max_wait, Arc::new(Instant::now))
+        Self::with_clock(
+            fetcher,
+            install,
+            min_interval,
+            max_wait,
+            Arc::new(Instant::now),
+        )
     }
 
     fn with_clock(
@@ -562,7 +568,9 @@ mod tests {
     const X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
 
     fn okp(kid: &str) -> String {
-        format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{X}","kid":"{kid}","alg":"EdDSA","use":"sig"}}"#)
+        format!(
+            r#"{{"kty":"OKP","crv":"Ed25519","x":"{X}","kid":"{kid}","alg":"EdDSA","use":"sig"}}"#
+        )
     }
 
     fn set(keys: &[String]) -> String {
@@ -750,7 +758,8 @@ mod tests {
     #[test]
     fn symmetric_private_and_unreadable_keys_are_refused() {
         let url = "https://issuer.test/jwks.json";
-        let oct = r#"{"kty":"oct","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0","kid":"hs","alg":"HS256"}"#;
+        let oct =
+            r#"{"kty":"oct","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0","kid":"hs","alg":"HS256"}"#;
         let private = format!(
             r#"{{"kty":"OKP","crv":"Ed25519","x":"{X}","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","kid":"priv"}}"#
         );
@@ -808,7 +817,10 @@ mod tests {
         let timeout = Duration::from_secs(5);
         let body = set(&[okp("a")]);
         let url = one_shot_server(http_response("200 OK", body.as_bytes()), Duration::ZERO);
-        assert_eq!(HttpFetcher::new(&url, timeout).fetch().unwrap(), body.as_bytes());
+        assert_eq!(
+            HttpFetcher::new(&url, timeout).fetch().unwrap(),
+            body.as_bytes()
+        );
 
         let url = one_shot_server(http_response("404 Not Found", b"{}"), Duration::ZERO);
         assert!(matches!(
@@ -816,10 +828,7 @@ mod tests {
             Err(JwksError::Status { status: 404, .. })
         ));
 
-        let url = one_shot_server(
-            http_response("302 Found", b""),
-            Duration::ZERO,
-        );
+        let url = one_shot_server(http_response("302 Found", b""), Duration::ZERO);
         assert!(matches!(
             HttpFetcher::new(&url, timeout).fetch(),
             Err(JwksError::Status { status: 302, .. })

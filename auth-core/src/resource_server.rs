@@ -171,8 +171,8 @@ impl ResourceServer {
         let shared = SharedKeys::new(static_keys.clone());
         let tokens = AccessTokens::verifier(shared.clone(), &config.issuer, &config.audience)
             .with_leeway(config.leeway);
-        let refresh_interval =
-            (config.jwks_refresh_interval > 0).then(|| Duration::from_secs(config.jwks_refresh_interval));
+        let refresh_interval = (config.jwks_refresh_interval > 0)
+            .then(|| Duration::from_secs(config.jwks_refresh_interval));
         #[cfg(feature = "remote-jwks")]
         let remote = url.map(|url| {
             let timeout = Duration::from_secs(config.jwks_timeout);
@@ -204,7 +204,10 @@ impl ResourceServer {
 
     /// At launch: fetches the JWKS once (a failure stops the launch) and
     /// starts the periodic refresh on the current runtime.
-    #[allow(clippy::unused_async, reason = "awaits the first fetch with the feature remote-jwks")]
+    #[allow(
+        clippy::unused_async,
+        reason = "awaits the first fetch with the feature remote-jwks"
+    )]
     pub(crate) async fn start(&self) -> Result<(), String> {
         #[cfg(feature = "remote-jwks")]
         if let Some(remote) = &self.remote {
@@ -226,7 +229,10 @@ impl ResourceServer {
     /// makes the JWKS be fetched again (at most once per
     /// `auth_jwks_min_refresh_interval`, one fetch shared by every request
     /// waiting for it) and is then verified once more.
-    #[allow(clippy::unused_async, reason = "awaits a refetch with the feature remote-jwks")]
+    #[allow(
+        clippy::unused_async,
+        reason = "awaits a refetch with the feature remote-jwks"
+    )]
     pub(crate) async fn verify(
         &self,
         tokens: &AccessTokens,
@@ -236,12 +242,10 @@ impl ResourceServer {
         if let Some(remote) = &self.remote {
             let seen = remote.generation();
             return match tokens.verify(token) {
-                Err(TokenProblem::UnknownKey) => {
-                    match remote.refresh_for_unknown_kid(seen).await {
-                        crate::remote_jwks::Refreshed::Changed => tokens.verify(token),
-                        crate::remote_jwks::Refreshed::Unchanged => Err(TokenProblem::UnknownKey),
-                    }
-                }
+                Err(TokenProblem::UnknownKey) => match remote.refresh_for_unknown_kid(seen).await {
+                    crate::remote_jwks::Refreshed::Changed => tokens.verify(token),
+                    crate::remote_jwks::Refreshed::Unchanged => Err(TokenProblem::UnknownKey),
+                },
                 other => other,
             };
         }
@@ -259,7 +263,9 @@ fn is_https_or_loopback(url: &str) -> bool {
     }
     let rest = lower.strip_prefix("http://").unwrap_or("");
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     let host = if host.starts_with('[') {
         host.split(']').next().map_or(host, |h| &h[1..])
     } else {

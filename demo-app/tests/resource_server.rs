@@ -179,7 +179,11 @@ impl ResourceServer {
             {
                 return server;
             }
-            assert!(Instant::now() < deadline, "no /health:\n{}", server.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "no /health:\n{}",
+                server.log_text()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -331,7 +335,12 @@ fn the_resource_server_trusts_the_demo_keys_and_follows_a_rotation() {
     let forged = [
         (
             "right kid, wrong key",
-            sign(Algorithm::EdDSA, "demo-a", &claims(), &ed25519("ed25519-b.key")),
+            sign(
+                Algorithm::EdDSA,
+                "demo-a",
+                &claims(),
+                &ed25519("ed25519-b.key"),
+            ),
         ),
         ("alg none", format!("{header_none}.{body}.")),
         (
@@ -353,7 +362,12 @@ fn the_resource_server_trusts_the_demo_keys_and_follows_a_rotation() {
         ),
         (
             "the demo's key, another audience",
-            sign(Algorithm::EdDSA, "demo-a", &wrong_audience, &ed25519("ed25519-a.key")),
+            sign(
+                Algorithm::EdDSA,
+                "demo-a",
+                &wrong_audience,
+                &ed25519("ed25519-a.key"),
+            ),
         ),
     ];
     for (what, token) in &forged {

@@ -15,6 +15,7 @@ mod demo {
     mod attacks;
     mod concurrency;
     mod errors;
+    mod jwks;
     mod openapi;
     mod persistence;
     mod refresh;
