@@ -36,8 +36,9 @@ impl Auth {
 /// # Errors
 ///
 /// Launch is aborted, with the reason in the log, for a missing secret in a
-/// release build, a secret shorter than 32 bytes, a zero lifetime, or an
-/// invalid declared scope.
+/// release build, a secret shorter than 32 bytes, a key file that cannot be
+/// read, a PEM key that does not parse or fit its algorithm, a `kid` used
+/// twice, a zero lifetime, or an invalid declared scope.
 #[derive(Default)]
 #[must_use]
 pub struct AuthFairing {
@@ -301,9 +302,13 @@ impl Fairing for AuthFairing {
                     );
                 }
                 log::info!(
-                    "auth: {:?} access tokens (kid {:?}) for audience {:?}, valid {} s; {} scopes declared",
-                    auth.tokens.keys_algorithm(),
-                    auth.tokens.signing_keys().map(crate::token::TokenKeys::kid),
+                    "auth: {} access tokens (kid {:?}, {} more verification keys) for audience {:?}, \
+                     valid {} s; {} scopes declared",
+                    auth.tokens
+                        .keys_algorithm()
+                        .map_or_else(|| "verify-only".to_owned(), |a| format!("{a:?}")),
+                    auth.tokens.signing_keys().map(TokenKeys::kid),
+                    auth.tokens.verification_keys().load().len(),
                     auth.tokens.audience(),
                     auth.tokens.ttl(),
                     auth.scopes.iter().count(),

@@ -52,7 +52,8 @@ pub fn routes() -> Vec<Route> {
 /// The published key set, or `304 Not Modified`.
 #[get("/.well-known/jwks.json")]
 fn jwks(auth: &State<Auth>, if_none_match: IfNoneMatch) -> JwksResponse {
-    JwksResponse::new(auth.tokens(), if_none_match.0.as_deref())
+    let IfNoneMatch(tags) = if_none_match;
+    JwksResponse::new(auth.tokens(), tags.as_deref())
 }
 
 /// The `If-None-Match` header, if any.
