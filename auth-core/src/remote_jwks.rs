@@ -471,6 +471,7 @@ mod tests {
     /// A fetcher that serves whatever document it is given, counts its
     /// calls, and can be held (to simulate a slow issuer).
     struct FakeIssuer {
+        url: String,
         document: Mutex<Result<String, u16>>,
         calls: AtomicU64,
         hold: AtomicBool,
@@ -479,6 +480,7 @@ mod tests {
     impl FakeIssuer {
         fn new(document: &str) -> Arc<Self> {
             Arc::new(Self {
+                url: "https://issuer.test/jwks.json".to_owned(),
                 document: Mutex::new(Ok(document.to_owned())),
                 calls: AtomicU64::new(0),
                 hold: AtomicBool::new(false),
@@ -496,7 +498,7 @@ mod tests {
 
     impl JwksFetcher for FakeIssuer {
         fn url(&self) -> &str {
-            "https://issuer.test/jwks.json"
+            &self.url
         }
 
         fn fetch(&self) -> Result<Vec<u8>, JwksError> {

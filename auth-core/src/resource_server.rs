@@ -168,7 +168,9 @@ impl ResourceServer {
                 .into());
             }
         }
-        let shared = SharedKeys::new(static_keys.clone());
+        #[cfg(feature = "remote-jwks")]
+        let base = static_keys.clone();
+        let shared = SharedKeys::new(static_keys);
         let tokens = AccessTokens::verifier(shared.clone(), &config.issuer, &config.audience)
             .with_leeway(config.leeway);
         let refresh_interval = (config.jwks_refresh_interval > 0)
@@ -179,7 +181,7 @@ impl ResourceServer {
             RemoteJwks::new(
                 std::sync::Arc::new(HttpFetcher::new(url, timeout)),
                 std::sync::Arc::new(move |set: &jsonwebtoken::jwk::JwkSet| {
-                    let keys = merge(&static_keys, set)?;
+                    let keys = merge(&base, set)?;
                     let n = keys.len();
                     shared.replace(keys);
                     Ok(n)
@@ -204,9 +206,12 @@ impl ResourceServer {
 
     /// At launch: fetches the JWKS once (a failure stops the launch) and
     /// starts the periodic refresh on the current runtime.
-    #[allow(
-        clippy::unused_async,
-        reason = "awaits the first fetch with the feature remote-jwks"
+    #[cfg_attr(
+        not(feature = "remote-jwks"),
+        allow(
+            clippy::unused_async,
+            reason = "awaits the first fetch with the feature"
+        )
     )]
     pub(crate) async fn start(&self) -> Result<(), String> {
         #[cfg(feature = "remote-jwks")]
@@ -229,9 +234,9 @@ impl ResourceServer {
     /// makes the JWKS be fetched again (at most once per
     /// `auth_jwks_min_refresh_interval`, one fetch shared by every request
     /// waiting for it) and is then verified once more.
-    #[allow(
-        clippy::unused_async,
-        reason = "awaits a refetch with the feature remote-jwks"
+    #[cfg_attr(
+        not(feature = "remote-jwks"),
+        allow(clippy::unused_async, reason = "awaits a refetch with the feature")
     )]
     pub(crate) async fn verify(
         &self,

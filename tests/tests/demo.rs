@@ -28,6 +28,7 @@ mod demo {
         mod configuration;
         mod credentials;
         mod optional_auth;
+        mod resource_server;
         mod scopes;
         mod tokens;
     }
