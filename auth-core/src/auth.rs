@@ -89,7 +89,8 @@ impl Auth {
         &self.scopes
     }
 
-    /// The user store.
+    /// The user store (in a [resource server](Auth::resource_server), an
+    /// empty one that is never consulted).
     #[must_use]
     pub fn users(&self) -> &dyn UserStore {
         self.users.as_ref()

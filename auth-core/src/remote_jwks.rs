@@ -757,6 +757,31 @@ mod tests {
         assert_eq!(kids(&installed), ["b"]);
     }
 
+    #[rocket::async_test]
+    async fn the_periodic_task_refreshes_and_stops_with_its_owner() {
+        let issuer = FakeIssuer::new(&set(&[okp("a")]));
+        let clock = TestClock::new();
+        let (remote, installed) = remote(&issuer, &clock);
+        remote.fetch_now().await.unwrap();
+        issuer.serve(Ok(&set(&[okp("b")])));
+        remote.spawn_periodic_refresh(Duration::from_millis(10));
+        // Ticks within the minimum interval fetch nothing.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(issuer.calls(), 1);
+        clock.advance(Duration::from_secs(30));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while issuer.calls() < 2 {
+            assert!(Instant::now() < deadline, "no periodic fetch");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(kids(&installed), ["b"]);
+        // Once the owner is gone, the task ends.
+        drop(remote);
+        clock.advance(Duration::from_secs(60));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(issuer.calls(), 2);
+    }
+
     #[test]
     fn symmetric_private_and_unreadable_keys_are_refused() {
         let url = "https://issuer.test/jwks.json";
