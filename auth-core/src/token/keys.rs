@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac as _};
 use jsonwebtoken::jwk::{
-    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm,
+    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, KeyAlgorithm,
     OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse, RSAKeyParameters, RSAKeyType,
     ThumbprintHash,
 };
@@ -125,7 +125,7 @@ fn is_hmac(algorithm: Algorithm) -> bool {
     )
 }
 
-fn is_rsa(algorithm: Algorithm) -> bool {
+pub(super) fn is_rsa(algorithm: Algorithm) -> bool {
     use Algorithm::{PS256, PS384, PS512, RS256, RS384, RS512};
     matches!(algorithm, RS256 | RS384 | RS512 | PS256 | PS384 | PS512)
 }
@@ -239,7 +239,7 @@ impl VerificationKey {
         Self::ed25519_raw(kid, raw)
     }
 
-    fn ed25519_raw(kid: Option<&str>, raw: [u8; 32]) -> Result<Self, KeyError> {
+    pub(super) fn ed25519_raw(kid: Option<&str>, raw: [u8; 32]) -> Result<Self, KeyError> {
         ed25519_dalek::VerifyingKey::from_bytes(&raw)
             .map_err(|_| pem_error(jsonwebtoken::errors::ErrorKind::InvalidEddsaKey))?;
         let jwk = Jwk {
@@ -279,7 +279,7 @@ impl VerificationKey {
         Self::rsa_public(kid, algorithm, &public)
     }
 
-    fn rsa_public(
+    pub(super) fn rsa_public(
         kid: Option<&str>,
         algorithm: Algorithm,
         public: &rsa::RsaPublicKey,
@@ -335,77 +335,6 @@ impl VerificationKey {
         })
     }
 
-    /// A public key from a JWK (RFC 7517), e.g. one of another issuer's
-    /// published keys. The JWK must have a `kid`; its algorithm is its
-    /// `alg`, or for a JWK without `alg`, `RS256` for RSA and `EdDSA` for
-    /// Ed25519.
-    ///
-    /// # Errors
-    ///
-    /// [`KeyError::Jwk`] for a symmetric (`oct`) key, which is never
-    /// accepted from a key set (anyone who can read it could sign), for a
-    /// key meant for encryption (`use: enc`), a missing `kid`, an
-    /// unsupported key type, curve or algorithm, or bad key material;
-    /// [`KeyError::RsaTooSmall`], [`KeyError::BadKid`].
-    pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
-        let kid = jwk.common.key_id.clone();
-        let refuse = |reason| KeyError::Jwk {
-            kid: kid.clone(),
-            reason,
-        };
-        let Some(name) = kid.as_deref() else {
-            return Err(refuse("no kid"));
-        };
-        if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
-            return Err(refuse("the key is for encryption (use: enc)"));
-        }
-        let alg = match jwk.common.key_algorithm {
-            None => None,
-            Some(alg) => Some(
-                alg.to_string()
-                    .parse::<Algorithm>()
-                    .map_err(|_| refuse("unsupported alg"))?,
-            ),
-        };
-        match &jwk.algorithm {
-            AlgorithmParameters::OctetKey(_) => Err(refuse(
-                "symmetric keys (kty: oct) are never accepted from a key set",
-            )),
-            AlgorithmParameters::OctetKeyPair(params) => {
-                if params.curve != EllipticCurve::Ed25519
-                    || alg.is_some_and(|a| a != Algorithm::EdDSA)
-                {
-                    return Err(refuse("only Ed25519 with EdDSA is supported for OKP keys"));
-                }
-                let raw: [u8; 32] = URL_SAFE_NO_PAD
-                    .decode(&params.x)
-                    .ok()
-                    .and_then(|x| x.try_into().ok())
-                    .ok_or_else(|| refuse("x is not a 32-byte Ed25519 key"))?;
-                Self::ed25519_raw(Some(name), raw).map_err(|_| refuse("x is not an Ed25519 key"))
-            }
-            AlgorithmParameters::RSA(params) => {
-                let algorithm = alg.unwrap_or(Algorithm::RS256);
-                if !is_rsa(algorithm) {
-                    return Err(refuse("alg does not fit an RSA key"));
-                }
-                let decode = |v: &str| URL_SAFE_NO_PAD.decode(v).ok();
-                let (Some(n), Some(e)) = (decode(&params.n), decode(&params.e)) else {
-                    return Err(refuse("n or e is not base64url"));
-                };
-                let public = rsa::RsaPublicKey::new(
-                    rsa::BigUint::from_bytes_be(&n),
-                    rsa::BigUint::from_bytes_be(&e),
-                )
-                .map_err(|_| refuse("n and e do not form an RSA key"))?;
-                Self::rsa_public(Some(name), algorithm, &public)
-            }
-            AlgorithmParameters::EllipticCurve(_) => {
-                Err(refuse("EC keys are not supported; use Ed25519 or RSA"))
-            }
-        }
-    }
-
     /// The same key under another `kid`.
     fn named(mut self, kid: &str) -> Self {
         kid.clone_into(&mut self.kid);
@@ -441,7 +370,7 @@ impl VerificationKey {
     }
 }
 
-fn pem_error(kind: jsonwebtoken::errors::ErrorKind) -> KeyError {
+pub(super) fn pem_error(kind: jsonwebtoken::errors::ErrorKind) -> KeyError {
     KeyError::Pem(kind.into())
 }
 
@@ -456,6 +385,7 @@ fn check_rsa_algorithm(algorithm: Algorithm) -> Result<(), KeyError> {
     }
 }
 
+/// The JWK `alg` of an algorithm.
 fn key_algorithm(algorithm: Algorithm) -> KeyAlgorithm {
     match algorithm {
         Algorithm::HS256 => KeyAlgorithm::HS256,
@@ -741,34 +671,6 @@ impl KeySet {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
-
-    /// The public keys of a JWK set (RFC 7517), e.g. fetched from another
-    /// issuer's `jwks_uri`. Keys meant for encryption (`use: enc`) are
-    /// skipped; every other key must be usable.
-    ///
-    /// # Errors
-    ///
-    /// [`KeyError::Jwk`] for a symmetric key (never accepted) or an
-    /// unusable one, [`KeyError::DuplicateKid`].
-    pub fn from_jwk_set(set: &JwkSet) -> Result<Self, KeyError> {
-        let mut keys = Self::new();
-        for jwk in &set.keys {
-            if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
-                continue;
-            }
-            keys.insert(VerificationKey::from_jwk(jwk)?)?;
-        }
-        Ok(keys)
-    }
-
-    /// The public keys as a JWK set, ordered by `kid`: never a private or
-    /// symmetric key.
-    #[must_use]
-    pub fn to_jwk_set(&self) -> JwkSet {
-        JwkSet {
-            keys: self.keys.values().filter_map(|key| key.to_jwk()).collect(),
-        }
-    }
 }
 
 impl<'a> IntoIterator for &'a KeySet {
@@ -994,57 +896,6 @@ mod tests {
         let hmac = VerificationKey::hmac("h", Algorithm::HS256, SECRET).unwrap();
         assert!(hmac.to_jwk().is_none());
         assert!(hmac.is_symmetric());
-    }
-
-    #[test]
-    fn key_sets_round_trip_through_jwks_and_refuse_secrets() {
-        let set = KeySet::new()
-            .with(VerificationKey::ed25519_pem(Some("ed"), ED_A_PUB.as_bytes()).unwrap())
-            .unwrap()
-            .with(
-                VerificationKey::rsa_pem(Some("rsa"), Algorithm::PS256, RSA_PUB.as_bytes())
-                    .unwrap(),
-            )
-            .unwrap()
-            .with(VerificationKey::hmac("h", Algorithm::HS256, SECRET).unwrap())
-            .unwrap();
-        let published = set.to_jwk_set();
-        assert_eq!(published.keys.len(), 2);
-        let back = KeySet::from_jwk_set(&published).unwrap();
-        assert_eq!(back.len(), 2);
-        assert_eq!(back.get("ed").unwrap().algorithm(), Algorithm::EdDSA);
-        assert_eq!(back.get("rsa").unwrap().algorithm(), Algorithm::PS256);
-        assert!(back.get("h").is_none());
-
-        let with_secret: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
-            {"kty": "oct", "kid": "s", "alg": "HS256", "k": "c2VjcmV0"}
-        ]}))
-        .unwrap();
-        assert!(matches!(
-            KeySet::from_jwk_set(&with_secret),
-            Err(KeyError::Jwk { .. })
-        ));
-        let no_kid: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
-            {"kty": "OKP", "crv": "Ed25519", "x": published.keys[0].thumbprint(ThumbprintHash::SHA256)}
-        ]}))
-        .unwrap();
-        assert!(KeySet::from_jwk_set(&no_kid).is_err());
-        let short_x: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
-            {"kty": "OKP", "crv": "Ed25519", "kid": "x", "x": "AAAA"}
-        ]}))
-        .unwrap();
-        assert!(KeySet::from_jwk_set(&short_x).is_err());
-        let mismatched_alg: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
-            {"kty": "OKP", "crv": "Ed25519", "kid": "x", "alg": "RS256",
-             "x": URL_SAFE_NO_PAD.encode([7u8; 32])}
-        ]}))
-        .unwrap();
-        assert!(KeySet::from_jwk_set(&mismatched_alg).is_err());
-        let encryption: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
-            {"kty": "RSA", "kid": "enc", "use": "enc", "n": "AQAB", "e": "AQAB"}
-        ]}))
-        .unwrap();
-        assert!(KeySet::from_jwk_set(&encryption).unwrap().is_empty());
     }
 
     #[test]
