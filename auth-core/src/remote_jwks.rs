@@ -6,7 +6,10 @@
 //! The HTTP fetch is blocking and runs on Tokio's blocking pool, never on
 //! an async worker. Free of Rocket's request types; the fairing wires it in.
 //!
-//! Behind the cargo feature `remote-jwks`.
+//! Behind the cargo feature `remote-jwks`. Used through
+//! [`Auth::resource_server`](crate::Auth::resource_server) and the
+//! `auth_jwks_*` settings; public here are the size bound and the error
+//! type, which the launch log shows.
 
 use std::fmt;
 use std::io::Read as _;
@@ -75,7 +78,7 @@ pub enum JwksError {
 /// Fetches the raw JWKS document. Blocking: [`RemoteJwks`] calls it on
 /// Tokio's blocking pool. [`HttpFetcher`] is the real one; tests inject
 /// their own.
-pub trait JwksFetcher: Send + Sync + 'static {
+pub(crate) trait JwksFetcher: Send + Sync + 'static {
     /// The URL fetched, for messages.
     fn url(&self) -> &str;
 
@@ -91,7 +94,7 @@ pub trait JwksFetcher: Send + Sync + 'static {
 /// Fetches a JWKS over HTTP(S) with ureq: one connection attempt bounded by
 /// the timeout, the whole transfer bounded by the timeout too, at most
 /// [`MAX_JWKS_BYTES`] read, no redirects followed, no cookies, no proxy.
-pub struct HttpFetcher {
+pub(crate) struct HttpFetcher {
     url: String,
     agent: ureq::Agent,
 }
@@ -108,7 +111,7 @@ impl HttpFetcher {
     /// A fetcher for `url`, where connecting, and the whole request, may
     /// each take at most `timeout`.
     #[must_use]
-    pub fn new(url: &str, timeout: Duration) -> Self {
+    pub(crate) fn new(url: &str, timeout: Duration) -> Self {
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(timeout)
             .timeout(timeout)
@@ -177,7 +180,7 @@ impl JwksFetcher for HttpFetcher {
 ///
 /// [`JwksError::NotAKeySet`] if the document is not `{"keys": [...]}`,
 /// [`JwksError::NoUsableKeys`] if no key survives.
-pub fn usable_keys(url: &str, document: &[u8]) -> Result<JwkSet, JwksError> {
+pub(crate) fn usable_keys(url: &str, document: &[u8]) -> Result<JwkSet, JwksError> {
     #[derive(serde::Deserialize)]
     struct RawSet {
         keys: Vec<serde_json::Value>,

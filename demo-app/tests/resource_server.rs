@@ -467,4 +467,14 @@ fn the_resource_server_refuses_to_start_without_the_issuer_keys() {
     let log = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
     assert!(log.contains("refusing to start"), "{log}");
     assert!(log.contains("fetching the JWKS"), "{log}");
+
+    // A demo signing with its HMAC secret alone publishes no key.
+    let demo = start_demo(&workdir);
+    let output =
+        ResourceServer::command(&workdir, &demo.url("/.well-known/jwks.json"), free_port())
+            .output()
+            .expect("run resource-server");
+    assert!(!output.status.success());
+    let log = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("no usable public signing key"), "{log}");
 }
