@@ -216,6 +216,12 @@ impl AuthFairing {
         for key in &self.verification_keys {
             keys.insert(key.clone())?;
         }
+        if self.users.is_some() || self.refresh_tokens.is_some() || self.keys.is_some() {
+            log::warn!(
+                "auth: a resource server has no user store and never signs: the stores and \
+                 signing keys given to Auth::resource_server() are ignored"
+            );
+        }
         if config.secret.is_some() || config.signing_key.is_some() {
             log::warn!(
                 "auth: a resource server never signs: auth_secret and auth_signing_key are ignored"
