@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::error::AuthError;
 use crate::events::{AuthEvent, EventHook};
 use crate::password::PasswordHasher;
+use crate::resource_server::ResourceServer;
 use crate::scopes::ScopeRegistry;
 use crate::store::{RefreshTokenStore, UserStore};
 use crate::subject_cache::SubjectCache;
@@ -54,6 +55,9 @@ pub struct Auth {
     pub(crate) subjects: SubjectCache,
     pub(crate) throttle: Throttle,
     pub(crate) event_hooks: Vec<EventHook>,
+    /// Set in resource-server mode ([`Auth::resource_server`]): tokens are
+    /// only verified, and the user store is never asked.
+    pub(crate) resource_server: Option<ResourceServer>,
 }
 
 impl fmt::Debug for Auth {
@@ -85,7 +89,8 @@ impl Auth {
         &self.scopes
     }
 
-    /// The user store.
+    /// The user store (in a [resource server](Auth::resource_server), an
+    /// empty one that is never consulted).
     #[must_use]
     pub fn users(&self) -> &dyn UserStore {
         self.users.as_ref()
@@ -106,11 +111,22 @@ impl Auth {
     /// disabled in the store loses access within that time; call
     /// [`Auth::forget_subject`] for immediate effect.
     ///
+    /// A [resource server](Auth::resource_server) has no user store: it
+    /// verifies the token only (fetching the issuer's keys again when the
+    /// token names an unknown `kid`), so a disabled user keeps access there
+    /// until the access token expires.
+    ///
     /// # Errors
     ///
     /// [`AuthError::InvalidToken`] for any verification failure,
     /// [`AuthError::Server`] if the user store fails.
     pub async fn authenticate(&self, token: &str) -> Result<AccessTokenClaims, AuthError> {
+        if let Some(resource_server) = &self.resource_server {
+            return resource_server
+                .verify(&self.tokens, token)
+                .await
+                .map_err(AuthError::InvalidToken);
+        }
         let claims = self.tokens.verify(token).map_err(AuthError::InvalidToken)?;
         if self.subjects.is_fresh(&claims.sub) {
             return Ok(claims);

@@ -12,11 +12,12 @@ use crate::auth::Auth;
 use crate::config::{AuthConfig, ConfigError};
 use crate::events::{AuthEvent, EventHook};
 use crate::password::PasswordHasher;
+use crate::resource_server::ResourceServer;
 use crate::scopes::ScopeRegistry;
 use crate::store::{MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore, UserStore};
 use crate::subject_cache::SubjectCache;
 use crate::throttle::Throttle;
-use crate::token::{AccessTokens, TokenKeys};
+use crate::token::{AccessTokens, KeySet, TokenKeys};
 
 impl Auth {
     /// The fairing that reads the configuration and installs [`Auth`].
@@ -35,8 +36,9 @@ impl Auth {
 /// # Errors
 ///
 /// Launch is aborted, with the reason in the log, for a missing secret in a
-/// release build, a secret shorter than 32 bytes, a zero lifetime, or an
-/// invalid declared scope.
+/// release build, a secret shorter than 32 bytes, a key file that cannot be
+/// read, a PEM key that does not parse or fit its algorithm, a `kid` used
+/// twice, a zero lifetime, or an invalid declared scope.
 #[derive(Default)]
 #[must_use]
 pub struct AuthFairing {
@@ -47,9 +49,26 @@ pub struct AuthFairing {
     hasher: Option<PasswordHasher>,
     config: Option<AuthConfig>,
     event_hooks: Vec<EventHook>,
+    /// Built by [`Auth::resource_server`].
+    resource_server: bool,
+    /// Keys given with [`Self::verification_keys`].
+    verification_keys: KeySet,
 }
 
 impl AuthFairing {
+    pub(crate) fn resource_server_mode(mut self) -> Self {
+        self.resource_server = true;
+        self
+    }
+
+    /// Also verifies tokens with these keys (besides those configured). In
+    /// a [resource server](Auth::resource_server) they are the issuer's
+    /// public keys (besides, or instead of, `auth_jwks_url`).
+    pub fn verification_keys(mut self, keys: KeySet) -> Self {
+        self.verification_keys = keys;
+        self
+    }
+
     /// Where users are looked up.
     pub fn users(mut self, store: impl UserStore) -> Self {
         self.users = Some(Arc::new(store));
@@ -83,7 +102,8 @@ impl AuthFairing {
         self
     }
 
-    /// Signs with these keys instead of `auth_secret` (e.g. Ed25519 or RSA).
+    /// Signs with these keys instead of `auth_secret` / `auth_signing_key`
+    /// (`auth_verification_keys` still verify).
     pub fn keys(mut self, keys: TokenKeys) -> Self {
         self.keys = Some(keys);
         self
@@ -135,15 +155,13 @@ impl AuthFairing {
             None => AuthConfig::from_figment(figment)?,
         };
         config.validate()?;
-        let keys = match &self.keys {
-            Some(keys) => keys.clone(),
-            None => config.keys()?,
-        };
+        if self.resource_server {
+            return self.build_resource_server(&config);
+        }
+        let tokens = config.access_tokens(self.keys.clone())?;
+        let tokens = with_more_keys(tokens, &self.verification_keys)?;
         let mut scopes = config.scope_registry()?;
         scopes.extend(self.scopes.clone());
-        let tokens = AccessTokens::new(keys, &config.issuer, &config.audience)
-            .with_ttl(config.access_ttl)
-            .with_leeway(config.leeway);
         let users = self.users.clone().unwrap_or_else(|| {
             log::warn!("auth: no user store configured; using an empty in-memory store");
             Arc::new(MemoryUserStore::new())
@@ -173,7 +191,88 @@ impl AuthFairing {
                 Duration::from_secs(config.throttle_max_delay),
             ),
             event_hooks: self.event_hooks.clone(),
+            resource_server: None,
         })
+    }
+}
+
+/// `tokens` also verifying with `more` (keys given in code).
+fn with_more_keys(tokens: AccessTokens, more: &KeySet) -> Result<AccessTokens, ConfigError> {
+    if more.is_empty() {
+        return Ok(tokens);
+    }
+    let mut keys = KeySet::clone(&tokens.verification_keys().load());
+    for key in more {
+        keys.insert(key.clone())?;
+    }
+    Ok(tokens.with_verification_keys(keys)?)
+}
+
+impl AuthFairing {
+    /// [`Self::build`] for a resource server: a verifier, no stores, no
+    /// hashing.
+    fn build_resource_server(&self, config: &AuthConfig) -> Result<Auth, ConfigError> {
+        let mut keys = config.verification_keys()?;
+        for key in &self.verification_keys {
+            keys.insert(key.clone())?;
+        }
+        if self.users.is_some() || self.refresh_tokens.is_some() || self.keys.is_some() {
+            log::warn!(
+                "auth: a resource server has no user store and never signs: the stores and \
+                 signing keys given to Auth::resource_server() are ignored"
+            );
+        }
+        if config.secret.is_some() || config.signing_key.is_some() {
+            log::warn!(
+                "auth: a resource server never signs: auth_secret and auth_signing_key are ignored"
+            );
+        }
+        let (tokens, resource_server) = ResourceServer::build(config, keys)?;
+        let mut scopes = config.scope_registry()?;
+        scopes.extend(self.scopes.clone());
+        Ok(Auth {
+            tokens,
+            hasher: PasswordHasher::default(),
+            users: Arc::new(MemoryUserStore::new()),
+            refresh_tokens: Arc::new(MemoryRefreshTokenStore::new()),
+            scopes,
+            challenge_prefix: crate::error::challenge_prefix(&config.realm),
+            realm: config.realm.clone(),
+            default_client_id: config.default_client_id.clone(),
+            refresh_ttl: config.refresh_ttl,
+            refresh_max_age: config.refresh_max_age,
+            subjects: SubjectCache::new(Duration::ZERO),
+            throttle: Throttle::new(false, 1, Duration::from_secs(1)),
+            event_hooks: self.event_hooks.clone(),
+            resource_server: Some(resource_server),
+        })
+    }
+
+    /// [`Fairing::on_ignite`] for a resource server: fetches the issuer's
+    /// keys before the launch goes on.
+    async fn ignite_resource_server(&self, rocket: Rocket<Build>) -> fairing::Result {
+        let auth = match self.build(rocket.figment()) {
+            Ok(auth) => auth,
+            Err(e) => {
+                log::error!("auth: refusing to start: {e}");
+                return Err(rocket);
+            }
+        };
+        if let Some(resource_server) = &auth.resource_server
+            && let Err(e) = resource_server.start().await
+        {
+            log::error!("auth: refusing to start: {e}");
+            return Err(rocket);
+        }
+        log::info!(
+            "auth: resource server for issuer {:?} and audience {:?}; {} verification keys; \
+             {} scopes declared",
+            auth.tokens.issuer(),
+            auth.tokens.audience(),
+            auth.tokens.verification_keys().load().len(),
+            auth.scopes.iter().count(),
+        );
+        Ok(rocket.manage(auth))
     }
 }
 
@@ -188,6 +287,9 @@ impl Fairing for AuthFairing {
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
         crate::quiet_log::apply_level(rocket.figment());
+        if self.resource_server {
+            return self.ignite_resource_server(rocket).await;
+        }
         let built = match self.build(rocket.figment()) {
             Ok(auth) => auth
                 .hasher
@@ -206,8 +308,13 @@ impl Fairing for AuthFairing {
                     );
                 }
                 log::info!(
-                    "auth: {:?} access tokens for audience {:?}, valid {} s; {} scopes declared",
-                    auth.tokens.keys_algorithm(),
+                    "auth: {} access tokens (kid {:?}, {} more verification keys) for audience {:?}, \
+                     valid {} s; {} scopes declared",
+                    auth.tokens
+                        .keys_algorithm()
+                        .map_or_else(|| "verify-only".to_owned(), |a| format!("{a:?}")),
+                    auth.tokens.signing_keys().map(TokenKeys::kid),
+                    auth.tokens.verification_keys().load().len(),
                     auth.tokens.audience(),
                     auth.tokens.ttl(),
                     auth.scopes.iter().count(),

@@ -15,11 +15,15 @@ mod fairing;
 mod form;
 mod grant;
 mod guard;
+pub mod jwks;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod password;
 mod quiet_log;
 mod redact;
+#[cfg(feature = "remote-jwks")]
+pub mod remote_jwks;
+mod resource_server;
 mod respond;
 #[cfg(test)]
 mod rotation_races;
@@ -47,6 +51,7 @@ pub use grant::{
 pub use guard::{AuthUser, BearerToken, MaybeUser, Protected};
 pub use password::{MAX_PASSWORD_LEN, Password, PasswordError, PasswordHasher, Verification};
 pub use quiet_log::{SUMMARY_INTERVAL, install_logger};
+pub use resource_server::ResourceServerError;
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{
     MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, PRUNE_BATCH, RefreshState,
@@ -55,9 +60,13 @@ pub use store::{
 };
 pub use testing::TestUser;
 pub use token::{
-    ACCESS_TOKEN_TYPE, AccessTokenClaims, AccessTokens, IssuedToken, KeyError, MIN_SECRET_LEN,
-    SigningError, TokenKeys, TokenProblem,
+    ACCESS_TOKEN_TYPE, AccessTokenClaims, AccessTokens, IssuedToken, KeyError, KeySet, MAX_KID_LEN,
+    MIN_RSA_BITS, MIN_SECRET_LEN, SharedKeys, SigningError, TokenKeys, TokenProblem,
+    VerificationKey,
 };
+
+/// Re-exported so apps can build a [`KeySet`] from a published JWK set.
+pub use jsonwebtoken::jwk;
 
 /// Re-exported so apps can name algorithms for [`TokenKeys`].
 pub use jsonwebtoken::Algorithm;

@@ -25,7 +25,8 @@ fn fairing_missing(rocket: &Rocket<Ignite>, user: &str) -> bool {
     }
     log::error!(
         "auth: a route takes {user}, but the Auth fairing is not attached: \
-         add .attach(Auth::fairing()) to the Rocket builder"
+         add .attach(Auth::fairing()) (or .attach(Auth::resource_server()) in a service \
+         that only verifies tokens) to the Rocket builder"
     );
     true
 }

@@ -151,6 +151,8 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
         }))
         .manage(db::Db::new(store))
         .mount("/", openapi::with_docs(routes::routes()))
+        // GET /.well-known/jwks.json: the public keys that verify our tokens.
+        .mount("/", auth_core::jwks::routes())
         .register("/", errors::catchers())
 }
 

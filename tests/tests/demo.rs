@@ -15,6 +15,7 @@ mod demo {
     mod attacks;
     mod concurrency;
     mod errors;
+    mod jwks;
     mod openapi;
     mod persistence;
     mod refresh;
@@ -28,6 +29,7 @@ mod demo {
         mod credentials;
         mod events;
         mod optional_auth;
+        mod resource_server;
         mod scopes;
         mod tokens;
     }

@@ -1,0 +1,333 @@
+//! Resource-server mode: [`Auth`] for a service that only verifies access
+//! tokens issued elsewhere. No user store, no password hashing, no signing
+//! key, no token endpoints; the keys are another issuer's public keys, from
+//! its JWKS URL (feature `remote-jwks`) or given statically.
+//!
+//! Built by the fairing ([`Auth::resource_server`]); the guards call
+//! [`ResourceServer::verify`] through [`Auth::authenticate`].
+
+use std::time::Duration;
+
+use crate::auth::Auth;
+use crate::config::{AuthConfig, ConfigError};
+use crate::fairing::AuthFairing;
+#[cfg(feature = "remote-jwks")]
+use crate::remote_jwks::{HttpFetcher, RemoteJwks};
+use crate::token::{AccessTokenClaims, AccessTokens, KeySet, SharedKeys, TokenProblem};
+
+impl Auth {
+    /// The fairing for a resource server: a service that accepts access
+    /// tokens from another issuer and verifies them with its public keys,
+    /// with no user store, no signing key and no token endpoint.
+    /// [`AuthUser`](crate::AuthUser), [`MaybeUser`](crate::MaybeUser),
+    /// [`BearerToken`](crate::BearerToken) and `#[protected]` work as in the
+    /// issuer.
+    ///
+    /// Keys come from `auth_jwks_url` (the issuer's
+    /// `/.well-known/jwks.json`; feature `remote-jwks`), from
+    /// `auth_verification_keys`, or from
+    /// [`AuthFairing::verification_keys`]; at least one source is required.
+    /// Only public keys (Ed25519, RSA) are accepted. `auth_issuer` and
+    /// `auth_audience` must match the issuer's tokens. Declare the scopes
+    /// the routes require, as the issuer does (`.scope(..)` or
+    /// `auth_scopes`).
+    ///
+    /// Without a user store, a token's subject is not looked up: a user
+    /// disabled at the issuer keeps access here until their access token
+    /// expires (`auth_access_ttl` at the issuer).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use auth_core::{protected, Auth, AuthUser, KeySet, MaybeUser, VerificationKey};
+    /// use rocket::http::Status;
+    /// use rocket::local::blocking::Client;
+    /// use rocket::{get, routes};
+    ///
+    /// #[protected(scopes = "read:items")]
+    /// #[get("/reports")]
+    /// fn reports(user: AuthUser) -> String {
+    ///     format!("reports for {}", user.subject())
+    /// }
+    ///
+    /// #[get("/hello")]
+    /// fn hello(user: MaybeUser) -> String {
+    ///     user.0.map_or("hello stranger".into(), |u| format!("hello {}", u.subject()))
+    /// }
+    ///
+    /// // The issuer's public key, given statically; with the feature
+    /// // `remote-jwks`, set `auth_jwks_url` instead to follow its rotations.
+    /// const ISSUER_KEY: &str = "-----BEGIN PUBLIC KEY-----
+    /// MCowBQYDK2VwAyEALXiXtCDoS1Dt5NyUbnSGrkU9JUbq/GANo2I6NLp/ioc=
+    /// -----END PUBLIC KEY-----";
+    /// let key = VerificationKey::ed25519_pem(Some("2026-01"), ISSUER_KEY.as_bytes()).unwrap();
+    ///
+    /// let figment = rocket::Config::figment()
+    ///     .merge(("auth_issuer", "https://auth.example"))
+    ///     .merge(("auth_audience", "reports-api"));
+    /// let rocket = rocket::custom(figment)
+    ///     .attach(
+    ///         Auth::resource_server()
+    ///             .verification_keys(KeySet::new().with(key).unwrap())
+    ///             .scope("read:items", "Read items"),
+    ///     )
+    ///     .mount("/", routes![reports, hello]);
+    ///
+    /// let client = Client::tracked(rocket).unwrap();
+    /// assert_eq!(client.get("/reports").dispatch().status(), Status::Unauthorized);
+    /// assert_eq!(client.get("/hello").dispatch().into_string().unwrap(), "hello stranger");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Launch is aborted, with the reason in the log, when no key source is
+    /// configured, a static key is symmetric, `auth_jwks_url` is not an
+    /// `http(s)` URL (or the feature `remote-jwks` is off), or the first
+    /// fetch of the JWKS fails (no retry: start the resource server once
+    /// the issuer answers, or let the supervisor restart it).
+    pub fn resource_server() -> AuthFairing {
+        AuthFairing::default().resource_server_mode()
+    }
+
+    /// Whether this is a resource server ([`Auth::resource_server`]): tokens
+    /// are only verified, never issued, and no user store is consulted.
+    #[must_use]
+    pub fn is_resource_server(&self) -> bool {
+        self.resource_server.is_some()
+    }
+}
+
+/// Why a resource server cannot start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResourceServerError {
+    /// Neither a JWKS URL nor static keys.
+    #[error(
+        "a resource server needs the issuer's keys: set auth_jwks_url (feature remote-jwks) \
+         or auth_verification_keys"
+    )]
+    NoKeys,
+    /// A static key is a shared secret.
+    #[error(
+        "the verification key {kid:?} is a shared secret; a resource server only accepts \
+         public keys (Ed25519, RSA)"
+    )]
+    SymmetricKey {
+        /// The key's `kid`.
+        kid: String,
+    },
+    /// `auth_jwks_url` is not an `http://` or `https://` URL.
+    #[error("auth_jwks_url {url:?} is not an http:// or https:// URL")]
+    BadJwksUrl {
+        /// The URL as configured.
+        url: String,
+    },
+    /// `auth_jwks_url` is set but the feature is off.
+    #[error(
+        "auth_jwks_url is set, but auth-core was built without the feature remote-jwks; \
+         enable it in Cargo.toml"
+    )]
+    RemoteJwksDisabled,
+}
+
+/// The resource-server part of [`Auth`].
+#[derive(Debug)]
+pub(crate) struct ResourceServer {
+    #[cfg(feature = "remote-jwks")]
+    remote: Option<RemoteJwks>,
+    #[cfg_attr(
+        not(feature = "remote-jwks"),
+        allow(dead_code, reason = "only read with the feature remote-jwks")
+    )]
+    refresh_interval: Option<Duration>,
+}
+
+impl ResourceServer {
+    /// The verifier and the resource-server state, from the settings and
+    /// the keys given in code. Fetches nothing: [`Self::start`] does.
+    pub(crate) fn build(
+        config: &AuthConfig,
+        static_keys: KeySet,
+    ) -> Result<(AccessTokens, Self), ConfigError> {
+        if let Some(key) = static_keys.iter().find(|key| key.is_symmetric()) {
+            return Err(ResourceServerError::SymmetricKey {
+                kid: key.kid().to_owned(),
+            }
+            .into());
+        }
+        let url = config.jwks_url.as_deref().filter(|url| !url.is_empty());
+        if url.is_none() && static_keys.is_empty() {
+            return Err(ResourceServerError::NoKeys.into());
+        }
+        if let Some(url) = url {
+            let lower = url.to_ascii_lowercase();
+            if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+                return Err(ResourceServerError::BadJwksUrl {
+                    url: url.to_owned(),
+                }
+                .into());
+            }
+        }
+        #[cfg(feature = "remote-jwks")]
+        let base = static_keys.clone();
+        let shared = SharedKeys::new(static_keys);
+        let tokens = AccessTokens::verifier(shared.clone(), &config.issuer, &config.audience)
+            .with_leeway(config.leeway);
+        let refresh_interval = (config.jwks_refresh_interval > 0)
+            .then(|| Duration::from_secs(config.jwks_refresh_interval));
+        #[cfg(feature = "remote-jwks")]
+        let remote = url.map(|url| {
+            let timeout = Duration::from_secs(config.jwks_timeout);
+            RemoteJwks::new(
+                std::sync::Arc::new(HttpFetcher::new(url, timeout)),
+                std::sync::Arc::new(move |set: &jsonwebtoken::jwk::JwkSet| {
+                    let keys = merge(&base, set)?;
+                    let n = keys.len();
+                    shared.replace(keys);
+                    Ok(n)
+                }),
+                Duration::from_secs(config.jwks_min_refresh_interval),
+                timeout + Duration::from_secs(1),
+            )
+        });
+        #[cfg(not(feature = "remote-jwks"))]
+        if url.is_some() {
+            return Err(ResourceServerError::RemoteJwksDisabled.into());
+        }
+        Ok((
+            tokens,
+            Self {
+                #[cfg(feature = "remote-jwks")]
+                remote,
+                refresh_interval,
+            },
+        ))
+    }
+
+    /// At launch: fetches the JWKS once (a failure stops the launch) and
+    /// starts the periodic refresh on the current runtime.
+    #[cfg_attr(
+        not(feature = "remote-jwks"),
+        allow(
+            clippy::unused_async,
+            reason = "awaits the first fetch with the feature"
+        )
+    )]
+    pub(crate) async fn start(&self) -> Result<(), String> {
+        #[cfg(feature = "remote-jwks")]
+        if let Some(remote) = &self.remote {
+            if !is_https_or_loopback(remote.url()) {
+                log::warn!(
+                    "auth: the JWKS URL {} is not https: anyone on the path can substitute keys",
+                    remote.url()
+                );
+            }
+            remote.fetch_now().await.map_err(|e| e.to_string())?;
+            if let Some(period) = self.refresh_interval {
+                remote.spawn_periodic_refresh(period);
+            }
+        }
+        Ok(())
+    }
+
+    /// Verifies `token`. A token that names a `kid` the keys do not have
+    /// makes the JWKS be fetched again (at most once per
+    /// `auth_jwks_min_refresh_interval`, one fetch shared by every request
+    /// waiting for it) and is then verified once more.
+    #[cfg_attr(
+        not(feature = "remote-jwks"),
+        allow(clippy::unused_async, reason = "awaits a refetch with the feature")
+    )]
+    pub(crate) async fn verify(
+        &self,
+        tokens: &AccessTokens,
+        token: &str,
+    ) -> Result<AccessTokenClaims, TokenProblem> {
+        #[cfg(feature = "remote-jwks")]
+        if let Some(remote) = &self.remote {
+            let seen = remote.generation();
+            return match tokens.verify(token) {
+                Err(TokenProblem::UnknownKey) => match remote.refresh_for_unknown_kid(seen).await {
+                    crate::remote_jwks::Refreshed::Changed => tokens.verify(token),
+                    crate::remote_jwks::Refreshed::Unchanged => Err(TokenProblem::UnknownKey),
+                },
+                other => other,
+            };
+        }
+        tokens.verify(token)
+    }
+}
+
+/// Whether keys fetched from `url` cannot be substituted on the network:
+/// `https://`, or plain HTTP to this machine.
+#[cfg(feature = "remote-jwks")]
+fn is_https_or_loopback(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return true;
+    }
+    let rest = lower.strip_prefix("http://").unwrap_or("");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = if host.starts_with('[') {
+        host.split(']').next().map_or(host, |h| &h[1..])
+    } else {
+        host.split(':').next().unwrap_or(host)
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The static keys plus the fetched ones; a fetched key whose `kid` a
+/// static key has is ignored, an unusable fetched key is skipped.
+#[cfg(feature = "remote-jwks")]
+fn merge(static_keys: &KeySet, fetched: &jsonwebtoken::jwk::JwkSet) -> Result<KeySet, String> {
+    let mut keys = static_keys.clone();
+    let mut added = 0;
+    for jwk in &fetched.keys {
+        match crate::token::VerificationKey::from_jwk(jwk) {
+            Ok(key) if key.is_symmetric() => {}
+            Ok(key) => {
+                if keys.insert(key).is_ok() {
+                    added += 1;
+                }
+            }
+            Err(e) => log::warn!("auth: ignoring a key of the issuer's JWKS: {e}"),
+        }
+    }
+    if added == 0 {
+        return Err("no key of the set can verify tokens".to_owned());
+    }
+    Ok(keys)
+}
+
+#[cfg(all(test, feature = "remote-jwks"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_trusted_only_to_this_machine() {
+        for url in [
+            "https://auth.example/.well-known/jwks.json",
+            "HTTPS://AUTH.EXAMPLE/jwks",
+            "http://127.0.0.1:8000/.well-known/jwks.json",
+            "http://localhost/jwks",
+            "http://[::1]:8000/jwks",
+            "http://user@127.0.0.2/jwks",
+        ] {
+            assert!(is_https_or_loopback(url), "{url}");
+        }
+        for url in [
+            "http://auth.example/jwks",
+            "http://127.0.0.1.evil.example/jwks",
+            "http://localhost.evil.example/jwks",
+            "http://10.0.0.1/jwks",
+        ] {
+            assert!(!is_https_or_loopback(url), "{url}");
+        }
+    }
+}

@@ -1,0 +1,918 @@
+//! Keys: the signing key ([`TokenKeys`]), keys that only verify
+//! ([`VerificationKey`]), sets of them selected by `kid` ([`KeySet`]) and a
+//! set that can be replaced while the server runs ([`SharedKeys`]).
+//!
+//! Every key carries its `kid` and the one algorithm it is used with; the
+//! algorithm is never taken from a token.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac as _};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, KeyAlgorithm,
+    OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse, RSAKeyParameters, RSAKeyType,
+    ThumbprintHash,
+};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use sha2::{Digest as _, Sha256};
+
+/// Shortest HMAC secret accepted, in bytes (the size of the SHA-256 output).
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Smallest RSA modulus accepted, in bits.
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// Longest `kid` accepted, in bytes.
+pub const MAX_KID_LEN: usize = 128;
+
+/// Fewest distinct bytes a secret must have to pass as random.
+const MIN_DISTINCT_BYTES: usize = 8;
+
+/// A key or algorithm that cannot be used to sign or verify access tokens.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// An HMAC secret shorter than [`MIN_SECRET_LEN`] bytes.
+    #[error("the secret is {len} bytes; at least {MIN_SECRET_LEN} are required")]
+    SecretTooShort {
+        /// The length of the secret given, in bytes.
+        len: usize,
+    },
+    /// An HMAC secret with too few distinct bytes to be random.
+    #[error("the secret has fewer than {MIN_DISTINCT_BYTES} distinct bytes; generate a random one")]
+    SecretNotRandom,
+    /// The algorithm does not fit the kind of key.
+    #[error("{algorithm:?} is not {expected} algorithm")]
+    WrongAlgorithm {
+        /// The algorithm asked for.
+        algorithm: Algorithm,
+        /// The family of algorithms the key needs, e.g. `"an HMAC"`.
+        expected: &'static str,
+    },
+    /// A PEM key that does not parse (or is not the kind of key expected).
+    #[error("the key does not parse: {0}")]
+    Pem(jsonwebtoken::errors::Error),
+    /// An RSA key shorter than [`MIN_RSA_BITS`].
+    #[error("the RSA key has {bits} bits; at least {MIN_RSA_BITS} are required")]
+    RsaTooSmall {
+        /// The size of the modulus, in bits.
+        bits: usize,
+    },
+    /// The public key given does not belong to the private key.
+    #[error("the public key does not belong to the private key")]
+    KeyMismatch,
+    /// A `kid` that is empty, longer than [`MAX_KID_LEN`] or not printable
+    /// ASCII.
+    #[error("invalid kid {kid:?}: use 1 to {MAX_KID_LEN} printable ASCII characters")]
+    BadKid {
+        /// The `kid` given.
+        kid: String,
+    },
+    /// Two keys with the same `kid` in one set.
+    #[error("the kid {kid:?} is used by two keys; every key needs its own kid")]
+    DuplicateKid {
+        /// The `kid` used twice.
+        kid: String,
+    },
+    /// A JWK that cannot be used to verify tokens: symmetric (`kty: oct`),
+    /// without a `kid`, an unsupported key type or curve, or bad key
+    /// material.
+    #[error("unusable JWK (kid {kid:?}): {reason}")]
+    Jwk {
+        /// The JWK's `kid`, if it has one.
+        kid: Option<String>,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// Refuses secrets that are short or obviously not random (a repeated
+/// character, a handful of distinct bytes).
+fn check_secret_strength(secret: &[u8]) -> Result<(), KeyError> {
+    if secret.len() < MIN_SECRET_LEN {
+        return Err(KeyError::SecretTooShort { len: secret.len() });
+    }
+    let mut seen = [false; 256];
+    for &b in secret {
+        seen[usize::from(b)] = true;
+    }
+    if seen.iter().filter(|&&s| s).count() < MIN_DISTINCT_BYTES {
+        return Err(KeyError::SecretNotRandom);
+    }
+    Ok(())
+}
+
+/// Checks a `kid`: 1 to [`MAX_KID_LEN`] printable ASCII characters, no
+/// space.
+fn check_kid(kid: &str) -> Result<(), KeyError> {
+    if kid.is_empty() || kid.len() > MAX_KID_LEN || !kid.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(KeyError::BadKid {
+            kid: kid.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn is_hmac(algorithm: Algorithm) -> bool {
+    matches!(
+        algorithm,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+    )
+}
+
+pub(super) fn is_rsa(algorithm: Algorithm) -> bool {
+    use Algorithm::{PS256, PS384, PS512, RS256, RS384, RS512};
+    matches!(algorithm, RS256 | RS384 | RS512 | PS256 | PS384 | PS512)
+}
+
+/// The default `kid` of an HMAC key: derived from the algorithm and the
+/// secret, so every instance sharing a secret agrees on it without
+/// configuration, and a new secret gets a new `kid`. A one-way hash of a
+/// secret of at least 256 bits: it reveals nothing a signed token does
+/// not.
+fn hmac_kid(algorithm: Algorithm, secret: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"auth-core kid\0");
+    hash.update(format!("{algorithm:?}").as_bytes());
+    hash.update(b"\0");
+    hash.update(secret);
+    let digest = hash.finalize();
+    format!("hs-{}", URL_SAFE_NO_PAD.encode(&digest[..9]))
+}
+
+/// A key that verifies access tokens: its `kid`, the one algorithm it
+/// accepts, and (for asymmetric keys) its public JWK.
+///
+/// HMAC keys verify too, but are never published.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::{Algorithm, VerificationKey};
+///
+/// let previous = VerificationKey::hmac("2025-q4", Algorithm::HS256, b"0123456789abcdef0123456789abcdef").unwrap();
+/// assert_eq!(previous.kid(), "2025-q4");
+/// assert!(previous.to_jwk().is_none()); // a secret is never published
+/// ```
+#[derive(Clone)]
+pub struct VerificationKey {
+    kid: String,
+    algorithm: Algorithm,
+    pub(super) decoding: DecodingKey,
+    /// For `HS256`: HMAC-SHA256 already keyed with the secret.
+    pub(super) hs256: Option<Hmac<Sha256>>,
+    /// The public JWK (asymmetric keys only), `kid`, `alg` and `use` set.
+    public: Option<Jwk>,
+}
+
+impl fmt::Debug for VerificationKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerificationKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("public", &self.public.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerificationKey {
+    /// An HMAC key (`HS256`, `HS384`, `HS512`) from a shared secret, e.g. a
+    /// previous `auth_secret` kept to verify tokens it signed.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::BadKid`], [`KeyError::WrongAlgorithm`] for a non-HMAC
+    /// algorithm, [`KeyError::SecretTooShort`] or
+    /// [`KeyError::SecretNotRandom`].
+    pub fn hmac(kid: &str, algorithm: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
+        check_kid(kid)?;
+        Self::hmac_unnamed(algorithm, secret).map(|key| key.named(kid))
+    }
+
+    /// An HMAC key whose `kid` is derived from the algorithm and secret.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::hmac`].
+    pub fn hmac_default_kid(algorithm: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
+        Self::hmac_unnamed(algorithm, secret)
+    }
+
+    fn hmac_unnamed(algorithm: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
+        if !is_hmac(algorithm) {
+            return Err(KeyError::WrongAlgorithm {
+                algorithm,
+                expected: "an HMAC",
+            });
+        }
+        check_secret_strength(secret)?;
+        let hs256 = (algorithm == Algorithm::HS256)
+            .then(|| Hmac::<Sha256>::new_from_slice(secret).ok())
+            .flatten();
+        Ok(Self {
+            kid: hmac_kid(algorithm, secret),
+            algorithm,
+            decoding: DecodingKey::from_secret(secret),
+            hs256,
+            public: None,
+        })
+    }
+
+    /// An Ed25519 (`EdDSA`) public key from PEM (SPKI, `BEGIN PUBLIC
+    /// KEY`). `kid` `None` uses the RFC 7638 thumbprint.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Pem`] if the PEM is not an Ed25519 public key,
+    /// [`KeyError::BadKid`].
+    pub fn ed25519_pem(kid: Option<&str>, public_pem: &[u8]) -> Result<Self, KeyError> {
+        let decoding = DecodingKey::from_ed_pem(public_pem).map_err(KeyError::Pem)?;
+        let raw: [u8; 32] = decoding
+            .as_bytes()
+            .try_into()
+            .map_err(|_| pem_error(jsonwebtoken::errors::ErrorKind::InvalidEddsaKey))?;
+        Self::ed25519_raw(kid, raw)
+    }
+
+    pub(super) fn ed25519_raw(kid: Option<&str>, raw: [u8; 32]) -> Result<Self, KeyError> {
+        ed25519_dalek::VerifyingKey::from_bytes(&raw)
+            .map_err(|_| pem_error(jsonwebtoken::errors::ErrorKind::InvalidEddsaKey))?;
+        let jwk = Jwk {
+            common: CommonParameters::default(),
+            algorithm: AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+                key_type: OctetKeyPairType::OctetKeyPair,
+                curve: EllipticCurve::Ed25519,
+                x: URL_SAFE_NO_PAD.encode(raw),
+            }),
+        };
+        Self::public(kid, Algorithm::EdDSA, DecodingKey::from_ed_der(&raw), jwk)
+    }
+
+    /// An RSA public key from PEM (SPKI `BEGIN PUBLIC KEY` or PKCS#1 `BEGIN
+    /// RSA PUBLIC KEY`), for `RS256`/`RS384`/`RS512` or
+    /// `PS256`/`PS384`/`PS512`. `kid` `None` uses the RFC 7638 thumbprint.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::WrongAlgorithm`] for a non-RSA algorithm,
+    /// [`KeyError::Pem`] if the PEM is not an RSA public key,
+    /// [`KeyError::RsaTooSmall`] below [`MIN_RSA_BITS`],
+    /// [`KeyError::BadKid`].
+    pub fn rsa_pem(
+        kid: Option<&str>,
+        algorithm: Algorithm,
+        public_pem: &[u8],
+    ) -> Result<Self, KeyError> {
+        use rsa::pkcs1::DecodeRsaPublicKey as _;
+        check_rsa_algorithm(algorithm)?;
+        let decoding = DecodingKey::from_rsa_pem(public_pem).map_err(KeyError::Pem)?;
+        let public = rsa::RsaPublicKey::from_pkcs1_der(decoding.as_bytes()).map_err(|e| {
+            pem_error(jsonwebtoken::errors::ErrorKind::InvalidRsaKey(
+                e.to_string(),
+            ))
+        })?;
+        Self::rsa_public(kid, algorithm, &public)
+    }
+
+    pub(super) fn rsa_public(
+        kid: Option<&str>,
+        algorithm: Algorithm,
+        public: &rsa::RsaPublicKey,
+    ) -> Result<Self, KeyError> {
+        use rsa::traits::PublicKeyParts as _;
+        let bits = public.n().bits();
+        if bits < MIN_RSA_BITS {
+            return Err(KeyError::RsaTooSmall { bits });
+        }
+        let (n, e) = (public.n().to_bytes_be(), public.e().to_bytes_be());
+        let jwk = Jwk {
+            common: CommonParameters::default(),
+            algorithm: AlgorithmParameters::RSA(RSAKeyParameters {
+                key_type: RSAKeyType::RSA,
+                n: URL_SAFE_NO_PAD.encode(&n),
+                e: URL_SAFE_NO_PAD.encode(&e),
+            }),
+        };
+        Self::public(
+            kid,
+            algorithm,
+            DecodingKey::from_rsa_raw_components(&n, &e),
+            jwk,
+        )
+    }
+
+    /// Fills in `kid` (given, or the RFC 7638 thumbprint), `alg` and `use`.
+    fn public(
+        kid: Option<&str>,
+        algorithm: Algorithm,
+        decoding: DecodingKey,
+        mut jwk: Jwk,
+    ) -> Result<Self, KeyError> {
+        let kid = match kid {
+            Some(kid) => {
+                check_kid(kid)?;
+                kid.to_owned()
+            }
+            None => jwk.thumbprint(ThumbprintHash::SHA256),
+        };
+        jwk.common = CommonParameters {
+            public_key_use: Some(PublicKeyUse::Signature),
+            key_algorithm: Some(key_algorithm(algorithm)),
+            key_id: Some(kid.clone()),
+            ..CommonParameters::default()
+        };
+        Ok(Self {
+            kid,
+            algorithm,
+            decoding,
+            hs256: None,
+            public: Some(jwk),
+        })
+    }
+
+    /// The same key under another `kid`.
+    fn named(mut self, kid: &str) -> Self {
+        kid.clone_into(&mut self.kid);
+        if let Some(jwk) = &mut self.public {
+            jwk.common.key_id = Some(kid.to_owned());
+        }
+        self
+    }
+
+    /// The key id.
+    #[must_use]
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The one algorithm tokens verified with this key must use.
+    #[must_use]
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Whether this is a shared secret (HMAC), never published.
+    #[must_use]
+    pub fn is_symmetric(&self) -> bool {
+        self.public.is_none()
+    }
+
+    /// The public JWK (`kid`, `alg`, `use: sig` and the key material), or
+    /// `None` for a symmetric key, which must never be published.
+    #[must_use]
+    pub fn to_jwk(&self) -> Option<Jwk> {
+        self.public.clone()
+    }
+}
+
+pub(super) fn pem_error(kind: jsonwebtoken::errors::ErrorKind) -> KeyError {
+    KeyError::Pem(kind.into())
+}
+
+fn check_rsa_algorithm(algorithm: Algorithm) -> Result<(), KeyError> {
+    if is_rsa(algorithm) {
+        Ok(())
+    } else {
+        Err(KeyError::WrongAlgorithm {
+            algorithm,
+            expected: "an RSA",
+        })
+    }
+}
+
+/// The JWK `alg` of an algorithm.
+fn key_algorithm(algorithm: Algorithm) -> KeyAlgorithm {
+    match algorithm {
+        Algorithm::HS256 => KeyAlgorithm::HS256,
+        Algorithm::HS384 => KeyAlgorithm::HS384,
+        Algorithm::HS512 => KeyAlgorithm::HS512,
+        Algorithm::ES256 => KeyAlgorithm::ES256,
+        Algorithm::ES384 => KeyAlgorithm::ES384,
+        Algorithm::RS256 => KeyAlgorithm::RS256,
+        Algorithm::RS384 => KeyAlgorithm::RS384,
+        Algorithm::RS512 => KeyAlgorithm::RS512,
+        Algorithm::PS256 => KeyAlgorithm::PS256,
+        Algorithm::PS384 => KeyAlgorithm::PS384,
+        Algorithm::PS512 => KeyAlgorithm::PS512,
+        Algorithm::EdDSA => KeyAlgorithm::EdDSA,
+    }
+}
+
+/// The signing key: a private key (or HMAC secret), its `kid`, the one
+/// algorithm it signs with, and the [`VerificationKey`] that checks what it
+/// signs.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::TokenKeys;
+///
+/// let keys = TokenKeys::hs256(b"0123456789abcdef0123456789abcdef").unwrap();
+/// assert!(keys.kid().starts_with("hs-")); // derived from the secret
+/// let keys = keys.with_kid("2026-01").unwrap();
+/// assert_eq!(keys.kid(), "2026-01");
+/// assert!(TokenKeys::hs256(b"too short").is_err());
+/// ```
+#[derive(Clone)]
+pub struct TokenKeys {
+    pub(super) encoding: EncodingKey,
+    pub(super) verification: Arc<VerificationKey>,
+}
+
+impl fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenKeys")
+            .field("kid", &self.verification.kid)
+            .field("algorithm", &self.verification.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenKeys {
+    /// HMAC-SHA256 keys from a shared secret of at least [`MIN_SECRET_LEN`]
+    /// bytes. The `kid` is derived from the secret; see
+    /// [`Self::with_kid`].
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::SecretTooShort`] or [`KeyError::SecretNotRandom`] for a
+    /// short or low-entropy secret.
+    pub fn hs256(secret: &[u8]) -> Result<Self, KeyError> {
+        Self::hmac(Algorithm::HS256, secret)
+    }
+
+    /// HMAC keys (`HS256`, `HS384` or `HS512`) from a shared secret.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::SecretTooShort`] or [`KeyError::SecretNotRandom`] for a
+    /// short or low-entropy secret, [`KeyError::WrongAlgorithm`] for a
+    /// non-HMAC algorithm.
+    pub fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
+        let verification = VerificationKey::hmac_default_kid(algorithm, secret)?;
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret),
+            verification: Arc::new(verification),
+        })
+    }
+
+    /// Ed25519 (`EdDSA`) keys from PEM: a PKCS#8 private key and its public
+    /// key. The `kid` is the public key's RFC 7638 thumbprint.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Pem`] if either PEM does not parse,
+    /// [`KeyError::KeyMismatch`] if the public key is not the private
+    /// key's.
+    pub fn ed25519_pem(private_pem: &[u8], public_pem: &[u8]) -> Result<Self, KeyError> {
+        let keys = Self::ed25519_private_pem(private_pem)?;
+        let given = VerificationKey::ed25519_pem(None, public_pem)?;
+        keys.check_public(&given)?;
+        Ok(keys)
+    }
+
+    /// Ed25519 (`EdDSA`) keys from a PKCS#8 private key alone; the public
+    /// key is derived from it.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Pem`] if the PEM is not an Ed25519 private key.
+    pub fn ed25519_private_pem(private_pem: &[u8]) -> Result<Self, KeyError> {
+        use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+        let encoding = EncodingKey::from_ed_pem(private_pem).map_err(KeyError::Pem)?;
+        let signing = ed25519_dalek::SigningKey::from_pkcs8_der(encoding.inner())
+            .map_err(|_| pem_error(jsonwebtoken::errors::ErrorKind::InvalidEddsaKey))?;
+        let verification = VerificationKey::ed25519_raw(None, signing.verifying_key().to_bytes())?;
+        Ok(Self {
+            encoding,
+            verification: Arc::new(verification),
+        })
+    }
+
+    /// RSA keys from PEM, for `RS256`/`RS384`/`RS512` or `PS256`/`PS384`/`PS512`.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Pem`] if either PEM does not parse,
+    /// [`KeyError::WrongAlgorithm`] for a non-RSA algorithm,
+    /// [`KeyError::RsaTooSmall`], [`KeyError::KeyMismatch`].
+    pub fn rsa_pem(
+        algorithm: Algorithm,
+        private_pem: &[u8],
+        public_pem: &[u8],
+    ) -> Result<Self, KeyError> {
+        let keys = Self::rsa_private_pem(algorithm, private_pem)?;
+        let given = VerificationKey::rsa_pem(None, algorithm, public_pem)?;
+        keys.check_public(&given)?;
+        Ok(keys)
+    }
+
+    /// RSA keys from a private key alone (PKCS#1 or PKCS#8 PEM); the public
+    /// key is derived from it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::rsa_pem`].
+    pub fn rsa_private_pem(algorithm: Algorithm, private_pem: &[u8]) -> Result<Self, KeyError> {
+        use rsa::pkcs1::DecodeRsaPrivateKey as _;
+        check_rsa_algorithm(algorithm)?;
+        let encoding = EncodingKey::from_rsa_pem(private_pem).map_err(KeyError::Pem)?;
+        let private = rsa::RsaPrivateKey::from_pkcs1_der(encoding.inner()).map_err(|e| {
+            pem_error(jsonwebtoken::errors::ErrorKind::InvalidRsaKey(
+                e.to_string(),
+            ))
+        })?;
+        let verification = VerificationKey::rsa_public(None, algorithm, &private.to_public_key())?;
+        Ok(Self {
+            encoding,
+            verification: Arc::new(verification),
+        })
+    }
+
+    fn check_public(&self, given: &VerificationKey) -> Result<(), KeyError> {
+        let same = match (&self.verification.public, &given.public) {
+            (Some(ours), Some(theirs)) => ours.algorithm == theirs.algorithm,
+            _ => false,
+        };
+        if same {
+            Ok(())
+        } else {
+            Err(KeyError::KeyMismatch)
+        }
+    }
+
+    /// The same keys under another `kid`.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::BadKid`].
+    pub fn with_kid(mut self, kid: &str) -> Result<Self, KeyError> {
+        check_kid(kid)?;
+        self.verification = Arc::new(VerificationKey::clone(&self.verification).named(kid));
+        Ok(self)
+    }
+
+    /// The algorithm tokens are signed and verified with.
+    #[must_use]
+    pub fn algorithm(&self) -> Algorithm {
+        self.verification.algorithm
+    }
+
+    /// The `kid` written in the header of every token signed.
+    #[must_use]
+    pub fn kid(&self) -> &str {
+        &self.verification.kid
+    }
+
+    /// The key that verifies what these keys sign.
+    #[must_use]
+    pub fn verification_key(&self) -> &VerificationKey {
+        &self.verification
+    }
+}
+
+/// Verification keys by `kid`. Each key pins its own algorithm.
+///
+/// Build one from keys ([`Self::insert`], [`Self::with`]) or from a
+/// published JWK set ([`Self::from_jwk_set`]); publish the public ones with
+/// [`Self::to_jwk_set`].
+///
+/// # Example
+///
+/// ```
+/// use auth_core::{Algorithm, KeySet, VerificationKey};
+///
+/// let old = VerificationKey::hmac("2025", Algorithm::HS256, b"0123456789abcdef0123456789abcdef").unwrap();
+/// let set = KeySet::new().with(old).unwrap();
+/// assert!(set.get("2025").is_some());
+/// assert!(set.to_jwk_set().keys.is_empty()); // secrets are never published
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    keys: BTreeMap<String, Arc<VerificationKey>>,
+}
+
+impl KeySet {
+    /// An empty set.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a key.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::DuplicateKid`] if the set already has a key with that
+    /// `kid`.
+    pub fn insert(&mut self, key: VerificationKey) -> Result<(), KeyError> {
+        if self.keys.contains_key(&key.kid) {
+            return Err(KeyError::DuplicateKid { kid: key.kid });
+        }
+        self.keys.insert(key.kid.clone(), Arc::new(key));
+        Ok(())
+    }
+
+    /// The set with one more key.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::insert`].
+    pub fn with(mut self, key: VerificationKey) -> Result<Self, KeyError> {
+        self.insert(key)?;
+        Ok(self)
+    }
+
+    /// Removes the key with this `kid`, returning it.
+    pub fn remove(&mut self, kid: &str) -> Option<VerificationKey> {
+        self.keys
+            .remove(kid)
+            .map(|key| Arc::try_unwrap(key).unwrap_or_else(|shared| (*shared).clone()))
+    }
+
+    /// The key with this `kid`.
+    #[must_use]
+    pub fn get(&self, kid: &str) -> Option<&VerificationKey> {
+        self.keys.get(kid).map(AsRef::as_ref)
+    }
+
+    /// The key with this `kid`, shared.
+    pub(super) fn get_shared(&self, kid: &str) -> Option<&Arc<VerificationKey>> {
+        self.keys.get(kid)
+    }
+
+    /// The only key, if the set holds exactly one.
+    pub(super) fn only(&self) -> Option<&Arc<VerificationKey>> {
+        let mut keys = self.keys.values();
+        match (keys.next(), keys.next()) {
+            (Some(key), None) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// The keys, ordered by `kid`.
+    pub fn iter(&self) -> impl Iterator<Item = &VerificationKey> {
+        self.keys.values().map(AsRef::as_ref)
+    }
+
+    /// How many keys the set holds.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the set is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a KeySet {
+    type Item = &'a VerificationKey;
+    type IntoIter = Box<dyn Iterator<Item = &'a VerificationKey> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// A hook called with the `kid` of a token no key matched.
+type UnknownKidHook = Box<dyn Fn(&str) + Send + Sync>;
+
+/// A [`KeySet`] shared by everything that verifies tokens, replaceable while
+/// the server runs (e.g. by a task that re-reads another issuer's JWKS).
+///
+/// Cloning shares the set. [`Self::replace`] takes effect for the next
+/// verification, and tokens remembered as verified with the old keys are
+/// verified again.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::{KeySet, SharedKeys};
+///
+/// let shared = SharedKeys::new(KeySet::new());
+/// let handle = shared.clone();
+/// handle.replace(KeySet::new());
+/// assert_eq!(shared.generation(), 1);
+/// ```
+#[derive(Clone)]
+pub struct SharedKeys {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    current: RwLock<Arc<KeySet>>,
+    generation: AtomicU64,
+    on_unknown_kid: OnceLock<UnknownKidHook>,
+}
+
+impl fmt::Debug for SharedKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedKeys")
+            .field("keys", &self.load())
+            .field("generation", &self.generation())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for SharedKeys {
+    fn default() -> Self {
+        Self::new(KeySet::new())
+    }
+}
+
+impl SharedKeys {
+    /// Shares `keys`.
+    #[must_use]
+    pub fn new(keys: KeySet) -> Self {
+        Self {
+            inner: Arc::new(Shared {
+                current: RwLock::new(Arc::new(keys)),
+                generation: AtomicU64::new(0),
+                on_unknown_kid: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The keys now.
+    #[must_use]
+    pub fn load(&self) -> Arc<KeySet> {
+        Arc::clone(
+            &self
+                .inner
+                .current
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    /// Replaces the keys for every holder of this handle.
+    pub fn replace(&self, keys: KeySet) {
+        *self
+            .inner
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// How many times the keys were replaced.
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
+    /// Calls `hook` with the `kid` of every token that names a key this set
+    /// does not hold (before the token is refused with
+    /// [`TokenProblem::UnknownKey`](crate::TokenProblem::UnknownKey)), e.g.
+    /// to wake a task that fetches the issuer's keys again. The hook runs on
+    /// the verifying thread: keep it quick and rate-limit the work it
+    /// starts. Only one hook can be set; returns `false` if one was.
+    pub fn on_unknown_kid(&self, hook: impl Fn(&str) + Send + Sync + 'static) -> bool {
+        self.inner.on_unknown_kid.set(Box::new(hook)).is_ok()
+    }
+
+    pub(super) fn unknown_kid(&self, kid: &str) {
+        if let Some(hook) = self.inner.on_unknown_kid.get() {
+            hook(kid);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const ED_A_KEY: &str = include_str!("../../tests/fixtures/ed25519-a.key");
+    const ED_A_PUB: &str = include_str!("../../tests/fixtures/ed25519-a.pub");
+    const ED_B_PUB: &str = include_str!("../../tests/fixtures/ed25519-b.pub");
+    const RSA_KEY: &str = include_str!("../../tests/fixtures/rsa-2048.key");
+    const RSA_PUB: &str = include_str!("../../tests/fixtures/rsa-2048.pub");
+    const RSA_SMALL_PUB: &str = include_str!("../../tests/fixtures/rsa-1024.pub");
+
+    #[test]
+    fn weak_secrets_are_refused() {
+        assert!(TokenKeys::hs256(b"short").is_err());
+        assert!(TokenKeys::hs256(&[b'a'; 64]).is_err());
+        assert!(TokenKeys::hmac(Algorithm::RS256, SECRET).is_err());
+        assert!(TokenKeys::hmac(Algorithm::HS512, SECRET).is_ok());
+    }
+
+    #[test]
+    fn default_kids_are_stable_and_differ_per_key() {
+        let a = TokenKeys::hs256(SECRET).unwrap();
+        assert_eq!(a.kid(), TokenKeys::hs256(SECRET).unwrap().kid());
+        assert!(a.kid().starts_with("hs-"));
+        assert!(!a.kid().contains("0123"));
+        let other = TokenKeys::hs256(b"0123456789abcdef0123456789ABCDEF").unwrap();
+        assert_ne!(a.kid(), other.kid());
+        assert_ne!(
+            a.kid(),
+            TokenKeys::hmac(Algorithm::HS512, SECRET).unwrap().kid()
+        );
+        // Asymmetric keys: the RFC 7638 thumbprint, whether the public key
+        // is given or derived.
+        let ed = TokenKeys::ed25519_private_pem(ED_A_KEY.as_bytes()).unwrap();
+        let both = TokenKeys::ed25519_pem(ED_A_KEY.as_bytes(), ED_A_PUB.as_bytes()).unwrap();
+        assert_eq!(ed.kid(), both.kid());
+        assert_eq!(ed.kid().len(), 43);
+        assert_eq!(
+            ed.kid(),
+            VerificationKey::ed25519_pem(None, ED_A_PUB.as_bytes())
+                .unwrap()
+                .kid()
+        );
+    }
+
+    #[test]
+    fn kids_are_checked() {
+        let keys = TokenKeys::hs256(SECRET).unwrap();
+        for bad in ["", "with space", "tab\t", "é", &"k".repeat(MAX_KID_LEN + 1)] {
+            assert!(
+                matches!(keys.clone().with_kid(bad), Err(KeyError::BadKid { .. })),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(keys.with_kid("2026-01").unwrap().kid(), "2026-01");
+    }
+
+    #[test]
+    fn mismatched_pairs_and_bad_pems_are_refused() {
+        assert_eq!(
+            TokenKeys::ed25519_pem(ED_A_KEY.as_bytes(), ED_B_PUB.as_bytes()).unwrap_err(),
+            KeyError::KeyMismatch
+        );
+        assert!(matches!(
+            TokenKeys::ed25519_pem(b"not a pem", ED_A_PUB.as_bytes()),
+            Err(KeyError::Pem(_))
+        ));
+        // An RSA key where an Ed25519 key is expected, and the reverse.
+        assert!(matches!(
+            TokenKeys::ed25519_private_pem(RSA_KEY.as_bytes()),
+            Err(KeyError::Pem(_))
+        ));
+        assert!(matches!(
+            VerificationKey::rsa_pem(None, Algorithm::RS256, ED_A_PUB.as_bytes()),
+            Err(KeyError::Pem(_))
+        ));
+        assert!(matches!(
+            TokenKeys::rsa_private_pem(Algorithm::EdDSA, RSA_KEY.as_bytes()),
+            Err(KeyError::WrongAlgorithm { .. })
+        ));
+        assert!(matches!(
+            VerificationKey::rsa_pem(None, Algorithm::RS256, RSA_SMALL_PUB.as_bytes()),
+            Err(KeyError::RsaTooSmall { bits: 1024 })
+        ));
+        let rsa =
+            TokenKeys::rsa_pem(Algorithm::RS256, RSA_KEY.as_bytes(), RSA_PUB.as_bytes()).unwrap();
+        assert_eq!(rsa.algorithm(), Algorithm::RS256);
+    }
+
+    #[test]
+    fn public_jwks_carry_only_public_material() {
+        let ed = VerificationKey::ed25519_pem(Some("ed"), ED_A_PUB.as_bytes()).unwrap();
+        let json = serde_json::to_value(ed.to_jwk().unwrap()).unwrap();
+        assert_eq!(json["kty"], "OKP");
+        assert_eq!(json["crv"], "Ed25519");
+        assert_eq!(json["alg"], "EdDSA");
+        assert_eq!(json["use"], "sig");
+        assert_eq!(json["kid"], "ed");
+        assert!(json.get("d").is_none());
+        let rsa = TokenKeys::rsa_private_pem(Algorithm::RS256, RSA_KEY.as_bytes()).unwrap();
+        let json = serde_json::to_value(rsa.verification_key().to_jwk().unwrap()).unwrap();
+        assert_eq!(json["kty"], "RSA");
+        assert_eq!(json["e"], "AQAB");
+        for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+            assert!(json.get(private).is_none(), "{private}");
+        }
+        let hmac = VerificationKey::hmac("h", Algorithm::HS256, SECRET).unwrap();
+        assert!(hmac.to_jwk().is_none());
+        assert!(hmac.is_symmetric());
+    }
+
+    #[test]
+    fn duplicate_kids_are_refused() {
+        let a = VerificationKey::hmac("same", Algorithm::HS256, SECRET).unwrap();
+        let b = VerificationKey::ed25519_pem(Some("same"), ED_A_PUB.as_bytes()).unwrap();
+        assert_eq!(
+            KeySet::new().with(a).unwrap().with(b).unwrap_err(),
+            KeyError::DuplicateKid { kid: "same".into() }
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let keys = TokenKeys::hs256(SECRET).unwrap();
+        let debug = format!("{keys:?} {:?}", keys.verification_key());
+        assert!(!debug.contains("0123456789"), "{debug}");
+        assert!(!debug.contains("48, 49"), "{debug}");
+    }
+}

@@ -1,0 +1,684 @@
+//! JWT access tokens (RFC 9068): claims, issuing and verifying.
+//!
+//! Keys live in `keys`, the verified-token cache in `cache`. Free of
+//! Rocket types.
+
+mod cache;
+mod jwk;
+mod keys;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac as _};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, Header, Validation};
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::scopes::Scopes;
+use cache::VerifiedCache;
+pub use keys::{
+    KeyError, KeySet, MAX_KID_LEN, MIN_RSA_BITS, MIN_SECRET_LEN, SharedKeys, TokenKeys,
+    VerificationKey,
+};
+
+/// The JWT `typ` header of access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// Why an access token was refused. Each is answered with 401
+/// `invalid_token`; the message becomes the `error_description`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenProblem {
+    /// Not a `b64token` (RFC 6750 §2.1) or not a well-formed JWT.
+    #[error("the access token is malformed")]
+    Malformed,
+    /// The signature does not match.
+    #[error("the access token signature is invalid")]
+    BadSignature,
+    /// `exp` is in the past (beyond the leeway).
+    #[error("the access token expired")]
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("the access token is not valid yet")]
+    NotYetValid,
+    /// `iss` is not this server.
+    #[error("the access token was issued by another issuer")]
+    WrongIssuer,
+    /// `aud` does not name this resource server.
+    #[error("the access token is meant for another audience")]
+    WrongAudience,
+    /// Signed with an algorithm other than the one its key is pinned to.
+    #[error("the access token uses an unexpected algorithm")]
+    WrongAlgorithm,
+    /// The JWT header's `typ` is not `at+jwt` (RFC 9068 §4).
+    #[error("the token is not an access token (typ must be at+jwt)")]
+    WrongType,
+    /// A required claim is missing or has the wrong type.
+    #[error("the access token claims are missing or invalid")]
+    BadClaims,
+    /// The subject no longer exists or is disabled.
+    #[error("the access token subject is unknown or disabled")]
+    UnknownSubject,
+    /// The header's `kid` names no verification key (e.g. a key removed
+    /// after a rotation), or a token without `kid` where no key is the
+    /// default.
+    #[error("the access token was signed with an unknown key")]
+    UnknownKey,
+}
+
+/// Signing an access token failed: a broken asymmetric key, or a verifier
+/// without a signing key ([`AccessTokens::verifier`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("signing the access token failed: {0}")]
+pub struct SigningError(SigningFailure);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum SigningFailure {
+    #[error("{0}")]
+    Jwt(jsonwebtoken::errors::Error),
+    #[error("this server only verifies tokens (no signing key)")]
+    NoSigningKey,
+}
+
+/// The claims of an access token (RFC 9068 §2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Subject: the username.
+    pub sub: String,
+    /// Audience: the resource server.
+    pub aud: String,
+    /// Expiry, seconds since the Unix epoch.
+    pub exp: u64,
+    /// Issue time, seconds since the Unix epoch.
+    pub iat: u64,
+    /// Not before, seconds since the Unix epoch (equal to `iat` when issued
+    /// here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// Unique token id.
+    pub jti: String,
+    /// The OAuth client the token was issued to.
+    pub client_id: String,
+    /// The granted scopes, space-separated.
+    #[serde(default)]
+    pub scope: Scopes,
+}
+
+/// What [`AccessTokens::issue`] returns.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// The compact JWT.
+    pub token: String,
+    /// Its claims.
+    pub claims: AccessTokenClaims,
+}
+
+/// Every algorithm jsonwebtoken knows, each with its own [`Validation`].
+const ALGORITHMS: [Algorithm; 12] = [
+    Algorithm::HS256,
+    Algorithm::HS384,
+    Algorithm::HS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::EdDSA,
+];
+
+/// Issues and verifies access tokens for one issuer and audience.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::{AccessTokens, Scopes, TokenKeys};
+///
+/// let keys = TokenKeys::hs256(b"0123456789abcdef0123456789abcdef").unwrap();
+/// let tokens = AccessTokens::new(keys, "https://auth.example", "https://api.example");
+/// let issued = tokens.issue("alice", "my-client", &Scopes::parse("read:items").unwrap()).unwrap();
+/// let claims = tokens.verify(&issued.token).unwrap();
+/// assert_eq!(claims.sub, "alice");
+/// assert!(claims.scope.contains("read:items"));
+/// ```
+///
+/// # Keys
+///
+/// Tokens are signed with one key ([`TokenKeys`]) whose `kid` goes in every
+/// token's header. Verification picks the key by the token's `kid`: the
+/// signing key, or one of the [verification keys](Self::with_verification_keys)
+/// (e.g. the previous signing key during a rotation). The algorithm is the
+/// one pinned to that key, never the header's `alg`. A `kid` no key has is
+/// refused ([`TokenProblem::UnknownKey`]).
+///
+/// A token without `kid` (issued before keys had one) is verified with the
+/// signing key only; a [verifier](Self::verifier) without a signing key
+/// accepts it only when it holds exactly one key.
+///
+/// # Verification cost
+///
+/// With `HS256` signing keys, a token whose header is exactly the one this
+/// issuer writes (or the same fields in another order, with or without
+/// the `kid`) is verified on a fast path: one HMAC with the pre-keyed
+/// secret (compared in constant time), the claims parsed once, `exp`,
+/// `nbf`, `iss` and `aud` checked by hand. Every other token (another key,
+/// algorithm or header) goes through `jsonwebtoken` with the key's pinned
+/// algorithm. Tokens that passed full verification are remembered, keyed
+/// by their exact bytes, in a bounded cache ([`Self::VERIFIED_CACHE_SIZE`]
+/// entries); `exp` and `nbf` are checked again on every hit, and replacing
+/// the [shared keys](SharedKeys::replace) empties it. Only fully verified
+/// tokens are inserted, so a forged or altered token can never hit.
+#[derive(Debug, Clone)]
+pub struct AccessTokens {
+    signing: Option<Signing>,
+    /// The keys that only verify.
+    others: SharedKeys,
+    issuer: String,
+    audience: String,
+    ttl: u64,
+    leeway: u64,
+    jwks_max_age: u64,
+    /// One validation per algorithm, each pinned to it.
+    validations: Vec<(Algorithm, Validation)>,
+    verified: Arc<VerifiedCache>,
+}
+
+/// The signing key, the header it writes and its fast path.
+#[derive(Debug, Clone)]
+struct Signing {
+    keys: TokenKeys,
+    header: Header,
+    fast: Option<FastPath>,
+}
+
+/// `HS256` only: the header segment `issue` writes, and HMAC-SHA256
+/// already keyed with the secret, cloned per verification instead of
+/// re-keying.
+#[derive(Clone)]
+struct FastPath {
+    header: String,
+    mac: Hmac<Sha256>,
+}
+
+impl fmt::Debug for FastPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FastPath").finish_non_exhaustive()
+    }
+}
+
+impl AccessTokens {
+    /// Default lifetime of an access token, in seconds (30 minutes).
+    pub const DEFAULT_TTL: u64 = 1800;
+    /// Default clock-skew leeway for `exp` and `nbf`, in seconds.
+    pub const DEFAULT_LEEWAY: u64 = 10;
+    /// Default `max-age` of the published key set, in seconds.
+    pub const DEFAULT_JWKS_MAX_AGE: u64 = 300;
+
+    /// Most verified tokens remembered at once (see "Verification cost").
+    pub const VERIFIED_CACHE_SIZE: usize = 4096;
+
+    /// Tokens for `issuer` and `audience`, signed with `keys`, with the
+    /// default lifetime and leeway.
+    #[must_use]
+    pub fn new(keys: TokenKeys, issuer: &str, audience: &str) -> Self {
+        let header = access_header(keys.algorithm(), Some(keys.kid()));
+        // The header segment exactly as `issue` writes it: taken from a
+        // token signed over an empty payload, so it cannot drift from what
+        // jsonwebtoken serializes.
+        let fast = keys.verification.hs256.as_ref().and_then(|mac| {
+            let token = jsonwebtoken::encode(&header, &(), &keys.encoding).ok()?;
+            let segment = token.split('.').next()?;
+            Some(FastPath {
+                header: segment.to_owned(),
+                mac: mac.clone(),
+            })
+        });
+        let signing = Signing { keys, header, fast };
+        Self::build(Some(signing), SharedKeys::default(), issuer, audience)
+    }
+
+    /// Tokens for `issuer` and `audience` that this server only verifies,
+    /// with `keys` (e.g. another issuer's published keys, replaced when it
+    /// rotates them). [`Self::issue`] fails.
+    #[must_use]
+    pub fn verifier(keys: SharedKeys, issuer: &str, audience: &str) -> Self {
+        Self::build(None, keys, issuer, audience)
+    }
+
+    fn build(signing: Option<Signing>, others: SharedKeys, issuer: &str, audience: &str) -> Self {
+        let validations = ALGORITHMS
+            .iter()
+            .map(|&algorithm| {
+                let mut validation = Validation::new(algorithm);
+                validation.set_issuer(&[issuer]);
+                validation.set_audience(&[audience]);
+                validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                validation.validate_nbf = true;
+                validation.leeway = Self::DEFAULT_LEEWAY;
+                (algorithm, validation)
+            })
+            .collect();
+        Self {
+            signing,
+            others,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            ttl: Self::DEFAULT_TTL,
+            leeway: Self::DEFAULT_LEEWAY,
+            jwks_max_age: Self::DEFAULT_JWKS_MAX_AGE,
+            validations,
+            verified: Arc::new(VerifiedCache::new(Self::VERIFIED_CACHE_SIZE)),
+        }
+    }
+
+    /// Also verifies with these keys (e.g. the previous signing key, kept
+    /// until the tokens it signed have expired). They never sign.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::DuplicateKid`] if a key has the signing key's `kid`.
+    pub fn with_verification_keys(self, keys: KeySet) -> Result<Self, KeyError> {
+        if let Some(signing) = &self.signing
+            && keys.get(signing.keys.kid()).is_some()
+        {
+            return Err(KeyError::DuplicateKid {
+                kid: signing.keys.kid().to_owned(),
+            });
+        }
+        Ok(self.with_shared_keys(SharedKeys::new(keys)))
+    }
+
+    /// Also verifies with these shared keys, which can be replaced while
+    /// the server runs. A key with the signing key's `kid` is ignored: the
+    /// signing key always verifies what it signed.
+    #[must_use]
+    pub fn with_shared_keys(mut self, keys: SharedKeys) -> Self {
+        self.others = keys;
+        self.verified = Arc::new(VerifiedCache::new(self.verified.capacity()));
+        self
+    }
+
+    /// Sets the lifetime of issued tokens, in seconds.
+    #[must_use]
+    pub fn with_ttl(mut self, seconds: u64) -> Self {
+        self.ttl = seconds;
+        self
+    }
+
+    /// The same tokens with a verified-token cache of `capacity` entries.
+    #[cfg(test)]
+    fn with_cache_capacity(mut self, capacity: usize) -> Self {
+        self.verified = Arc::new(VerifiedCache::new(capacity));
+        self
+    }
+
+    /// Sets the clock-skew leeway for `exp` and `nbf`, in seconds.
+    #[must_use]
+    pub fn with_leeway(mut self, seconds: u64) -> Self {
+        self.leeway = seconds;
+        for (_, validation) in &mut self.validations {
+            validation.leeway = seconds;
+        }
+        self
+    }
+
+    /// Sets the `max-age` of the published key set (`Cache-Control`), in
+    /// seconds.
+    #[must_use]
+    pub fn with_jwks_max_age(mut self, seconds: u64) -> Self {
+        self.jwks_max_age = seconds;
+        self
+    }
+
+    /// The signing algorithm, or `None` for a [verifier](Self::verifier).
+    #[must_use]
+    pub fn keys_algorithm(&self) -> Option<Algorithm> {
+        self.signing.as_ref().map(|s| s.keys.algorithm())
+    }
+
+    /// The signing keys, or `None` for a [verifier](Self::verifier).
+    #[must_use]
+    pub fn signing_keys(&self) -> Option<&TokenKeys> {
+        self.signing.as_ref().map(|s| &s.keys)
+    }
+
+    /// The keys that verify besides the signing key. Replace them with
+    /// [`SharedKeys::replace`].
+    #[must_use]
+    pub fn verification_keys(&self) -> &SharedKeys {
+        &self.others
+    }
+
+    /// The public keys that verify this issuer's tokens, as a JWK set
+    /// (RFC 7517): the signing key's first, then the verification keys',
+    /// ordered by `kid`. HMAC keys are never included: anyone holding one
+    /// could sign, so an HMAC-only issuer publishes an empty set.
+    #[must_use]
+    pub fn jwks(&self) -> JwkSet {
+        let signing = self.signing.as_ref().map(|s| &s.keys);
+        let mut keys: Vec<_> = signing
+            .and_then(|k| k.verification_key().to_jwk())
+            .into_iter()
+            .collect();
+        let others = self.others.load();
+        keys.extend(
+            others
+                .iter()
+                .filter(|key| signing.is_none_or(|s| s.kid() != key.kid()))
+                .filter_map(VerificationKey::to_jwk),
+        );
+        JwkSet { keys }
+    }
+
+    /// The `max-age` of the published key set, in seconds.
+    #[must_use]
+    pub fn jwks_max_age(&self) -> u64 {
+        self.jwks_max_age
+    }
+
+    /// The issuer (`iss`) of issued tokens.
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The audience (`aud`) of issued tokens.
+    #[must_use]
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// Lifetime of issued tokens, in seconds.
+    #[must_use]
+    pub fn ttl(&self) -> u64 {
+        self.ttl
+    }
+
+    /// Issues a token for `subject`, valid from now for [`Self::ttl`].
+    ///
+    /// # Errors
+    ///
+    /// [`SigningError`] if signing fails (only possible with a broken
+    /// asymmetric key, or a [verifier](Self::verifier)).
+    pub fn issue(
+        &self,
+        subject: &str,
+        client_id: &str,
+        scopes: &Scopes,
+    ) -> Result<IssuedToken, SigningError> {
+        self.issue_at(subject, client_id, scopes, unix_now())
+    }
+
+    /// Issues a token as if the time were `now` (seconds since the epoch).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::issue`].
+    pub fn issue_at(
+        &self,
+        subject: &str,
+        client_id: &str,
+        scopes: &Scopes,
+        now: u64,
+    ) -> Result<IssuedToken, SigningError> {
+        let signing = self
+            .signing
+            .as_ref()
+            .ok_or(SigningError(SigningFailure::NoSigningKey))?;
+        let claims = AccessTokenClaims {
+            iss: self.issuer.clone(),
+            sub: subject.to_owned(),
+            aud: self.audience.clone(),
+            exp: now.saturating_add(self.ttl),
+            iat: now,
+            nbf: Some(now),
+            jti: random_id(),
+            client_id: client_id.to_owned(),
+            scope: scopes.clone(),
+        };
+        let token = jsonwebtoken::encode(&signing.header, &claims, &signing.keys.encoding)
+            .map_err(|e| SigningError(SigningFailure::Jwt(e)))?;
+        Ok(IssuedToken { token, claims })
+    }
+
+    /// Verifies a token: the key named by its `kid`, the signature with
+    /// that key's pinned algorithm, `typ`, `exp` and `nbf` (with leeway),
+    /// `iss`, `aud` and the claim types.
+    ///
+    /// # Errors
+    ///
+    /// The [`TokenProblem`] that best describes the failure.
+    pub fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenProblem> {
+        self.verify_at(token, unix_now())
+    }
+
+    /// Verifies a token as if the time were `now` (seconds since the
+    /// epoch).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::verify`].
+    pub fn verify_at(&self, token: &str, now: u64) -> Result<AccessTokenClaims, TokenProblem> {
+        let generation = self.others.generation();
+        if let Some(fast) = self.signing.as_ref().and_then(|s| s.fast.as_ref())
+            && let Some((signing_input, signature)) = token.rsplit_once('.')
+            && let Some((token_header, payload)) = signing_input.split_once('.')
+            && (token_header == fast.header || self.is_plain_header(token_header)?)
+        {
+            if let Some(claims) = self.verified.get(token, generation) {
+                self.check_times(&claims, now)?;
+                return Ok(AccessTokenClaims::clone(&claims));
+            }
+            let claims = self.verify_hs256(&fast.mac, signing_input, payload, signature, now)?;
+            self.verified
+                .insert(token, Arc::new(claims.clone()), generation);
+            return Ok(claims);
+        }
+        if let Some(claims) = self.verified.get(token, generation) {
+            self.check_times(&claims, now)?;
+            return Ok(AccessTokenClaims::clone(&claims));
+        }
+        let claims = self.verify_slow(token)?;
+        self.verified
+            .insert(token, Arc::new(claims.clone()), generation);
+        Ok(claims)
+    }
+
+    /// Whether a header segment other than ours still says exactly
+    /// `{"alg": "HS256", "typ": "at+jwt"}`, with no `kid` or the signing
+    /// key's (another key order or spacing), so the fast path applies. A
+    /// segment that is not base64url is malformed; anything else (other
+    /// fields, another `alg`, `typ` or `kid`) goes to the full
+    /// verification.
+    fn is_plain_header(&self, segment: &str) -> Result<bool, TokenProblem> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct PlainHeader {
+            alg: String,
+            typ: String,
+            #[serde(default)]
+            kid: Option<String>,
+        }
+        let Some(signing) = &self.signing else {
+            return Ok(false);
+        };
+        if segment.len() > 512 {
+            return Ok(false);
+        }
+        let json = URL_SAFE_NO_PAD
+            .decode(segment)
+            .map_err(|_| TokenProblem::Malformed)?;
+        Ok(serde_json::from_slice::<PlainHeader>(&json).is_ok_and(|h| {
+            signing.keys.algorithm() == Algorithm::HS256
+                && h.alg == "HS256"
+                && is_access_token_type(&h.typ)
+                && h.kid.is_none_or(|kid| kid == signing.keys.kid())
+        }))
+    }
+
+    /// The `HS256` fast path for a token whose header is exactly ours.
+    fn verify_hs256(
+        &self,
+        mac: &Hmac<Sha256>,
+        signing_input: &str,
+        payload: &str,
+        signature: &str,
+        now: u64,
+    ) -> Result<AccessTokenClaims, TokenProblem> {
+        let mut tag = [0u8; 32];
+        match URL_SAFE_NO_PAD.decode_slice(signature, &mut tag) {
+            Ok(len) if len == tag.len() => {}
+            Ok(_) | Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+                return Err(TokenProblem::BadSignature);
+            }
+            Err(base64::DecodeSliceError::DecodeError(_)) => return Err(TokenProblem::Malformed),
+        }
+        let mut mac = mac.clone();
+        mac.update(signing_input.as_bytes());
+        mac.verify_slice(&tag)
+            .map_err(|_| TokenProblem::BadSignature)?;
+        let json = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| TokenProblem::Malformed)?;
+        let claims: AccessTokenClaims =
+            serde_json::from_slice(&json).map_err(|_| TokenProblem::BadClaims)?;
+        self.check_times(&claims, now)?;
+        if claims.iss != self.issuer {
+            return Err(TokenProblem::WrongIssuer);
+        }
+        if claims.aud != self.audience {
+            return Err(TokenProblem::WrongAudience);
+        }
+        Ok(claims)
+    }
+
+    /// `exp` and `nbf` with the leeway, as jsonwebtoken checks them.
+    fn check_times(&self, claims: &AccessTokenClaims, now: u64) -> Result<(), TokenProblem> {
+        if claims.exp.saturating_add(self.leeway) < now {
+            return Err(TokenProblem::Expired);
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(self.leeway))
+        {
+            return Err(TokenProblem::NotYetValid);
+        }
+        Ok(())
+    }
+
+    /// The key a token's `kid` names: the signing key, or one of the
+    /// verification keys. Without `kid`: the signing key; a verifier
+    /// without one uses its only key, if it has exactly one.
+    fn key_for(&self, kid: Option<&str>) -> Result<Arc<VerificationKey>, TokenProblem> {
+        let signing = self.signing.as_ref().map(|s| &s.keys.verification);
+        match kid {
+            Some(kid) => {
+                if let Some(key) = signing.filter(|key| key.kid() == kid) {
+                    return Ok(Arc::clone(key));
+                }
+                if let Some(key) = self.others.load().get_shared(kid) {
+                    return Ok(Arc::clone(key));
+                }
+                self.others.unknown_kid(kid);
+                Err(TokenProblem::UnknownKey)
+            }
+            None => match signing {
+                Some(key) => Ok(Arc::clone(key)),
+                None => self
+                    .others
+                    .load()
+                    .only()
+                    .map(Arc::clone)
+                    .ok_or(TokenProblem::UnknownKey),
+            },
+        }
+    }
+
+    /// Full verification with jsonwebtoken, for every other key, algorithm
+    /// and header.
+    fn verify_slow(&self, token: &str) -> Result<AccessTokenClaims, TokenProblem> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenProblem::Malformed)?;
+        let key = self.key_for(header.kid.as_deref())?;
+        if header.alg != key.algorithm() {
+            return Err(TokenProblem::WrongAlgorithm);
+        }
+        let validation = self
+            .validations
+            .iter()
+            .find(|(algorithm, _)| *algorithm == key.algorithm())
+            .map(|(_, validation)| validation)
+            .ok_or(TokenProblem::WrongAlgorithm)?;
+        let data = jsonwebtoken::decode::<AccessTokenClaims>(token, &key.decoding, validation)
+            .map_err(|e| token_problem(token, e.kind()))?;
+        if !data.header.typ.as_deref().is_some_and(is_access_token_type) {
+            return Err(TokenProblem::WrongType);
+        }
+        Ok(data.claims)
+    }
+}
+
+/// `at+jwt`, or its media type `application/at+jwt`, in any case.
+fn is_access_token_type(typ: &str) -> bool {
+    typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || typ.eq_ignore_ascii_case("application/at+jwt")
+}
+
+/// The header of an access token: the pinned algorithm, the key's `kid`
+/// and `typ: at+jwt`.
+fn access_header(algorithm: Algorithm, kid: Option<&str>) -> Header {
+    let mut header = Header::new(algorithm);
+    header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+    header.kid = kid.map(str::to_owned);
+    header
+}
+
+/// Names a verification failure. A token whose header does not even decode
+/// is malformed, not a token with bad claims (jsonwebtoken reports both as
+/// JSON errors); that extra look is taken on the failure path only.
+fn token_problem(token: &str, kind: &ErrorKind) -> TokenProblem {
+    match kind {
+        ErrorKind::Json(_) | ErrorKind::Base64(_) | ErrorKind::Utf8(_)
+            if jsonwebtoken::decode_header(token).is_err() =>
+        {
+            TokenProblem::Malformed
+        }
+        ErrorKind::InvalidSignature => TokenProblem::BadSignature,
+        ErrorKind::ExpiredSignature => TokenProblem::Expired,
+        ErrorKind::ImmatureSignature => TokenProblem::NotYetValid,
+        ErrorKind::InvalidIssuer => TokenProblem::WrongIssuer,
+        ErrorKind::InvalidAudience => TokenProblem::WrongAudience,
+        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => TokenProblem::WrongAlgorithm,
+        ErrorKind::MissingRequiredClaim(_)
+        | ErrorKind::InvalidClaimFormat(_)
+        | ErrorKind::Json(_) => TokenProblem::BadClaims,
+        _ => TokenProblem::Malformed,
+    }
+}
+
+/// Seconds since the Unix epoch.
+#[must_use]
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// 128 random bits, base64url: for `jti` and family ids.
+pub(crate) fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests;
