@@ -118,6 +118,13 @@ pub struct AuthConfig {
     /// The longest delay throttling imposes, in seconds.
     #[serde(rename = "auth_throttle_max_delay")]
     pub throttle_max_delay: u64,
+    /// Database connections one process keeps open at most (the pool of
+    /// [`crate::database::Database`]).
+    #[serde(rename = "auth_database_max_connections")]
+    pub database_max_connections: u64,
+    /// How long a query waits for a free database connection, in seconds.
+    #[serde(rename = "auth_database_acquire_timeout")]
+    pub database_acquire_timeout: u64,
 }
 
 impl Default for AuthConfig {
@@ -140,6 +147,8 @@ impl Default for AuthConfig {
             throttle: true,
             throttle_free_attempts: 5,
             throttle_max_delay: 300,
+            database_max_connections: 10,
+            database_acquire_timeout: 10,
         }
     }
 }
@@ -164,6 +173,8 @@ impl fmt::Debug for AuthConfig {
             .field("throttle", &self.throttle)
             .field("throttle_free_attempts", &self.throttle_free_attempts)
             .field("throttle_max_delay", &self.throttle_max_delay)
+            .field("database_max_connections", &self.database_max_connections)
+            .field("database_acquire_timeout", &self.database_acquire_timeout)
             .finish()
     }
 }
@@ -179,7 +190,7 @@ fn algorithm_any_case<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Algo
 pub(crate) const DEFAULT_REALM: &str = "api";
 
 /// The allowed range of every numeric setting: key, smallest, largest.
-const RANGES: [(&str, u64, u64); 9] = [
+const RANGES: [(&str, u64, u64); 11] = [
     // Access tokens cannot be revoked: at most a day.
     ("auth_access_ttl", 1, 24 * 3600),
     ("auth_refresh_ttl", 1, 365 * 24 * 3600),
@@ -194,6 +205,10 @@ const RANGES: [(&str, u64, u64); 9] = [
     ("auth_throttle_free_attempts", 1, 1000),
     // Nobody can be locked out for longer than a day.
     ("auth_throttle_max_delay", 1, 24 * 3600),
+    // Per process; PostgreSQL's own max_connections (100 by default) is
+    // shared by every instance.
+    ("auth_database_max_connections", 1, 1000),
+    ("auth_database_acquire_timeout", 1, 300),
 ];
 
 impl AuthConfig {
@@ -225,6 +240,8 @@ impl AuthConfig {
             self.hash_queue,
             self.throttle_free_attempts,
             self.throttle_max_delay,
+            self.database_max_connections,
+            self.database_acquire_timeout,
         ];
         for ((key, min, max), value) in RANGES.into_iter().zip(values) {
             if !(min..=max).contains(&value) {
