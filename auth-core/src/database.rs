@@ -276,11 +276,9 @@ impl Database {
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, DatabaseError> {
         let db = match Backend::of(url)? {
             #[cfg(feature = "sqlite")]
-            Backend::Sqlite => {
-                Self::Sqlite(crate::sqlite::SqliteStore::new(
-                    crate::sqlite::open_with(url, settings).await?,
-                ))
-            }
+            Backend::Sqlite => Self::Sqlite(crate::sqlite::SqliteStore::new(
+                crate::sqlite::open_with(url, settings).await?,
+            )),
             #[cfg(feature = "postgres")]
             Backend::Postgres => Self::Postgres(crate::postgres::PgStore::new(
                 crate::postgres::open(url, settings).await?,
@@ -471,7 +469,10 @@ mod tests {
         assert_eq!(Backend::of("sqlite::memory:").ok(), Some(Backend::Sqlite));
         assert_eq!(Backend::of("sqlite://a.db").ok(), Some(Backend::Sqlite));
         assert_eq!(Backend::of("postgres://h/db").ok(), Some(Backend::Postgres));
-        assert_eq!(Backend::of("PostgreSQL://h/db").ok(), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::of("PostgreSQL://h/db").ok(),
+            Some(Backend::Postgres)
+        );
         for url in ["mysql://h/db", "demo.db", "", "/var/lib/x.db"] {
             let message = Backend::of(url).unwrap_err().to_string();
             assert!(
@@ -494,7 +495,10 @@ mod tests {
             matches!(&err, DatabaseError::FeatureDisabled { scheme, feature: "postgres" } if scheme == "postgres"),
             "{err:?}"
         );
-        assert!(err.to_string().contains("`postgres` cargo feature"), "{err}");
+        assert!(
+            err.to_string().contains("`postgres` cargo feature"),
+            "{err}"
+        );
     }
 
     #[cfg(not(feature = "sqlite"))]
@@ -507,7 +511,10 @@ mod tests {
     #[test]
     fn passwords_are_redacted_from_urls() {
         for (url, shown) in [
-            ("postgres://u:secret@h:5432/db?x=1", "postgres://u:***@h:5432/db?x=1"),
+            (
+                "postgres://u:secret@h:5432/db?x=1",
+                "postgres://u:***@h:5432/db?x=1",
+            ),
             ("postgresql://u@h/db", "postgresql://u@h/db"),
             ("postgres://h/db", "postgres://h/db"),
             ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),

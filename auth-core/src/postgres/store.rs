@@ -461,9 +461,7 @@ impl RefreshTokenStore for PgStore {
             .map_err(StoreError::backend)?;
             let record = row.as_ref().map(token_from_row).transpose()?;
             return Ok(match record {
-                Some(record) if record.state == RefreshState::Used => {
-                    RotateOutcome::Reused(record)
-                }
+                Some(record) if record.state == RefreshState::Used => RotateOutcome::Reused(record),
                 _ => RotateOutcome::Refused,
             });
         }

@@ -41,7 +41,11 @@ store_suite!(pg_pair);
 
 async fn store() -> Option<PgStore> {
     let url = fresh_database("pg").await?;
-    Some(PgStore::connect(&url, &PoolSettings::default()).await.unwrap())
+    Some(
+        PgStore::connect(&url, &PoolSettings::default())
+            .await
+            .unwrap(),
+    )
 }
 
 #[rocket::async_test]
@@ -53,9 +57,9 @@ async fn migrations_are_idempotent_and_concurrent_starts_agree() {
     let starts: Vec<_> = (0..4)
         .map(|_| {
             let url = url.clone();
-            rocket::tokio::spawn(async move {
-                PgStore::connect(&url, &PoolSettings::default()).await
-            })
+            rocket::tokio::spawn(
+                async move { PgStore::connect(&url, &PoolSettings::default()).await },
+            )
         })
         .collect();
     for start in starts {
@@ -171,7 +175,11 @@ async fn an_unreachable_server_is_a_backend_error_naming_no_password() {
 
 #[test]
 fn lazy_pools_need_no_runtime_and_urls_parse() {
-    let pool = open_lazy("postgres://app@localhost:5433/auth", &PoolSettings::default()).unwrap();
+    let pool = open_lazy(
+        "postgres://app@localhost:5433/auth",
+        &PoolSettings::default(),
+    )
+    .unwrap();
     assert_eq!(pool.options().get_max_connections(), 10);
     assert!(connect_options("postgres://[bad").is_err());
 }

@@ -105,8 +105,8 @@ pub async fn open_with(url: &str, settings: &PoolSettings) -> Result<SqlitePool,
         || pool_options(url, settings).connect_with(options.clone()),
         is_busy,
     )
-        .await
-        .map_err(StoreError::backend)
+    .await
+    .map_err(StoreError::backend)
 }
 
 /// Creates a pool without connecting, for code that is not async.

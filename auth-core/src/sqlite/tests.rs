@@ -301,7 +301,6 @@ fn urls() {
     assert!(matches!(err, StoreError::Backend { .. }));
 }
 
-
 #[rocket::async_test]
 async fn tokens_written_before_the_lifecycle_migration_end_with_their_own_expiry() {
     let pool = open("sqlite::memory:").await.unwrap();

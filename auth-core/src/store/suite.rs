@@ -322,7 +322,10 @@ pub(crate) async fn refresh_token_roundtrip_and_duplicate<S: SuiteStore>(pair: P
     let store = pair.first;
     let record = token(7, "family");
     store.insert(record.clone()).await.unwrap();
-    assert_eq!(pair.second.find(&[7; 32]).await.unwrap(), Some(record.clone()));
+    assert_eq!(
+        pair.second.find(&[7; 32]).await.unwrap(),
+        Some(record.clone())
+    );
     assert!(store.find(&[8; 32]).await.unwrap().is_none());
     let err = store.insert(record).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
@@ -451,10 +454,7 @@ pub(crate) async fn writes_cap_families_and_prune_expired_tokens<S: SuiteStore>(
             RotateOutcome::Rotated
         );
     }
-    assert_eq!(
-        store.count_refresh_tokens().await,
-        MAX_FAMILY_TOKENS as u64
-    );
+    assert_eq!(store.count_refresh_tokens().await, MAX_FAMILY_TOKENS as u64);
     assert_eq!(state(&store, 39).await, Some(RefreshState::Active));
     assert_eq!(state(&store, 0).await, None);
     // A write after they all expired deletes them (one batch per write).

@@ -214,17 +214,17 @@ impl Cluster {
             let log = cluster.dir.join("server.log").display().to_string();
             match cluster.try_run(
                 "pg_ctl",
-                &["-D", &data, "-l", &log, "-o", &options, "-w", "-t", "60", "start"],
+                &[
+                    "-D", &data, "-l", &log, "-o", &options, "-w", "-t", "60", "start",
+                ],
             ) {
                 Ok(()) => {
                     cluster.watch_this_process();
                     return cluster;
                 }
                 Err(e) => {
-                    last_error = format!(
-                        "{e}\n{}",
-                        std::fs::read_to_string(&log).unwrap_or_default()
-                    );
+                    last_error =
+                        format!("{e}\n{}", std::fs::read_to_string(&log).unwrap_or_default());
                 }
             }
         }
@@ -286,9 +286,10 @@ rm -rf "$4""#;
             // only pg_ctl must run as the cluster's owner.
             Some(user) => {
                 let mut command = Command::new("sh");
-                command.arg("-c").arg(
-                    script.replace(r#""$2" stop"#, &format!(r#"runuser -u {user} -- "$2" stop"#)),
-                );
+                command.arg("-c").arg(script.replace(
+                    r#""$2" stop"#,
+                    &format!(r#"runuser -u {user} -- "$2" stop"#),
+                ));
                 command
             }
             None => {
@@ -350,7 +351,10 @@ mod tests {
     #[test]
     fn urls_are_split_into_base_and_query() {
         let server = from_url("postgres://u:p@db.example:5433/app?sslmode=disable");
-        assert_eq!(server.url("t1"), "postgres://u:p@db.example:5433/t1?sslmode=disable");
+        assert_eq!(
+            server.url("t1"),
+            "postgres://u:p@db.example:5433/t1?sslmode=disable"
+        );
         let server = from_url("postgresql://u@localhost");
         assert_eq!(server.admin_url(), "postgresql://u@localhost/postgres");
     }
