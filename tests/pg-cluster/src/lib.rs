@@ -137,10 +137,10 @@ fn from_url(url: &str) -> Server {
 /// newest `/usr/lib/postgresql/*/bin` (Debian's layout).
 fn find_binaries() -> Option<PathBuf> {
     let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(dir) = std::env::split_paths(&path).find(|dir| has_both(dir)) {
-            return Some(dir);
-        }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(dir) = std::env::split_paths(&path).find(|dir| has_both(dir))
+    {
+        return Some(dir);
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
@@ -281,23 +281,18 @@ impl Cluster {
 "$2" stop -D "$3" -m immediate >/dev/null 2>&1
 rm -rf "$4""#;
         let pg_ctl = self.bin.join("pg_ctl");
-        let mut command = match &self.run_as {
-            // The watcher stays root (it removes a directory root created);
-            // only pg_ctl must run as the cluster's owner.
-            Some(user) => {
-                let mut command = Command::new("sh");
-                command.arg("-c").arg(script.replace(
-                    r#""$2" stop"#,
-                    &format!(r#"runuser -u {user} -- "$2" stop"#),
-                ));
-                command
-            }
-            None => {
-                let mut command = Command::new("sh");
-                command.arg("-c").arg(script);
-                command
-            }
+        // The watcher stays root (it removes a directory root created);
+        // only pg_ctl must run as the cluster's owner.
+        let script = if let Some(user) = &self.run_as {
+            script.replace(
+                r#""$2" stop"#,
+                &format!(r#"runuser -u {user} -- "$2" stop"#),
+            )
+        } else {
+            script.to_owned()
         };
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(script);
         command
             .arg("pg-cluster-watch")
             .arg(std::process::id().to_string())
