@@ -9,7 +9,7 @@
 //!    directory, `pg_ctl start` on a free port of `127.0.0.1` with the unix
 //!    socket in that directory, trust authentication, no `fsync`. It runs
 //!    as an unprivileged user: as root (where `initdb` refuses to run), as
-//!    the `postgres` user through `runuser`. One cluster serves every test
+//!    the `postgres` user (or `nobody`) through `runuser`. One cluster serves every test
 //!    of a binary; it is stopped (`pg_ctl stop -m immediate`) and its
 //!    directory removed when the test binary exits;
 //! 3. nothing: when neither `initdb`/`pg_ctl` is found (in `PATH` or
@@ -167,7 +167,7 @@ struct Cluster {
 
 impl Cluster {
     fn start(bin: &Path) -> Self {
-        let run_as = is_root().then(|| "postgres".to_owned());
+        let run_as = is_root().then(unprivileged_user);
         let dir = std::env::temp_dir().join(format!("auth-pg-{}", database_name("cluster")));
         std::fs::DirBuilder::new()
             .mode(0o700)
@@ -330,6 +330,26 @@ fn is_root() -> bool {
             line.split_whitespace().nth(2).map(|euid| euid == "0")
         })
         .unwrap_or(false)
+}
+
+/// The user a root process runs the cluster as: `postgres` (created by
+/// Debian's package), else `nobody`.
+fn unprivileged_user() -> String {
+    let exists = |user: &str| {
+        Command::new("id")
+            .arg("-u")
+            .arg(user)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if exists("postgres") {
+        "postgres"
+    } else {
+        "nobody"
+    }
+    .to_owned()
 }
 
 fn free_port() -> u16 {
