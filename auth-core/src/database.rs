@@ -75,6 +75,32 @@ impl Default for PoolSettings {
 }
 
 impl PoolSettings {
+    /// These settings with at most `max_connections` connections.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use auth_core::database::PoolSettings;
+    ///
+    /// let settings = PoolSettings::default()
+    ///     .with_max_connections(4)
+    ///     .with_acquire_timeout(Duration::from_secs(2));
+    /// assert_eq!(settings.max_connections, 4);
+    /// ```
+    #[must_use]
+    pub fn with_max_connections(mut self, max_connections: u32) -> Self {
+        self.max_connections = max_connections.max(1);
+        self
+    }
+
+    /// These settings with a different acquire timeout.
+    #[must_use]
+    pub fn with_acquire_timeout(mut self, acquire_timeout: Duration) -> Self {
+        self.acquire_timeout = acquire_timeout;
+        self
+    }
+
     /// The settings configured in `config`.
     #[must_use]
     pub fn from_config(config: &AuthConfig) -> Self {

@@ -139,6 +139,22 @@ fn two_instances_share_users_items_tokens_and_refresh_families() {
     assert_invalid_grant(&refresh(&b, &field(&rotated, "refresh_token")));
     assert_invalid_grant(&refresh(&a, &field(&rotated, "refresh_token")));
 
+    // A user added with the admin command logs in on both.
+    let added = workdir.run(
+        &["adduser", "carol", "--scopes", "read:items"],
+        "carol-password\n",
+    );
+    assert!(added.status.success(), "{added:?}");
+    for server in [&a, &b] {
+        let carol = login(server, "carol", "carol-password");
+        assert_eq!(carol.json["scope"], "read:items");
+    }
+    let listed = workdir.run(&["user", "list"], "");
+    assert!(
+        listed.stdout.contains("carol\tenabled\tread:items"),
+        "{listed:?}"
+    );
+
     // A refresh on B continues a session started on A.
     let second = login(&a, "admin", "adminpass");
     let continued = refresh(&b, &field(&second, "refresh_token"));
@@ -219,4 +235,18 @@ fn one_refresh_token_redeemed_on_two_instances_at_once_has_one_winner() {
         let successor = field(winners[0], "refresh_token");
         assert_invalid_grant(&refresh(servers[(round + 1) % 2], &successor));
     }
+}
+
+#[test]
+fn an_unknown_database_scheme_stops_the_launch_naming_the_accepted_ones() {
+    let workdir = Workdir::new().with_env("ROCKET_DATABASE_URL", "mysql://u:hunter2@db/app");
+    let finished = workdir.run(&["serve"], "");
+    assert!(!finished.status.success(), "{finished:?}");
+    let output = format!("{}{}", finished.stdout, finished.stderr);
+    assert!(output.contains("\"mysql\""), "{output}");
+    assert!(output.contains("postgres://"), "{output}");
+    assert!(!output.contains("hunter2"), "{output}");
+    let command = workdir.run(&["user", "list"], "");
+    assert!(!command.status.success(), "{command:?}");
+    assert!(command.stderr.contains("sqlite://"), "{command:?}");
 }

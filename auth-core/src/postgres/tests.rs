@@ -164,10 +164,7 @@ async fn an_unreachable_server_is_a_backend_error_naming_no_password() {
         .local_addr()
         .unwrap()
         .port();
-    let settings = PoolSettings {
-        acquire_timeout: std::time::Duration::from_secs(2),
-        ..PoolSettings::default()
-    };
+    let settings = PoolSettings::default().with_acquire_timeout(std::time::Duration::from_secs(2));
     let url = format!("postgres://u:hunter2@127.0.0.1:{port}/db");
     let err = Database::connect(&url, &settings).await.unwrap_err();
     assert!(!err.to_string().contains("hunter2"), "{err}");
