@@ -114,8 +114,10 @@ async fn prune(conn: &mut PgConnection, family_id: &str, now: u64) -> Result<(),
 }
 
 /// Revokes every family of `username`; returns how many had an active
-/// token. Locks the user's family rows in one order, so two of these never
-/// deadlock, and waits for rotations in progress to commit first.
+/// token. Locks the user's family rows in one order (by id), so two of
+/// these never deadlock, and waits for rotations in progress to commit
+/// first. Lock order everywhere: the user's row, then family rows, then
+/// token rows.
 async fn revoke_user_in(conn: &mut PgConnection, username: &str) -> Result<u64, StoreError> {
     sqlx::query(
         "SELECT family_id FROM refresh_families WHERE username = $1 \
@@ -334,7 +336,17 @@ impl PgStore {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::backend)?;
-        // Waits for rotations in progress; later ones find no family.
+        // Locks the user's families in the order `revoke_user_in` does, so
+        // the two never deadlock; waits for rotations in progress, and
+        // later ones find no family.
+        sqlx::query(
+            "SELECT family_id FROM refresh_families WHERE username = $1 \
+             ORDER BY family_id FOR UPDATE",
+        )
+        .bind(username)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::backend)?;
         sqlx::query("DELETE FROM refresh_families WHERE username = $1")
             .bind(username)
             .execute(&mut *tx)
