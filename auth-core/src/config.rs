@@ -191,6 +191,13 @@ pub struct AuthConfig {
     /// the whole request), in seconds.
     #[serde(rename = "auth_jwks_timeout")]
     pub jwks_timeout: u64,
+    /// Database connections one process keeps open at most (the pool of
+    /// [`crate::database::Database`]).
+    #[serde(rename = "auth_database_max_connections")]
+    pub database_max_connections: u64,
+    /// How long a query waits for a free database connection, in seconds.
+    #[serde(rename = "auth_database_acquire_timeout")]
+    pub database_acquire_timeout: u64,
 }
 
 impl Default for AuthConfig {
@@ -221,6 +228,8 @@ impl Default for AuthConfig {
             jwks_min_refresh_interval: 30,
             jwks_refresh_interval: 300,
             jwks_timeout: 5,
+            database_max_connections: 10,
+            database_acquire_timeout: 10,
         }
     }
 }
@@ -253,6 +262,8 @@ impl fmt::Debug for AuthConfig {
             .field("jwks_min_refresh_interval", &self.jwks_min_refresh_interval)
             .field("jwks_refresh_interval", &self.jwks_refresh_interval)
             .field("jwks_timeout", &self.jwks_timeout)
+            .field("database_max_connections", &self.database_max_connections)
+            .field("database_acquire_timeout", &self.database_acquire_timeout)
             .finish()
     }
 }
@@ -460,7 +471,7 @@ impl VerificationKeyConfig {
 pub(crate) const DEFAULT_REALM: &str = "api";
 
 /// The allowed range of every numeric setting: key, smallest, largest.
-const RANGES: [(&str, u64, u64); 13] = [
+const RANGES: [(&str, u64, u64); 15] = [
     // Access tokens cannot be revoked: at most a day.
     ("auth_access_ttl", 1, 24 * 3600),
     ("auth_refresh_ttl", 1, 365 * 24 * 3600),
@@ -482,6 +493,10 @@ const RANGES: [(&str, u64, u64); 13] = [
     ("auth_jwks_min_refresh_interval", 1, 3600),
     ("auth_jwks_refresh_interval", 0, 24 * 3600),
     ("auth_jwks_timeout", 1, 60),
+    // Per process; PostgreSQL's own max_connections (100 by default) is
+    // shared by every instance.
+    ("auth_database_max_connections", 1, 1000),
+    ("auth_database_acquire_timeout", 1, 300),
 ];
 
 impl AuthConfig {
@@ -517,6 +532,8 @@ impl AuthConfig {
             self.jwks_min_refresh_interval,
             self.jwks_refresh_interval,
             self.jwks_timeout,
+            self.database_max_connections,
+            self.database_acquire_timeout,
         ];
         for ((key, min, max), value) in RANGES.into_iter().zip(values) {
             if !(min..=max).contains(&value) {

@@ -9,6 +9,8 @@
 mod auth;
 mod authorization;
 pub mod config;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod database;
 mod error;
 mod events;
 mod fairing;
@@ -19,6 +21,8 @@ pub mod jwks;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod password;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod quiet_log;
 mod redact;
 #[cfg(feature = "remote-jwks")]

@@ -188,3 +188,22 @@ async fn sqlite_rotation_racing_revocation_keeps_no_live_successor() {
         race(store, interloper).await;
     }
 }
+
+#[cfg(feature = "postgres")]
+#[rocket::async_test]
+async fn postgres_rotation_racing_revocation_keeps_no_live_successor() {
+    for interloper in [
+        Interloper::Revoke,
+        Interloper::Replay,
+        Interloper::RevokeUser,
+    ] {
+        let Some(url) = crate::postgres::tests::fresh_database("races").await else {
+            return;
+        };
+        let store =
+            crate::postgres::PgStore::connect(&url, &crate::database::PoolSettings::default())
+                .await
+                .unwrap();
+        race(store, interloper).await;
+    }
+}

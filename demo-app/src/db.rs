@@ -1,14 +1,36 @@
 //! The database: migrations, seeding on start, and the demo's own tables
 //! (`items`, `tasks`). Users and refresh tokens belong to auth-core's
-//! [`SqliteStore`].
+//! store; [`Database`] is `SQLite` or PostgreSQL, chosen by the URL.
+//!
+//! Each statement is written once, with `$1`-style parameters that both
+//! `SQLite` and PostgreSQL read; only the migrations differ per backend
+//! (`migrations/` and `migrations-postgres/`).
 
-use auth_core::sqlite::SqliteStore;
+use auth_core::database::Database;
 use auth_core::{Auth, PasswordHasher, Scopes, StoreError, UserRecord};
 use rocket::fairing::AdHoc;
 use schemars::JsonSchema;
 use serde::Serialize;
-use sqlx::Row as _;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+
+/// Runs `$body` with `$pool` bound to the pool inside `$db`, whichever
+/// backend it is; the body is the same code for both.
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            Database::Sqlite(store) => {
+                let $pool = store.pool();
+                $body
+            }
+            Database::Postgres(store) => {
+                let $pool = store.pool();
+                $body
+            }
+            _ => Err(sqlx::Error::Configuration(
+                "a database backend the demo does not know".into(),
+            )),
+        }
+    };
+}
 
 /// The demo users of contract §7: username, password, scopes, disabled.
 const DEMO_USERS: [(&str, &str, &str, bool); 3] = [
@@ -25,7 +47,7 @@ const DEMO_TASKS: [(&str, Option<&str>); 4] = [
     ("Renew johndoe's passport", Some("johndoe")),
 ];
 
-/// Creates or updates every table: auth-core's (`users`, `refresh_tokens`)
+/// Creates or updates every table: auth-core's (`users`, refresh tokens)
 /// and the demo's (`items`, `tasks`, versions 1001 and up). Safe to run on
 /// every start, and by several processes at once.
 ///
@@ -33,14 +55,25 @@ const DEMO_TASKS: [(&str, Option<&str>); 4] = [
 ///
 /// [`StoreError::Backend`] if the database cannot be reached or a migration
 /// fails.
-pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-    auth_core::sqlite::migrate(pool).await?;
-    auth_core::sqlite::run_migrator(pool, sqlx::migrate!("./migrations")).await
+pub async fn migrate(db: &Database) -> Result<(), StoreError> {
+    db.migrate().await?;
+    match db {
+        Database::Sqlite(store) => {
+            auth_core::sqlite::run_migrator(store.pool(), sqlx::migrate!("./migrations")).await
+        }
+        Database::Postgres(store) => {
+            auth_core::postgres::run_migrator(store.pool(), sqlx::migrate!("./migrations-postgres"))
+                .await
+        }
+        _ => Err(StoreError::backend(sqlx::Error::Configuration(
+            "a database backend the demo does not know".into(),
+        ))),
+    }
 }
 
 /// The ignite fairing that migrates and seeds the database. Attach it after
 /// the [`Auth`] fairing, whose password hasher it uses.
-pub(crate) fn fairing(store: SqliteStore) -> AdHoc {
+pub(crate) fn fairing(store: Database) -> AdHoc {
     AdHoc::try_on_ignite("demo database", |rocket| {
         Box::pin(async move {
             // The auth fairing runs first: if it refused the configuration,
@@ -62,18 +95,18 @@ pub(crate) fn fairing(store: SqliteStore) -> AdHoc {
 }
 
 /// Migrates, then seeds users and tasks where there are none.
-async fn prepare(store: &SqliteStore, hasher: &PasswordHasher) -> Result<(), StoreError> {
+async fn prepare(store: &Database, hasher: &PasswordHasher) -> Result<(), StoreError> {
     log::info!("demo: creating and migrating the database");
-    migrate(store.pool()).await?;
+    migrate(store).await?;
     seed_users(store, hasher).await?;
-    seed_tasks(store.pool()).await?;
+    seed_tasks(store).await.map_err(StoreError::backend)?;
     let users = store.count_users().await?;
     log::info!("demo: database ready, {users} users");
     Ok(())
 }
 
 /// Adds the demo users when the user table is empty.
-async fn seed_users(store: &SqliteStore, hasher: &PasswordHasher) -> Result<(), StoreError> {
+async fn seed_users(store: &Database, hasher: &PasswordHasher) -> Result<(), StoreError> {
     if store.count_users().await? > 0 {
         log::info!("demo: users exist; not adding the demo users");
         return Ok(());
@@ -93,23 +126,43 @@ async fn seed_users(store: &SqliteStore, hasher: &PasswordHasher) -> Result<(), 
 }
 
 /// Adds the demo tasks when the task table is empty, in one statement so
-/// that two processes starting at once cannot both seed.
-async fn seed_tasks(pool: &SqlitePool) -> Result<(), StoreError> {
-    let placeholders = vec!["(?, ?)"; DEMO_TASKS.len()].join(", ");
+/// that two processes starting at once cannot both seed (on PostgreSQL the
+/// statement runs after taking a lock on the table that only one
+/// transaction may hold).
+async fn seed_tasks(db: &Database) -> Result<(), sqlx::Error> {
+    let placeholders: Vec<String> = (0..DEMO_TASKS.len())
+        .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+        .collect();
     let sql = format!(
-        "INSERT INTO tasks (title, owner) SELECT column1, column2 FROM (VALUES {placeholders}) \
-         WHERE NOT EXISTS (SELECT 1 FROM tasks)"
+        "INSERT INTO tasks (title, owner) SELECT column1, column2 FROM (VALUES {}) AS seed \
+         WHERE NOT EXISTS (SELECT 1 FROM tasks)",
+        placeholders.join(", ")
     );
-    let query = DEMO_TASKS
-        .iter()
-        .fold(sqlx::query(&sql), |query, (title, owner)| {
-            query.bind(*title).bind(*owner)
-        });
-    let seeded = query
-        .execute(pool)
-        .await
-        .map_err(StoreError::backend)?
-        .rows_affected();
+    // The same statement for either backend's query type.
+    macro_rules! seed {
+        () => {
+            DEMO_TASKS
+                .iter()
+                .fold(sqlx::query(&sql), |query, (title, owner)| {
+                    query.bind(*title).bind(*owner)
+                })
+        };
+    }
+    let seeded = match db {
+        Database::Postgres(store) => {
+            let mut tx = store.pool().begin().await?;
+            sqlx::query("LOCK TABLE tasks IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+            let seeded = seed!().execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            seeded
+        }
+        _ => on_pool!(db, |pool| seed!()
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?,
+    };
     if seeded > 0 {
         log::info!("demo: seeded {seeded} tasks");
     }
@@ -117,7 +170,7 @@ async fn seed_tasks(pool: &SqlitePool) -> Result<(), StoreError> {
 }
 
 /// An item, as stored and as served.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
 pub(crate) struct Item {
     pub id: i64,
     pub name: String,
@@ -125,78 +178,53 @@ pub(crate) struct Item {
 }
 
 /// A task, as stored and as served; `owner` is `null` for public tasks.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema, sqlx::FromRow)]
 pub(crate) struct Task {
     pub id: i64,
     pub title: String,
     pub owner: Option<String>,
 }
 
-fn item_from_row(row: &SqliteRow) -> Result<Item, sqlx::Error> {
-    Ok(Item {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        owner: row.try_get("owner")?,
-    })
-}
-
-fn task_from_row(row: &SqliteRow) -> Result<Task, sqlx::Error> {
-    Ok(Task {
-        id: row.try_get("id")?,
-        title: row.try_get("title")?,
-        owner: row.try_get("owner")?,
-    })
-}
-
 /// The database as managed state: auth-core's store plus the demo's tables.
 #[derive(Debug, Clone)]
 pub(crate) struct Db {
-    store: SqliteStore,
+    store: Database,
 }
 
 impl Db {
-    pub(crate) fn new(store: SqliteStore) -> Self {
+    pub(crate) fn new(store: Database) -> Self {
         Self { store }
-    }
-
-    fn pool(&self) -> &SqlitePool {
-        self.store.pool()
     }
 
     /// Every item, oldest first.
     pub(crate) async fn items(&self) -> Result<Vec<Item>, sqlx::Error> {
-        sqlx::query("SELECT id, name, owner FROM items ORDER BY id")
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(item_from_row)
-            .collect()
+        const SQL: &str = "SELECT id, name, owner FROM items ORDER BY id";
+        on_pool!(&self.store, |pool| sqlx::query_as(SQL)
+            .fetch_all(pool)
+            .await)
     }
 
     /// Stores a new item and returns it with its id. One statement, so it
-    /// is atomic and waits its turn behind other writers.
+    /// is atomic.
     pub(crate) async fn insert_item(&self, name: &str, owner: &str) -> Result<Item, sqlx::Error> {
-        let row = sqlx::query(
-            "INSERT INTO items (name, owner) VALUES (?1, ?2) RETURNING id, name, owner",
-        )
-        .bind(name)
-        .bind(owner)
-        .fetch_one(self.pool())
-        .await?;
-        item_from_row(&row)
+        const SQL: &str =
+            "INSERT INTO items (name, owner) VALUES ($1, $2) RETURNING id, name, owner";
+        on_pool!(&self.store, |pool| {
+            sqlx::query_as(SQL)
+                .bind(name)
+                .bind(owner)
+                .fetch_one(pool)
+                .await
+        })
     }
 
     /// Public tasks, plus those of `user` when given.
     pub(crate) async fn tasks(&self, user: Option<&str>) -> Result<Vec<Task>, sqlx::Error> {
-        sqlx::query(
-            "SELECT id, title, owner FROM tasks WHERE owner IS NULL OR owner = ?1 ORDER BY id",
-        )
-        .bind(user)
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(task_from_row)
-        .collect()
+        const SQL: &str =
+            "SELECT id, title, owner FROM tasks WHERE owner IS NULL OR owner = $1 ORDER BY id";
+        on_pool!(&self.store, |pool| {
+            sqlx::query_as(SQL).bind(user).fetch_all(pool).await
+        })
     }
 
     /// Every user, by username.

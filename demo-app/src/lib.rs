@@ -6,8 +6,8 @@
     reason = "Rocket hands request guards such as AuthUser to handlers by value"
 )]
 
-use auth_core::sqlite::SqliteStore;
-use auth_core::{Auth, ScopeRegistry};
+use auth_core::database::{Database, PoolSettings, redact_url};
+use auth_core::{Auth, AuthConfig, ScopeRegistry};
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
@@ -72,6 +72,19 @@ pub fn database_url(figment: &Figment) -> Result<String, Box<rocket::figment::Er
         .map_err(Box::new)
 }
 
+/// The database pool limits configured in `figment`
+/// (`auth_database_max_connections`, `auth_database_acquire_timeout`); the
+/// defaults when the auth configuration is invalid, which the auth fairing
+/// then refuses with a message.
+#[must_use]
+pub fn pool_settings(figment: &Figment) -> PoolSettings {
+    AuthConfig::from_figment(figment)
+        .ok()
+        .filter(|config| config.validate().is_ok())
+        .map(|config| PoolSettings::from_config(&config))
+        .unwrap_or_default()
+}
+
 /// The scopes of [`SCOPES`] as a registry.
 #[must_use]
 pub fn scope_registry() -> ScopeRegistry {
@@ -111,13 +124,15 @@ pub fn rocket() -> Rocket<Build> {
 #[must_use]
 pub fn rocket_from(figment: Figment) -> Rocket<Build> {
     let rocket = rocket::custom(figment);
-    let pool = database_url(rocket.figment())
+    let settings = pool_settings(rocket.figment());
+    let store = database_url(rocket.figment())
         .map_err(|e| format!("invalid database_url: {e}"))
         .and_then(|url| {
-            auth_core::sqlite::open_lazy(&url).map_err(|e| format!("database {url:?}: {e}"))
+            Database::open_lazy(&url, &settings)
+                .map_err(|e| format!("database {}: {e}", redact_url(&url)))
         });
-    let pool = match pool {
-        Ok(pool) => pool,
+    let store = match store {
+        Ok(store) => store,
         Err(reason) => {
             return rocket.attach(AdHoc::try_on_ignite("demo database", |rocket| {
                 Box::pin(async move {
@@ -127,7 +142,6 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
             }));
         }
     };
-    let store = SqliteStore::new(pool);
     rocket
         .attach(
             Auth::fairing()

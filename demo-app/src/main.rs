@@ -8,7 +8,7 @@
 use std::io::{BufRead as _, IsTerminal as _, Read as _};
 use std::process::ExitCode;
 
-use auth_core::sqlite::SqliteStore;
+use auth_core::database::{Database, redact_url};
 use auth_core::{
     AuthConfig, MAX_PASSWORD_LEN, Password, PasswordHasher, RefreshTokenStore as _, ScopeRegistry,
     Scopes, UserStore as _,
@@ -21,8 +21,8 @@ use rocket::figment::Figment;
 #[command(
     name = "demo-app",
     version,
-    about = "A Rocket service on SQLite that shows every feature of auth-core",
-    long_about = "A Rocket service on SQLite that shows every feature of auth-core.\n\n\
+    about = "A Rocket service on SQLite or PostgreSQL that shows every feature of auth-core",
+    long_about = "A Rocket service on SQLite or PostgreSQL that shows every feature of auth-core.\n\n\
                   Configured through Rocket's configuration: Rocket.toml and ROCKET_* \
                   environment variables (ROCKET_DATABASE_URL, ROCKET_AUTH_SECRET, ...)."
 )]
@@ -126,18 +126,20 @@ fn report(result: Result<String, String>) -> ExitCode {
     }
 }
 
-/// Opens and migrates the configured database.
-async fn open_store() -> Result<SqliteStore, String> {
+/// Opens and migrates the configured database (`SQLite` or PostgreSQL, by
+/// the URL's scheme).
+async fn open_store() -> Result<Database, String> {
     let figment = rocket::Config::figment();
     let url = demo_app::database_url(&figment).map_err(|e| format!("configuration: {e}"))?;
-    let pool = auth_core::sqlite::open(&url)
+    let shown = redact_url(&url);
+    let store = Database::connect(&url, &demo_app::pool_settings(&figment))
         .await
-        .map_err(|e| format!("database {url}: {e}"))?;
-    if let Err(e) = demo_app::migrate(&pool).await {
-        pool.close().await;
-        return Err(format!("database {url}: {e}"));
+        .map_err(|e| format!("database {shown}: {e}"))?;
+    if let Err(e) = demo_app::migrate(&store).await {
+        store.close().await;
+        return Err(format!("database {shown}: {e}"));
     }
-    Ok(SqliteStore::new(pool))
+    Ok(store)
 }
 
 /// Runs a `user` subcommand.
@@ -156,12 +158,12 @@ async fn user(action: UserCommand) -> Result<String, String> {
     };
     let store = open_store().await?;
     let result = run_user(&store, action, scopes, password).await;
-    store.pool().close().await;
+    store.close().await;
     result
 }
 
 async fn run_user(
-    store: &SqliteStore,
+    store: &Database,
     action: UserCommand,
     scopes: Option<Scopes>,
     password: Option<Password>,
@@ -263,7 +265,10 @@ async fn adduser(name: &str, scopes: &str, disabled: bool) -> Result<String, Str
     let figment = rocket::Config::figment();
     check_username(name)?;
     let scopes = check_scopes(scopes, &declared_scopes(&figment)?)?;
+    // Fails here, before the password is read, if the URL is unusable.
     let url = demo_app::database_url(&figment).map_err(|e| format!("configuration: {e}"))?;
+    auth_core::database::Backend::of(&url)
+        .map_err(|e| format!("database {}: {e}", redact_url(&url)))?;
     let password = read_password()?;
     let hash = PasswordHasher::new()
         .hash(password.expose())
@@ -271,25 +276,17 @@ async fn adduser(name: &str, scopes: &str, disabled: bool) -> Result<String, Str
         .map_err(|e| format!("could not hash the password: {e}"))?;
     drop(password);
 
-    let pool = auth_core::sqlite::open(&url)
+    let store = open_store().await?;
+    let result = store
+        .create_user(name, &hash, &scopes, disabled)
         .await
-        .map_err(|e| format!("database {url}: {e}"))?;
-    let result = async {
-        demo_app::migrate(&pool)
-            .await
-            .map_err(|e| format!("database {url}: {e}"))?;
-        SqliteStore::new(pool.clone())
-            .create_user(name, &hash, &scopes, disabled)
-            .await
-            .map_err(|e| match e {
-                auth_core::StoreError::Conflict { .. } => {
-                    format!("user {name:?} already exists; choose another name")
-                }
-                e => format!("database {url}: {e}"),
-            })
-    }
-    .await;
-    pool.close().await;
+        .map_err(|e| match e {
+            auth_core::StoreError::Conflict { .. } => {
+                format!("user {name:?} already exists; choose another name")
+            }
+            e => format!("database {}: {e}", redact_url(&url)),
+        });
+    store.close().await;
     result?;
     let scopes = if scopes.is_empty() {
         "no scopes".to_owned()

@@ -62,5 +62,5 @@ mod store;
 mod tests;
 
 pub use migrate::{MIGRATOR, migrate, run_migrator};
-pub use pool::{connect_options, open, open_lazy};
+pub use pool::{connect_options, open, open_lazy, open_lazy_with, open_with};
 pub use store::SqliteStore;

@@ -8,10 +8,8 @@ use sqlx::sqlite::{
 };
 
 use super::startup::retry;
+use crate::database::PoolSettings;
 use crate::store::StoreError;
-
-/// Connections per file-backed pool.
-const MAX_CONNECTIONS: u32 = 8;
 
 /// How long a statement waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,7 +52,8 @@ pub fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
 
 /// Opens a pool and checks that the database can be reached.
 ///
-/// Uses [`connect_options`]. A file database gets up to 8 connections; an
+/// Uses [`connect_options`] and [`PoolSettings::default`]. A file database
+/// gets up to `max_connections` connections (10 by default); an
 /// in-memory database (`sqlite::memory:`) exists only while a connection to it
 /// is open, so it gets exactly one, kept for the life of the pool. Idle
 /// connections are never closed. Does not run migrations: see [`migrate`](super::migrate).
@@ -77,13 +76,37 @@ pub fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
 /// [`StoreError::Backend`] if the URL is invalid or the database cannot be
 /// opened (missing directory, permissions, not a database file).
 pub async fn open(url: &str) -> Result<SqlitePool, StoreError> {
+    open_with(url, &PoolSettings::default()).await
+}
+
+/// [`open`] with the given pool limits.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::database::PoolSettings;
+///
+/// # rocket::async_test(async {
+/// let pool = auth_core::sqlite::open_with("sqlite::memory:", &PoolSettings::default()).await?;
+/// # let _ = pool;
+/// # Ok::<(), auth_core::StoreError>(())
+/// # }).unwrap();
+/// ```
+///
+/// # Errors
+///
+/// As [`open`].
+pub async fn open_with(url: &str, settings: &PoolSettings) -> Result<SqlitePool, StoreError> {
     let options = connect_options(url)?;
     // Switching a new file to WAL takes a lock that the busy timeout does
     // not wait for, so two processes opening one new file at once can
     // collide; once the file is in WAL mode this cannot happen.
-    retry(|| pool_options(url).connect_with(options.clone()), is_busy)
-        .await
-        .map_err(StoreError::backend)
+    retry(
+        || pool_options(url, settings).connect_with(options.clone()),
+        is_busy,
+    )
+    .await
+    .map_err(StoreError::backend)
 }
 
 /// Creates a pool without connecting, for code that is not async.
@@ -105,21 +128,40 @@ pub async fn open(url: &str) -> Result<SqlitePool, StoreError> {
 ///
 /// [`StoreError::Backend`] if the URL cannot be parsed.
 pub fn open_lazy(url: &str) -> Result<SqlitePool, StoreError> {
+    open_lazy_with(url, &PoolSettings::default())
+}
+
+/// [`open_lazy`] with the given pool limits.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::database::PoolSettings;
+///
+/// let pool = auth_core::sqlite::open_lazy_with("sqlite://demo.db", &PoolSettings::default()).unwrap();
+/// # let _ = pool;
+/// ```
+///
+/// # Errors
+///
+/// As [`open_lazy`].
+pub fn open_lazy_with(url: &str, settings: &PoolSettings) -> Result<SqlitePool, StoreError> {
     let options = connect_options(url)?;
-    Ok(pool_options(url).connect_lazy_with(options))
+    Ok(pool_options(url, settings).connect_lazy_with(options))
 }
 
 /// Pool settings for `url`. No idle timeout, no maximum lifetime and no
 /// minimum size: sqlx then spawns no maintenance task, so a lazy pool can be
 /// created outside a runtime, and an in-memory database is never dropped.
-fn pool_options(url: &str) -> SqlitePoolOptions {
+fn pool_options(url: &str, settings: &PoolSettings) -> SqlitePoolOptions {
     let max_connections = if is_in_memory(url) {
         1
     } else {
-        MAX_CONNECTIONS
+        settings.max_connections
     };
     SqlitePoolOptions::new()
         .max_connections(max_connections)
+        .acquire_timeout(settings.acquire_timeout)
         .min_connections(0)
         .idle_timeout(None)
         .max_lifetime(None)

@@ -1,11 +1,10 @@
-//! Tests of the `SQLite` store: users, refresh tokens, concurrency, files
-//! and migrations.
+//! Tests of the `SQLite` store: the generic store suite (`store/suite.rs`)
+//! on a database file opened by two pools, and what is particular to
+//! `SQLite`: files, pragmas, corrupt rows and migrations.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rocket::tokio::sync::Barrier;
 use sqlx::migrate::MigrationType;
 
 use sqlx::migrate::{MigrateError, Migration, Migrator};
@@ -14,10 +13,9 @@ use sqlx::sqlite::SqlitePool;
 use super::migrate::FixedMigrations;
 use super::pool::is_in_memory;
 use super::*;
-use crate::{
-    MAX_FAMILY_TOKENS, RefreshState, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, Scopes,
-    StoreError, UserRecord, UserStore,
-};
+use crate::database::{Database, PoolSettings};
+use crate::store::suite::{Pair, store_suite};
+use crate::{RefreshState, RefreshTokenRecord, RefreshTokenStore, Scopes, StoreError, UserStore};
 
 /// A database file in the system temp directory, deleted on drop.
 struct TempDb {
@@ -54,6 +52,24 @@ impl Drop for TempDb {
         self.remove_files();
     }
 }
+
+/// Two pools on one new database file, as two processes would have.
+async fn file_pair() -> Option<Pair<Database>> {
+    let db = TempDb::new("suite");
+    let first = Database::connect(&db.url(), &PoolSettings::default())
+        .await
+        .unwrap();
+    let second = Database::connect(&db.url(), &PoolSettings::default())
+        .await
+        .unwrap();
+    Some(Pair {
+        first,
+        second,
+        _guard: Box::new(db),
+    })
+}
+
+store_suite!(file_pair);
 
 async fn memory_store() -> SqliteStore {
     SqliteStore::connect("sqlite::memory:").await.unwrap()
@@ -101,85 +117,6 @@ async fn applied_versions(pool: &SqlitePool) -> Vec<i64> {
 }
 
 #[rocket::async_test]
-async fn users_create_find_list_count_update() {
-    let store = memory_store().await;
-    assert_eq!(store.count_users().await.unwrap(), 0);
-    store
-        .create_user("johndoe", "h1", &scopes("write:items read:items"), false)
-        .await
-        .unwrap();
-    store
-        .create_user("alice", "h2", &scopes("read:items"), true)
-        .await
-        .unwrap();
-    store
-        .create_user("admin", "h3", &Scopes::new(), false)
-        .await
-        .unwrap();
-
-    let john = store.find_user("johndoe").await.unwrap().unwrap();
-    assert_eq!(
-        john,
-        UserRecord {
-            username: "johndoe".into(),
-            password_hash: "h1".into(),
-            scopes: scopes("read:items write:items"),
-            disabled: false,
-        }
-    );
-    assert!(store.find_user("alice").await.unwrap().unwrap().disabled);
-    assert!(store.find_user("nobody").await.unwrap().is_none());
-    assert!(store.find_user("JOHNDOE").await.unwrap().is_none());
-
-    let names: Vec<String> = store
-        .list_users()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|u| u.username)
-        .collect();
-    assert_eq!(names, ["admin", "alice", "johndoe"]);
-    assert_eq!(store.count_users().await.unwrap(), 3);
-    assert!(
-        store
-            .find_user("admin")
-            .await
-            .unwrap()
-            .unwrap()
-            .scopes
-            .is_empty()
-    );
-
-    store.set_password_hash("johndoe", "h1-new").await.unwrap();
-    store.set_password_hash("nobody", "x").await.unwrap();
-    let john = store.find_user("johndoe").await.unwrap().unwrap();
-    assert_eq!(john.password_hash, "h1-new");
-
-    assert!(store.set_disabled("alice", false).await.unwrap());
-    assert!(!store.set_disabled("nobody", true).await.unwrap());
-    assert!(!store.find_user("alice").await.unwrap().unwrap().disabled);
-}
-
-#[rocket::async_test]
-async fn duplicate_user_is_a_conflict() {
-    let store = memory_store().await;
-    store
-        .create_user("alice", "h", &Scopes::new(), false)
-        .await
-        .unwrap();
-    let err = store
-        .create_user("alice", "other", &scopes("admin"), false)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Conflict { what } if what.contains("alice")),
-        "{err:?}"
-    );
-    let alice = store.find_user("alice").await.unwrap().unwrap();
-    assert_eq!(alice.password_hash, "h");
-}
-
-#[rocket::async_test]
 async fn corrupt_scopes_are_a_backend_error() {
     let store = memory_store().await;
     sqlx::query("INSERT INTO users (username, password_hash, scopes) VALUES ('x', 'h', ?1)")
@@ -202,65 +139,6 @@ async fn corrupt_scopes_are_a_backend_error() {
 }
 
 #[rocket::async_test]
-async fn refresh_token_roundtrip_and_duplicate() {
-    let store = memory_store().await;
-    let record = token(7, "family");
-    store.insert(record.clone()).await.unwrap();
-    assert_eq!(store.find(&[7; 32]).await.unwrap(), Some(record.clone()));
-    assert!(store.find(&[8; 32]).await.unwrap().is_none());
-    let err = store.insert(record).await.unwrap_err();
-    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
-}
-
-#[rocket::async_test]
-async fn consume_marks_active_used_exactly_once() {
-    let store = memory_store().await;
-    store.insert(token(1, "f")).await.unwrap();
-
-    let first = store.consume(&[1; 32]).await.unwrap().unwrap();
-    assert_eq!(first, token(1, "f"));
-    assert_eq!(first.state, RefreshState::Active);
-
-    let second = store.consume(&[1; 32]).await.unwrap().unwrap();
-    assert_eq!(second.state, RefreshState::Used);
-    let third = store.consume(&[1; 32]).await.unwrap().unwrap();
-    assert_eq!(third.state, RefreshState::Used);
-    assert_eq!(
-        store.find(&[1; 32]).await.unwrap().unwrap().state,
-        RefreshState::Used
-    );
-
-    assert!(store.consume(&[2; 32]).await.unwrap().is_none());
-}
-
-#[rocket::async_test]
-async fn revoke_family_touches_only_that_family() {
-    let store = memory_store().await;
-    store.insert(token(1, "f")).await.unwrap();
-    store.insert(token(2, "f")).await.unwrap();
-    store.insert(token(3, "g")).await.unwrap();
-    store.consume(&[1; 32]).await.unwrap();
-
-    store.revoke_family("f").await.unwrap();
-    store.revoke_family("unknown").await.unwrap();
-
-    for (hash, state) in [
-        (1, RefreshState::Revoked),
-        (2, RefreshState::Revoked),
-        (3, RefreshState::Active),
-    ] {
-        let found = store.find(&[hash; 32]).await.unwrap().unwrap();
-        assert_eq!(found.state, state, "token {hash}");
-    }
-    let revoked = store.consume(&[2; 32]).await.unwrap().unwrap();
-    assert_eq!(revoked.state, RefreshState::Revoked);
-    assert_eq!(
-        store.find(&[2; 32]).await.unwrap().unwrap().state,
-        RefreshState::Revoked
-    );
-}
-
-#[rocket::async_test]
 async fn delete_expired_keeps_live_tokens() {
     let store = memory_store().await;
     let mut old = token(1, "f");
@@ -279,50 +157,6 @@ async fn delete_expired_keeps_live_tokens() {
     assert!(store.find(&[2; 32]).await.unwrap().is_none());
     assert!(store.find(&[3; 32]).await.unwrap().is_some());
     assert!(store.delete_expired_refresh_tokens(u64::MAX).await.is_err());
-}
-
-#[rocket::async_test]
-async fn concurrent_consumers_see_active_exactly_once() {
-    const TOKENS: u8 = 8;
-    const CONSUMERS_PER_POOL: usize = 12;
-
-    let db = TempDb::new("race");
-    let first = SqliteStore::connect(&db.url()).await.unwrap();
-    // A second pool on the same file: separate connections, as another
-    // process would have.
-    let second = SqliteStore::connect(&db.url()).await.unwrap();
-    for hash in 0..TOKENS {
-        first.insert(token(hash, "f")).await.unwrap();
-    }
-
-    for hash in 0..TOKENS {
-        let barrier = Arc::new(Barrier::new(2 * CONSUMERS_PER_POOL));
-        let mut tasks = Vec::new();
-        for store in [&first, &second] {
-            for _ in 0..CONSUMERS_PER_POOL {
-                let store = store.clone();
-                let barrier = Arc::clone(&barrier);
-                tasks.push(rocket::tokio::spawn(async move {
-                    barrier.wait().await;
-                    store.consume(&[hash; 32]).await
-                }));
-            }
-        }
-        let mut active = 0;
-        for task in tasks {
-            let record = task.await.unwrap().unwrap().unwrap();
-            match record.state {
-                RefreshState::Active => active += 1,
-                RefreshState::Used => {}
-                RefreshState::Revoked => panic!("nobody revoked token {hash}"),
-            }
-        }
-        assert_eq!(active, 1, "token {hash}");
-        let stored = second.find(&[hash; 32]).await.unwrap().unwrap();
-        assert_eq!(stored.state, RefreshState::Used);
-    }
-    first.pool().close().await;
-    second.pool().close().await;
 }
 
 #[rocket::async_test]
@@ -465,157 +299,6 @@ fn urls() {
     assert_eq!(options.get_filename(), Path::new("/var/lib/app.db"));
     let err = connect_options("sqlite://demo.db?mode=bogus").unwrap_err();
     assert!(matches!(err, StoreError::Backend { .. }));
-}
-
-async fn state(store: &SqliteStore, hash: u8) -> Option<RefreshState> {
-    store.find(&[hash; 32]).await.unwrap().map(|r| r.state)
-}
-
-#[rocket::async_test]
-async fn rotate_outcomes_and_revoked_families() {
-    let store = memory_store().await;
-    store.insert(token(1, "f")).await.unwrap();
-    assert_eq!(
-        store.rotate(&[1; 32], token(2, "f")).await.unwrap(),
-        RotateOutcome::Rotated
-    );
-    assert_eq!(state(&store, 1).await, Some(RefreshState::Used));
-    assert_eq!(state(&store, 2).await, Some(RefreshState::Active));
-    let RotateOutcome::Reused(old) = store.rotate(&[1; 32], token(3, "f")).await.unwrap() else {
-        panic!("expected a replay");
-    };
-    assert_eq!(old.token_hash, [1; 32]);
-    assert_eq!(old.family_expires_at, 1_700_003_600);
-    assert_eq!(state(&store, 3).await, None);
-    assert_eq!(
-        store.rotate(&[9; 32], token(4, "f")).await.unwrap(),
-        RotateOutcome::Refused
-    );
-    store.revoke_family("f").await.unwrap();
-    assert_eq!(
-        store.rotate(&[2; 32], token(5, "f")).await.unwrap(),
-        RotateOutcome::Refused
-    );
-    assert!(matches!(
-        store.insert(token(6, "f")).await,
-        Err(StoreError::Conflict { .. })
-    ));
-    assert_eq!(state(&store, 5).await, None);
-    assert_eq!(state(&store, 6).await, None);
-}
-
-#[rocket::async_test]
-async fn user_changes_revoke_the_users_families() {
-    let store = memory_store().await;
-    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA";
-    store
-        .create_user("alice", hash, &scopes("read:items"), false)
-        .await
-        .unwrap();
-    let mut bob = token(9, "b");
-    bob.username = "bob".into();
-    store.insert(bob).await.unwrap();
-
-    // The silent rehash at login keeps sessions.
-    store.insert(token(1, "f1")).await.unwrap();
-    store.set_password_hash("alice", "other").await.unwrap();
-    assert_eq!(state(&store, 1).await, Some(RefreshState::Active));
-    // Disabling revokes; enabling again revives nothing.
-    assert!(store.set_disabled("alice", true).await.unwrap());
-    assert_eq!(state(&store, 1).await, Some(RefreshState::Revoked));
-    assert!(store.set_disabled("alice", false).await.unwrap());
-    assert_eq!(state(&store, 1).await, Some(RefreshState::Revoked));
-    // A password change revokes.
-    store.insert(token(2, "f2")).await.unwrap();
-    assert!(store.set_password("alice", "new").await.unwrap());
-    assert_eq!(state(&store, 2).await, Some(RefreshState::Revoked));
-    // revoke_user counts the live families it ended.
-    store.insert(token(3, "f3")).await.unwrap();
-    store.insert(token(4, "f4")).await.unwrap();
-    assert_eq!(store.revoke_user("alice").await.unwrap(), 2);
-    assert_eq!(store.revoke_user("alice").await.unwrap(), 0);
-    // Deleting removes the user's tokens: a new "alice" inherits nothing.
-    store.insert(token(5, "f5")).await.unwrap();
-    assert!(store.delete_user("alice").await.unwrap());
-    assert!(!store.delete_user("alice").await.unwrap());
-    assert_eq!(state(&store, 5).await, None);
-    assert!(store.find_user("alice").await.unwrap().is_none());
-    // Bob was never touched.
-    assert_eq!(state(&store, 9).await, Some(RefreshState::Active));
-    assert!(!store.set_password("nobody", "x").await.unwrap());
-}
-
-#[rocket::async_test]
-async fn writes_cap_families_and_prune_expired_tokens() {
-    let store = memory_store().await;
-    store.insert(token(0, "f")).await.unwrap();
-    for hash in 1..40u8 {
-        let mut next = token(hash, "f");
-        next.issued_at += u64::from(hash);
-        assert_eq!(
-            store.rotate(&[hash - 1; 32], next).await.unwrap(),
-            RotateOutcome::Rotated
-        );
-    }
-    assert_eq!(
-        store.count_refresh_tokens().await.unwrap(),
-        MAX_FAMILY_TOKENS as u64
-    );
-    assert_eq!(state(&store, 39).await, Some(RefreshState::Active));
-    assert_eq!(state(&store, 0).await, None);
-    // A write after they all expired deletes them (one batch per write).
-    let mut late = token(100, "late");
-    late.issued_at = 1_800_000_000;
-    late.expires_at = 1_800_003_600;
-    store.insert(late).await.unwrap();
-    assert_eq!(store.count_refresh_tokens().await.unwrap(), 1);
-}
-
-#[rocket::async_test]
-async fn rotation_racing_revocation_never_leaves_a_live_successor() {
-    const ROUNDS: u8 = 40;
-    let db = TempDb::new("rotate-race");
-    let first = SqliteStore::connect(&db.url()).await.unwrap();
-    let second = SqliteStore::connect(&db.url()).await.unwrap();
-    for round in 0..ROUNDS {
-        let family = format!("f{round}");
-        first.insert(token(round, &family)).await.unwrap();
-        let barrier = Arc::new(Barrier::new(2));
-        let rotation = {
-            let store = first.clone();
-            let barrier = Arc::clone(&barrier);
-            let family = family.clone();
-            rocket::tokio::spawn(async move {
-                barrier.wait().await;
-                store
-                    .rotate(&[round; 32], token(round + 100, &family))
-                    .await
-            })
-        };
-        let revocation = {
-            let store = second.clone();
-            let barrier = Arc::clone(&barrier);
-            rocket::tokio::spawn(async move {
-                barrier.wait().await;
-                store.revoke_family(&family).await
-            })
-        };
-        let outcome = rotation.await.unwrap().unwrap();
-        revocation.await.unwrap().unwrap();
-        assert!(
-            matches!(outcome, RotateOutcome::Rotated | RotateOutcome::Refused),
-            "{outcome:?}"
-        );
-        // Whoever won, the family ends revoked with no active token.
-        assert_eq!(state(&first, round).await, Some(RefreshState::Revoked));
-        let successor = state(&first, round + 100).await;
-        assert!(
-            successor.is_none() || successor == Some(RefreshState::Revoked),
-            "round {round}: successor {successor:?}"
-        );
-    }
-    first.pool().close().await;
-    second.pool().close().await;
 }
 
 #[rocket::async_test]

@@ -105,6 +105,12 @@ impl MemoryUserStore {
         existed
     }
 
+    /// Every user, in no particular order (for the store test suite).
+    #[cfg(test)]
+    pub(crate) fn all(&self) -> Vec<UserRecord> {
+        self.lock().values().cloned().collect()
+    }
+
     fn end_sessions(&self, username: &str) {
         if let Some(sessions) = &self.sessions {
             sessions.lock().revoke_user(username);

@@ -9,6 +9,10 @@ use std::sync::Arc;
 use crate::scopes::Scopes;
 
 mod memory;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod sql;
+#[cfg(test)]
+pub(crate) mod suite;
 
 pub use memory::{MemoryRefreshTokenStore, MemoryUserStore};
 

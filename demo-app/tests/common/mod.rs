@@ -19,15 +19,29 @@ pub const SECRET: &str = "binary-tests-secret-0123456789-abcdefghijklmnop";
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
 /// A directory for one test: the database and the logs.
-pub struct Workdir(TempDir);
+pub struct Workdir {
+    dir: TempDir,
+    /// Environment set on every command, after the defaults.
+    env: Vec<(String, String)>,
+}
 
 impl Workdir {
     pub fn new() -> Self {
-        Self(tempfile::tempdir().expect("temp dir"))
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+            env: Vec::new(),
+        }
+    }
+
+    /// Sets `key=value` in the environment of every command and server
+    /// (e.g. another `ROCKET_DATABASE_URL`).
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     pub fn path(&self) -> &Path {
-        self.0.path()
+        self.dir.path()
     }
 
     pub fn database(&self) -> PathBuf {
@@ -47,7 +61,8 @@ impl Workdir {
             )
             .env("ROCKET_AUTH_SECRET", SECRET)
             .env("ROCKET_CLI_COLORS", "false")
-            .env("ROCKET_LOG_LEVEL", "normal");
+            .env("ROCKET_LOG_LEVEL", "normal")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         command
     }
 

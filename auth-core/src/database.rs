@@ -1,0 +1,564 @@
+//! One entry point for the SQL stores: the database URL's scheme picks
+//! `SQLite` (feature `sqlite`) or PostgreSQL (feature `postgres`).
+//!
+//! [`Database::open_lazy`] (sync) or [`Database::connect`] (async, also
+//! migrates) take a URL and give a [`Database`], which implements
+//! [`UserStore`] and [`RefreshTokenStore`] and the administrative
+//! operations both stores share (creating, disabling and deleting users,
+//! ...). Applications keeping their own tables in the same database match
+//! on the variant to reach the pool.
+//!
+//! | URL | store | feature |
+//! |---|---|---|
+//! | `sqlite://path`, `sqlite:path`, `sqlite::memory:` | [`crate::sqlite::SqliteStore`] | `sqlite` |
+//! | `postgres://...`, `postgresql://...` | [`crate::postgres::PgStore`] | `postgres` |
+//!
+//! Any other scheme, or a scheme whose feature is off, is a
+//! [`DatabaseError`] that names what to do.
+//!
+//! # Example
+//!
+//! ```
+//! # #[cfg(feature = "sqlite")] {
+//! use auth_core::database::{Database, PoolSettings};
+//! use auth_core::{Scopes, UserStore};
+//!
+//! # rocket::async_test(async {
+//! let db = Database::connect("sqlite::memory:", &PoolSettings::default()).await?;
+//! db.create_user("alice", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", &Scopes::new(), false).await?;
+//! assert!(db.find_user("alice").await?.is_some());
+//!
+//! let err = Database::open_lazy("mysql://db/app", &PoolSettings::default()).unwrap_err();
+//! assert!(err.to_string().contains("postgres://"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! # }
+//! ```
+
+use std::time::Duration;
+
+use crate::config::AuthConfig;
+use crate::scopes::Scopes;
+use crate::store::{
+    RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserRecord,
+    UserStore,
+};
+
+/// Pool limits, from `auth_database_max_connections` and
+/// `auth_database_acquire_timeout` (see the
+/// [configuration table](crate#configuration)).
+///
+/// # Example
+///
+/// ```
+/// use auth_core::AuthConfig;
+/// use auth_core::database::PoolSettings;
+///
+/// let settings = PoolSettings::from_config(&AuthConfig::default());
+/// assert_eq!(settings, PoolSettings::default());
+/// assert_eq!(settings.max_connections, 10);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolSettings {
+    /// Connections one process keeps open at most. (An in-memory `SQLite`
+    /// database always gets exactly one.)
+    pub max_connections: u32,
+    /// How long a query waits for a free connection before failing.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self::from_config(&AuthConfig::default())
+    }
+}
+
+impl PoolSettings {
+    /// These settings with at most `max_connections` connections.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use auth_core::database::PoolSettings;
+    ///
+    /// let settings = PoolSettings::default()
+    ///     .with_max_connections(4)
+    ///     .with_acquire_timeout(Duration::from_secs(2));
+    /// assert_eq!(settings.max_connections, 4);
+    /// ```
+    #[must_use]
+    pub fn with_max_connections(mut self, max_connections: u32) -> Self {
+        self.max_connections = max_connections.max(1);
+        self
+    }
+
+    /// These settings with a different acquire timeout.
+    #[must_use]
+    pub fn with_acquire_timeout(mut self, acquire_timeout: Duration) -> Self {
+        self.acquire_timeout = acquire_timeout;
+        self
+    }
+
+    /// The settings configured in `config`.
+    #[must_use]
+    pub fn from_config(config: &AuthConfig) -> Self {
+        Self {
+            max_connections: u32::try_from(config.database_max_connections).unwrap_or(u32::MAX),
+            acquire_timeout: Duration::from_secs(config.database_acquire_timeout),
+        }
+    }
+}
+
+/// A database URL the toolkit cannot open.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatabaseError {
+    /// The scheme is none the toolkit knows.
+    #[error(
+        "unsupported database URL scheme {scheme:?}; use sqlite://PATH, postgres://... \
+         or postgresql://..."
+    )]
+    UnsupportedScheme {
+        /// The scheme as written (`mysql`), or the whole URL's first
+        /// characters when it has no scheme.
+        scheme: String,
+    },
+    /// The scheme's store is behind a cargo feature that is off.
+    #[error(
+        "{scheme}:// URLs need auth-core's `{feature}` cargo feature; enable it in Cargo.toml \
+         (auth-core = {{ features = [\"{feature}\"] }})"
+    )]
+    FeatureDisabled {
+        /// The scheme as written.
+        scheme: String,
+        /// The feature to enable.
+        feature: &'static str,
+    },
+    /// The store could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Which store a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backend {
+    /// `sqlite:` URLs.
+    Sqlite,
+    /// `postgres:` and `postgresql:` URLs.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend `url` selects, whether or not its feature is enabled.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use auth_core::database::Backend;
+    ///
+    /// assert_eq!(Backend::of("postgresql://db/app").ok(), Some(Backend::Postgres));
+    /// assert_eq!(Backend::of("SQLite://demo.db").ok(), Some(Backend::Sqlite));
+    /// assert!(Backend::of("demo.db").is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DatabaseError::UnsupportedScheme`] for any other scheme.
+    pub fn of(url: &str) -> Result<Self, DatabaseError> {
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            _ => Err(DatabaseError::UnsupportedScheme {
+                scheme: if scheme.is_empty() || scheme.contains('/') {
+                    url.chars().take(16).collect()
+                } else {
+                    scheme.to_owned()
+                },
+            }),
+        }
+    }
+
+    fn disabled(self) -> DatabaseError {
+        let (scheme, feature) = match self {
+            Self::Sqlite => ("sqlite", "sqlite"),
+            Self::Postgres => ("postgres", "postgres"),
+        };
+        DatabaseError::FeatureDisabled {
+            scheme: scheme.to_owned(),
+            feature,
+        }
+    }
+}
+
+/// `url` with its password, if any, replaced by `***`: safe to log.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(
+///     auth_core::database::redact_url("postgres://app:hunter2@db/app"),
+///     "postgres://app:***@db/app"
+/// );
+/// assert_eq!(auth_core::database::redact_url("sqlite://demo.db"), "sqlite://demo.db");
+/// ```
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    let authority = &url[start..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let Some(colon) = authority[..at].find(':') else {
+        return url.to_owned();
+    };
+    format!(
+        "{}{}:***{}",
+        &url[..start],
+        &authority[..colon],
+        &url[start + at..]
+    )
+}
+
+/// The user and refresh-token store a database URL selects.
+///
+/// Clones share the pool. Implements [`UserStore`] and
+/// [`RefreshTokenStore`]; pass it to
+/// [`AuthFairing::store`](crate::AuthFairing::store).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Database {
+    /// A `SQLite` database.
+    #[cfg(feature = "sqlite")]
+    Sqlite(crate::sqlite::SqliteStore),
+    /// A PostgreSQL database.
+    #[cfg(feature = "postgres")]
+    Postgres(crate::postgres::PgStore),
+}
+
+/// Runs `$body` with `$store` bound to the store inside `$db`.
+macro_rules! each {
+    ($db:expr, $store:ident => $body:expr) => {
+        match $db {
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite($store) => $body,
+            #[cfg(feature = "postgres")]
+            Database::Postgres($store) => $body,
+        }
+    };
+}
+
+impl Database {
+    /// Creates the store `url` selects without connecting (no async runtime
+    /// needed); connect and [`migrate`](Self::migrate) later.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "sqlite")] {
+    /// use auth_core::database::{Database, PoolSettings};
+    ///
+    /// let db = Database::open_lazy("sqlite://app.db", &PoolSettings::default()).unwrap();
+    /// assert!(matches!(db, Database::Sqlite(_)));
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DatabaseError::UnsupportedScheme`], [`DatabaseError::FeatureDisabled`],
+    /// or [`DatabaseError::Store`] if the URL cannot be parsed.
+    pub fn open_lazy(url: &str, settings: &PoolSettings) -> Result<Self, DatabaseError> {
+        match Backend::of(url)? {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => Ok(Self::Sqlite(crate::sqlite::SqliteStore::new(
+                crate::sqlite::open_lazy_with(url, settings)?,
+            ))),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => Ok(Self::Postgres(crate::postgres::PgStore::new(
+                crate::postgres::open_lazy(url, settings)?,
+            ))),
+            #[allow(unreachable_patterns, reason = "reachable when a feature is off")]
+            backend => {
+                let _ = settings;
+                Err(backend.disabled())
+            }
+        }
+    }
+
+    /// Opens the store `url` selects and creates or updates its tables.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_lazy`](Self::open_lazy), and [`DatabaseError::Store`] if
+    /// the database cannot be reached or migrated.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, DatabaseError> {
+        let db = match Backend::of(url)? {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => Self::Sqlite(crate::sqlite::SqliteStore::new(
+                crate::sqlite::open_with(url, settings).await?,
+            )),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => Self::Postgres(crate::postgres::PgStore::new(
+                crate::postgres::open(url, settings).await?,
+            )),
+            #[allow(unreachable_patterns, reason = "reachable when a feature is off")]
+            backend => {
+                let _ = settings;
+                return Err(backend.disabled());
+            }
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Which backend this is.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Creates or updates the toolkit's tables (see
+    /// [`crate::sqlite::migrate`] and [`crate::postgres::migrate`]).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the database cannot be reached or a
+    /// migration fails.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(store) => crate::sqlite::migrate(store.pool()).await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => crate::postgres::migrate(store.pool()).await,
+        }
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        each!(self, store => store.pool().close().await);
+    }
+
+    /// Adds a user whose password is already hashed.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Conflict`] if the username is taken; backend failures.
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        scopes: &Scopes,
+        disabled: bool,
+    ) -> Result<(), StoreError> {
+        each!(self, store => store.create_user(username, password_hash, scopes, disabled).await)
+    }
+
+    /// Every user, ordered by username (byte order).
+    ///
+    /// # Errors
+    ///
+    /// Backend failures, or a corrupt stored row.
+    pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        each!(self, store => store.list_users().await)
+    }
+
+    /// How many users exist.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    pub async fn count_users(&self) -> Result<u64, StoreError> {
+        each!(self, store => store.count_users().await)
+    }
+
+    /// Enables or disables a user (disabling revokes all their refresh-token
+    /// families in the same transaction); returns whether the user exists.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError> {
+        each!(self, store => store.set_disabled(username, disabled).await)
+    }
+
+    /// A password change: new hash, all the user's families revoked, in one
+    /// transaction; returns whether the user exists.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    pub async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        each!(self, store => store.set_password(username, password_hash).await)
+    }
+
+    /// Replaces a user's scopes; returns whether the user exists.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    pub async fn set_scopes(&self, username: &str, scopes: &Scopes) -> Result<bool, StoreError> {
+        each!(self, store => store.set_scopes(username, scopes).await)
+    }
+
+    /// Deletes a user and all their refresh tokens; returns whether the user
+    /// existed.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    pub async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
+        each!(self, store => store.delete_user(username).await)
+    }
+
+    /// How many refresh tokens are stored (active, used and revoked).
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    pub async fn count_refresh_tokens(&self) -> Result<u64, StoreError> {
+        each!(self, store => store.count_refresh_tokens().await)
+    }
+}
+
+#[rocket::async_trait]
+impl UserStore for Database {
+    async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        each!(self, store => store.find_user(username).await)
+    }
+
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
+        each!(self, store => store.set_password_hash(username, password_hash).await)
+    }
+}
+
+#[rocket::async_trait]
+impl RefreshTokenStore for Database {
+    async fn insert(&self, record: RefreshTokenRecord) -> Result<(), StoreError> {
+        each!(self, store => store.insert(record).await)
+    }
+
+    async fn rotate(
+        &self,
+        old: &TokenHash,
+        successor: RefreshTokenRecord,
+    ) -> Result<RotateOutcome, StoreError> {
+        each!(self, store => store.rotate(old, successor).await)
+    }
+
+    async fn consume(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        each!(self, store => store.consume(token_hash).await)
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
+        each!(self, store => store.revoke_family(family_id).await)
+    }
+
+    async fn revoke_user(&self, username: &str) -> Result<u64, StoreError> {
+        each!(self, store => store.revoke_user(username).await)
+    }
+
+    async fn find(&self, token_hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        each!(self, store => store.find(token_hash).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_pick_the_backend_and_unknown_ones_name_the_choices() {
+        assert_eq!(Backend::of("sqlite::memory:").ok(), Some(Backend::Sqlite));
+        assert_eq!(Backend::of("sqlite://a.db").ok(), Some(Backend::Sqlite));
+        assert_eq!(Backend::of("postgres://h/db").ok(), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::of("PostgreSQL://h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        for url in ["mysql://h/db", "demo.db", "", "/var/lib/x.db"] {
+            let message = Backend::of(url).unwrap_err().to_string();
+            assert!(
+                message.contains("sqlite://") && message.contains("postgres://"),
+                "{url}: {message}"
+            );
+        }
+        let message = Database::open_lazy("mysql://u:pw@h/db", &PoolSettings::default())
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("\"mysql\""), "{message}");
+        assert!(!message.contains("pw"), "{message}");
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn a_postgres_url_without_the_feature_names_the_feature() {
+        let err = Database::open_lazy("postgres://h/db", &PoolSettings::default()).unwrap_err();
+        assert!(
+            matches!(&err, DatabaseError::FeatureDisabled { scheme, feature: "postgres" } if scheme == "postgres"),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("`postgres` cargo feature"),
+            "{err}"
+        );
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    #[test]
+    fn a_sqlite_url_without_the_feature_names_the_feature() {
+        let err = Database::open_lazy("sqlite://a.db", &PoolSettings::default()).unwrap_err();
+        assert!(err.to_string().contains("`sqlite` cargo feature"), "{err}");
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        for (url, shown) in [
+            (
+                "postgres://u:secret@h:5432/db?x=1",
+                "postgres://u:***@h:5432/db?x=1",
+            ),
+            ("postgresql://u@h/db", "postgresql://u@h/db"),
+            ("postgres://h/db", "postgres://h/db"),
+            ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
+            ("sqlite::memory:", "sqlite::memory:"),
+        ] {
+            assert_eq!(redact_url(url), shown);
+        }
+    }
+
+    #[test]
+    fn pool_settings_follow_the_configuration() {
+        let config = AuthConfig {
+            database_max_connections: 3,
+            database_acquire_timeout: 7,
+            ..AuthConfig::default()
+        };
+        let settings = PoolSettings::from_config(&config);
+        assert_eq!(settings.max_connections, 3);
+        assert_eq!(settings.acquire_timeout, Duration::from_secs(7));
+    }
+}

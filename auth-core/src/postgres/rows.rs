@@ -1,0 +1,41 @@
+//! Rows to records: the column encodings of the PostgreSQL store.
+
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use crate::store::sql::{scopes_from_sql, state_from_sql, timestamp_from_sql, token_hash_from_sql};
+use crate::store::{RefreshTokenRecord, StoreError, UserRecord};
+
+fn get<'r, T>(row: &'r PgRow, column: &'static str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(column).map_err(StoreError::backend)
+}
+
+pub(super) fn user_from_row(row: &PgRow) -> Result<UserRecord, StoreError> {
+    let scopes: String = get(row, "scopes")?;
+    Ok(UserRecord {
+        username: get(row, "username")?,
+        password_hash: get(row, "password_hash")?,
+        scopes: scopes_from_sql("users", &scopes)?,
+        disabled: get(row, "disabled")?,
+    })
+}
+
+pub(super) fn token_from_row(row: &PgRow) -> Result<RefreshTokenRecord, StoreError> {
+    let hash: Vec<u8> = get(row, "token_hash")?;
+    let scopes: String = get(row, "scopes")?;
+    let state: String = get(row, "state")?;
+    Ok(RefreshTokenRecord {
+        token_hash: token_hash_from_sql(&hash)?,
+        family_id: get(row, "family_id")?,
+        username: get(row, "username")?,
+        client_id: get(row, "client_id")?,
+        scopes: scopes_from_sql("refresh_tokens", &scopes)?,
+        issued_at: timestamp_from_sql("issued_at", get(row, "issued_at")?)?,
+        expires_at: timestamp_from_sql("expires_at", get(row, "expires_at")?)?,
+        family_expires_at: timestamp_from_sql("family_expires_at", get(row, "family_expires_at")?)?,
+        state: state_from_sql(&state)?,
+    })
+}

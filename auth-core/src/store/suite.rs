@@ -1,0 +1,601 @@
+//! The store test suite, run against every backend: the in-memory stores
+//! (here), `SQLite` (`sqlite/tests.rs`) and PostgreSQL
+//! (`postgres/tests.rs`).
+//!
+//! Each test is an async fn taking a [`Pair`]: two handles on one store,
+//! which for the SQL backends are two independent pools (the connections
+//! two processes would have). [`store_suite!`] turns them into `#[test]`s
+//! for one backend, each on a multi-threaded runtime.
+
+use std::sync::Arc;
+
+use rocket::tokio::sync::Barrier;
+
+use super::{
+    MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, RefreshState, RefreshTokenRecord,
+    RefreshTokenStore, RotateOutcome, StoreError, UserRecord, UserStore,
+};
+use crate::scopes::Scopes;
+
+/// What the suite needs beyond the traits: the administrative operations
+/// every persistent store offers.
+#[rocket::async_trait]
+pub(crate) trait SuiteStore: UserStore + RefreshTokenStore + Clone {
+    async fn create_user(
+        &self,
+        username: &str,
+        hash: &str,
+        scopes: &Scopes,
+        disabled: bool,
+    ) -> Result<(), StoreError>;
+    async fn list_users(&self) -> Vec<UserRecord>;
+    async fn set_disabled(&self, username: &str, disabled: bool) -> bool;
+    async fn set_password(&self, username: &str, hash: &str) -> bool;
+    async fn delete_user(&self, username: &str) -> bool;
+    async fn count_refresh_tokens(&self) -> u64;
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[rocket::async_trait]
+impl SuiteStore for crate::database::Database {
+    async fn create_user(
+        &self,
+        username: &str,
+        hash: &str,
+        scopes: &Scopes,
+        disabled: bool,
+    ) -> Result<(), StoreError> {
+        Self::create_user(self, username, hash, scopes, disabled).await
+    }
+    async fn list_users(&self) -> Vec<UserRecord> {
+        Self::list_users(self).await.unwrap()
+    }
+    async fn set_disabled(&self, username: &str, disabled: bool) -> bool {
+        Self::set_disabled(self, username, disabled).await.unwrap()
+    }
+    async fn set_password(&self, username: &str, hash: &str) -> bool {
+        Self::set_password(self, username, hash).await.unwrap()
+    }
+    async fn delete_user(&self, username: &str) -> bool {
+        Self::delete_user(self, username).await.unwrap()
+    }
+    async fn count_refresh_tokens(&self) -> u64 {
+        Self::count_refresh_tokens(self).await.unwrap()
+    }
+}
+
+/// The in-memory stores, linked as an application links them.
+#[derive(Debug, Clone)]
+pub(crate) struct Memory {
+    users: MemoryUserStore,
+    tokens: MemoryRefreshTokenStore,
+}
+
+impl Memory {
+    fn new() -> Self {
+        let tokens = MemoryRefreshTokenStore::new();
+        Self {
+            users: MemoryUserStore::new().with_sessions(tokens.clone()),
+            tokens,
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl UserStore for Memory {
+    async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.users.find_user(username).await
+    }
+    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), StoreError> {
+        self.users.set_password_hash(username, hash).await
+    }
+}
+
+#[rocket::async_trait]
+impl RefreshTokenStore for Memory {
+    async fn insert(&self, record: RefreshTokenRecord) -> Result<(), StoreError> {
+        self.tokens.insert(record).await
+    }
+    async fn rotate(
+        &self,
+        old: &super::TokenHash,
+        successor: RefreshTokenRecord,
+    ) -> Result<RotateOutcome, StoreError> {
+        self.tokens.rotate(old, successor).await
+    }
+    async fn consume(
+        &self,
+        token_hash: &super::TokenHash,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        self.tokens.consume(token_hash).await
+    }
+    async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
+        self.tokens.revoke_family(family_id).await
+    }
+    async fn revoke_user(&self, username: &str) -> Result<u64, StoreError> {
+        self.tokens.revoke_user(username).await
+    }
+    async fn find(
+        &self,
+        token_hash: &super::TokenHash,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        self.tokens.find(token_hash).await
+    }
+}
+
+#[rocket::async_trait]
+impl SuiteStore for Memory {
+    async fn create_user(
+        &self,
+        username: &str,
+        hash: &str,
+        scopes: &Scopes,
+        disabled: bool,
+    ) -> Result<(), StoreError> {
+        if self.users.find_user(username).await?.is_some() {
+            return Err(StoreError::Conflict {
+                what: format!("user {username:?}"),
+            });
+        }
+        self.users
+            .insert_hashed(username, hash, scopes.clone(), disabled);
+        Ok(())
+    }
+    async fn list_users(&self) -> Vec<UserRecord> {
+        self.users.all()
+    }
+    async fn set_disabled(&self, username: &str, disabled: bool) -> bool {
+        self.users.set_disabled(username, disabled)
+    }
+    async fn set_password(&self, username: &str, hash: &str) -> bool {
+        self.users.set_password(username, hash)
+    }
+    async fn delete_user(&self, username: &str) -> bool {
+        self.users.remove(username)
+    }
+    async fn count_refresh_tokens(&self) -> u64 {
+        self.tokens.len() as u64
+    }
+}
+
+/// Two handles on one store, and whatever keeps its database alive.
+pub(crate) struct Pair<S> {
+    pub first: S,
+    pub second: S,
+    pub _guard: Box<dyn std::any::Any + Send>,
+}
+
+/// A memory store, twice (clones share everything).
+#[allow(clippy::unused_async, reason = "every backend's opener is async")]
+pub(crate) async fn memory() -> Option<Pair<Memory>> {
+    let store = Memory::new();
+    Some(Pair {
+        first: store.clone(),
+        second: store,
+        _guard: Box::new(()),
+    })
+}
+
+/// The runtime every suite test runs on: several worker threads, so tasks
+/// racing each other really run at once.
+pub(crate) fn runtime() -> rocket::tokio::runtime::Runtime {
+    rocket::tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// One `#[test]` per suite test, for the backend that `$open` (an async fn
+/// returning `Option<Pair<_>>`; `None` skips) opens.
+macro_rules! store_suite {
+    ($open:path) => {
+        $crate::store::suite::store_suite!(
+            @tests $open;
+            users_create_find_list_update,
+            duplicate_user_is_a_conflict,
+            refresh_token_roundtrip_and_duplicate,
+            consume_marks_active_used_exactly_once,
+            revoke_family_touches_only_that_family,
+            rotate_outcomes_and_revoked_families,
+            user_changes_revoke_the_users_families,
+            writes_cap_families_and_prune_expired_tokens,
+            concurrent_consumers_see_active_exactly_once,
+            concurrent_rotations_have_one_winner_and_reuse_kills_the_family,
+            rotation_racing_revocation_never_leaves_a_live_successor,
+        );
+    };
+    (@tests $open:path; $($name:ident,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::store::suite::runtime().block_on(async {
+                    if let Some(pair) = $open().await {
+                        $crate::store::suite::$name(pair).await;
+                    }
+                });
+            }
+        )*
+    };
+}
+pub(crate) use store_suite;
+
+mod memory_backend {
+    use super::memory;
+    store_suite!(memory);
+}
+
+fn scopes(list: &str) -> Scopes {
+    Scopes::parse(list).unwrap()
+}
+
+/// A token of `family` for alice; the hash is `[hash; 32]`.
+pub(crate) fn token(hash: u8, family: &str) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        token_hash: [hash; 32],
+        family_id: family.into(),
+        username: "alice".into(),
+        client_id: "web".into(),
+        scopes: scopes("read:items write:items"),
+        issued_at: 1_700_000_000,
+        expires_at: 1_700_003_600,
+        family_expires_at: 1_700_003_600,
+        state: RefreshState::Active,
+    }
+}
+
+async fn state<S: RefreshTokenStore>(store: &S, hash: u8) -> Option<RefreshState> {
+    store.find(&[hash; 32]).await.unwrap().map(|r| r.state)
+}
+
+pub(crate) async fn users_create_find_list_update<S: SuiteStore>(pair: Pair<S>) {
+    let store = pair.first;
+    assert!(store.list_users().await.is_empty());
+    store
+        .create_user("johndoe", "h1", &scopes("write:items read:items"), false)
+        .await
+        .unwrap();
+    store
+        .create_user("alice", "h2", &scopes("read:items"), true)
+        .await
+        .unwrap();
+    store
+        .create_user("admin", "h3", &Scopes::new(), false)
+        .await
+        .unwrap();
+
+    let john = pair.second.find_user("johndoe").await.unwrap().unwrap();
+    assert_eq!(
+        john,
+        UserRecord {
+            username: "johndoe".into(),
+            password_hash: "h1".into(),
+            scopes: scopes("read:items write:items"),
+            disabled: false,
+        }
+    );
+    assert!(store.find_user("alice").await.unwrap().unwrap().disabled);
+    assert!(store.find_user("nobody").await.unwrap().is_none());
+    assert!(store.find_user("JOHNDOE").await.unwrap().is_none());
+
+    let mut names: Vec<String> = store
+        .list_users()
+        .await
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["admin", "alice", "johndoe"]);
+    let admin = store.find_user("admin").await.unwrap().unwrap();
+    assert!(admin.scopes.is_empty());
+
+    store.set_password_hash("johndoe", "h1-new").await.unwrap();
+    store.set_password_hash("nobody", "x").await.unwrap();
+    let john = store.find_user("johndoe").await.unwrap().unwrap();
+    assert_eq!(john.password_hash, "h1-new");
+
+    assert!(store.set_disabled("alice", false).await);
+    assert!(!store.set_disabled("nobody", true).await);
+    assert!(!store.find_user("alice").await.unwrap().unwrap().disabled);
+}
+
+pub(crate) async fn duplicate_user_is_a_conflict<S: SuiteStore>(pair: Pair<S>) {
+    let store = pair.first;
+    store
+        .create_user("alice", "h", &Scopes::new(), false)
+        .await
+        .unwrap();
+    let err = pair
+        .second
+        .create_user("alice", "other", &scopes("admin"), false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict { what } if what.contains("alice")),
+        "{err:?}"
+    );
+    let alice = store.find_user("alice").await.unwrap().unwrap();
+    assert_eq!(alice.password_hash, "h");
+}
+
+pub(crate) async fn refresh_token_roundtrip_and_duplicate<S: SuiteStore>(pair: Pair<S>) {
+    let store = pair.first;
+    let record = token(7, "family");
+    store.insert(record.clone()).await.unwrap();
+    assert_eq!(
+        pair.second.find(&[7; 32]).await.unwrap(),
+        Some(record.clone())
+    );
+    assert!(store.find(&[8; 32]).await.unwrap().is_none());
+    let err = store.insert(record).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+}
+
+pub(crate) async fn consume_marks_active_used_exactly_once<S: SuiteStore>(pair: Pair<S>) {
+    let store = pair.first;
+    store.insert(token(1, "f")).await.unwrap();
+
+    let first = store.consume(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!(first, token(1, "f"));
+    assert_eq!(first.state, RefreshState::Active);
+
+    let second = pair.second.consume(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!(second.state, RefreshState::Used);
+    let third = store.consume(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!(third.state, RefreshState::Used);
+    assert_eq!(state(&store, 1).await, Some(RefreshState::Used));
+
+    assert!(store.consume(&[2; 32]).await.unwrap().is_none());
+}
+
+pub(crate) async fn revoke_family_touches_only_that_family<S: SuiteStore>(pair: Pair<S>) {
+    let store = pair.first;
+    store.insert(token(1, "f")).await.unwrap();
+    store.insert(token(2, "f")).await.unwrap();
+    store.insert(token(3, "g")).await.unwrap();
+    store.consume(&[1; 32]).await.unwrap();
+
+    pair.second.revoke_family("f").await.unwrap();
+    pair.second.revoke_family("unknown").await.unwrap();
+
+    for (hash, expected) in [
+        (1, RefreshState::Revoked),
+        (2, RefreshState::Revoked),
+        (3, RefreshState::Active),
+    ] {
+        assert_eq!(state(&store, hash).await, Some(expected), "token {hash}");
+    }
+    let revoked = store.consume(&[2; 32]).await.unwrap().unwrap();
+    assert_eq!(revoked.state, RefreshState::Revoked);
+    assert_eq!(state(&store, 2).await, Some(RefreshState::Revoked));
+}
+
+pub(crate) async fn rotate_outcomes_and_revoked_families<S: SuiteStore>(pair: Pair<S>) {
+    let store = pair.first;
+    store.insert(token(1, "f")).await.unwrap();
+    assert_eq!(
+        store.rotate(&[1; 32], token(2, "f")).await.unwrap(),
+        RotateOutcome::Rotated
+    );
+    assert_eq!(state(&store, 1).await, Some(RefreshState::Used));
+    assert_eq!(state(&store, 2).await, Some(RefreshState::Active));
+    let RotateOutcome::Reused(old) = pair.second.rotate(&[1; 32], token(3, "f")).await.unwrap()
+    else {
+        panic!("expected a replay");
+    };
+    assert_eq!(old.token_hash, [1; 32]);
+    assert_eq!(old.family_expires_at, 1_700_003_600);
+    assert_eq!(state(&store, 3).await, None);
+    assert_eq!(
+        store.rotate(&[9; 32], token(4, "f")).await.unwrap(),
+        RotateOutcome::Refused
+    );
+    store.revoke_family("f").await.unwrap();
+    assert_eq!(
+        pair.second.rotate(&[2; 32], token(5, "f")).await.unwrap(),
+        RotateOutcome::Refused
+    );
+    assert!(matches!(
+        store.insert(token(6, "f")).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(state(&store, 5).await, None);
+    assert_eq!(state(&store, 6).await, None);
+}
+
+pub(crate) async fn user_changes_revoke_the_users_families<S: SuiteStore>(pair: Pair<S>) {
+    let store = pair.first;
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA";
+    store
+        .create_user("alice", hash, &scopes("read:items"), false)
+        .await
+        .unwrap();
+    let mut bob = token(9, "b");
+    bob.username = "bob".into();
+    store.insert(bob).await.unwrap();
+
+    // The silent rehash at login keeps sessions.
+    store.insert(token(1, "f1")).await.unwrap();
+    store.set_password_hash("alice", "other").await.unwrap();
+    assert_eq!(state(&store, 1).await, Some(RefreshState::Active));
+    // Disabling revokes; enabling again revives nothing.
+    assert!(pair.second.set_disabled("alice", true).await);
+    assert_eq!(state(&store, 1).await, Some(RefreshState::Revoked));
+    assert!(store.set_disabled("alice", false).await);
+    assert_eq!(state(&store, 1).await, Some(RefreshState::Revoked));
+    // A password change revokes.
+    store.insert(token(2, "f2")).await.unwrap();
+    assert!(store.set_password("alice", "new").await);
+    assert_eq!(state(&store, 2).await, Some(RefreshState::Revoked));
+    // revoke_user counts the live families it ended.
+    store.insert(token(3, "f3")).await.unwrap();
+    store.insert(token(4, "f4")).await.unwrap();
+    assert_eq!(pair.second.revoke_user("alice").await.unwrap(), 2);
+    assert_eq!(store.revoke_user("alice").await.unwrap(), 0);
+    // Deleting ends the user's tokens: a new "alice" inherits nothing.
+    store.insert(token(5, "f5")).await.unwrap();
+    assert!(store.delete_user("alice").await);
+    assert!(!store.delete_user("alice").await);
+    assert_ne!(state(&store, 5).await, Some(RefreshState::Active));
+    assert!(store.find_user("alice").await.unwrap().is_none());
+    // Bob was never touched.
+    assert_eq!(state(&store, 9).await, Some(RefreshState::Active));
+    assert!(!store.set_password("nobody", "x").await);
+}
+
+pub(crate) async fn writes_cap_families_and_prune_expired_tokens<S: SuiteStore>(pair: Pair<S>) {
+    let store = pair.first;
+    store.insert(token(0, "f")).await.unwrap();
+    for hash in 1..40u8 {
+        let mut next = token(hash, "f");
+        next.issued_at += u64::from(hash);
+        assert_eq!(
+            store.rotate(&[hash - 1; 32], next).await.unwrap(),
+            RotateOutcome::Rotated
+        );
+    }
+    assert_eq!(store.count_refresh_tokens().await, MAX_FAMILY_TOKENS as u64);
+    assert_eq!(state(&store, 39).await, Some(RefreshState::Active));
+    assert_eq!(state(&store, 0).await, None);
+    // A write after they all expired deletes them (one batch per write).
+    let mut late = token(100, "late");
+    late.issued_at = 1_800_000_000;
+    late.expires_at = 1_800_003_600;
+    late.family_expires_at = 1_800_003_600;
+    store.insert(late).await.unwrap();
+    assert_eq!(store.count_refresh_tokens().await, 1);
+}
+
+/// Rounds of each race; every round is a fresh token.
+const ROUNDS: u8 = 100;
+/// Tasks per handle racing in each round.
+const RACERS: usize = 4;
+
+pub(crate) async fn concurrent_consumers_see_active_exactly_once<S: SuiteStore>(pair: Pair<S>) {
+    for round in 0..ROUNDS {
+        pair.first.insert(token(round, "f")).await.unwrap();
+        let barrier = Arc::new(Barrier::new(2 * RACERS));
+        let mut tasks = Vec::new();
+        for store in [&pair.first, &pair.second] {
+            for _ in 0..RACERS {
+                let store = store.clone();
+                let barrier = Arc::clone(&barrier);
+                tasks.push(rocket::tokio::spawn(async move {
+                    barrier.wait().await;
+                    store.consume(&[round; 32]).await
+                }));
+            }
+        }
+        let mut active = 0;
+        for task in tasks {
+            match task.await.unwrap().unwrap().unwrap().state {
+                RefreshState::Active => active += 1,
+                RefreshState::Used => {}
+                RefreshState::Revoked => panic!("nobody revoked token {round}"),
+            }
+        }
+        assert_eq!(active, 1, "round {round}");
+        assert_eq!(state(&pair.second, round).await, Some(RefreshState::Used));
+    }
+}
+
+/// Two instances redeeming one refresh token at the same moment: exactly
+/// one rotation wins; every loser sees a replay and, as the token endpoint
+/// does, revokes the family; then no token of the family is live.
+pub(crate) async fn concurrent_rotations_have_one_winner_and_reuse_kills_the_family<
+    S: SuiteStore,
+>(
+    pair: Pair<S>,
+) {
+    for round in 0..ROUNDS {
+        let family = format!("race{round}");
+        pair.first.insert(token(round, &family)).await.unwrap();
+        let barrier = Arc::new(Barrier::new(2 * RACERS));
+        let mut tasks = Vec::new();
+        for (side, store) in [&pair.first, &pair.second].into_iter().enumerate() {
+            for racer in 0..RACERS {
+                let store = store.clone();
+                let barrier = Arc::clone(&barrier);
+                let family = family.clone();
+                let mut successor = token(0, &family);
+                // A distinct successor hash per racer and round.
+                successor.token_hash[0] = round;
+                successor.token_hash[1] = u8::try_from(1 + side * RACERS + racer).unwrap();
+                tasks.push(rocket::tokio::spawn(async move {
+                    barrier.wait().await;
+                    let hash = successor.token_hash;
+                    let outcome = store.rotate(&[round; 32], successor).await.unwrap();
+                    if let RotateOutcome::Reused(old) = &outcome {
+                        store.revoke_family(&old.family_id).await.unwrap();
+                    }
+                    (outcome, hash)
+                }));
+            }
+        }
+        let mut winners = 0;
+        let mut written = Vec::new();
+        for task in tasks {
+            let (outcome, hash) = task.await.unwrap();
+            written.push(hash);
+            match outcome {
+                RotateOutcome::Rotated => winners += 1,
+                RotateOutcome::Reused(_) | RotateOutcome::Refused => {}
+            }
+        }
+        assert_eq!(winners, 1, "round {round}");
+        // Reuse was detected, so nothing of the family may be live.
+        assert_ne!(state(&pair.first, round).await, Some(RefreshState::Active));
+        for hash in written {
+            let found = pair.second.find(&hash).await.unwrap().map(|r| r.state);
+            assert_ne!(found, Some(RefreshState::Active), "round {round}");
+        }
+    }
+}
+
+/// Rotation on one instance racing `revoke_family` or `revoke_user` on the
+/// other: whoever wins, the family ends with no live token.
+pub(crate) async fn rotation_racing_revocation_never_leaves_a_live_successor<S: SuiteStore>(
+    pair: Pair<S>,
+) {
+    for round in 0..ROUNDS {
+        let family = format!("f{round}");
+        pair.first.insert(token(round, &family)).await.unwrap();
+        let barrier = Arc::new(Barrier::new(2));
+        let rotation = {
+            let store = pair.first.clone();
+            let barrier = Arc::clone(&barrier);
+            let mut successor = token(round, &family);
+            successor.token_hash[0] = round.wrapping_add(128);
+            rocket::tokio::spawn(async move {
+                barrier.wait().await;
+                store.rotate(&[round; 32], successor).await
+            })
+        };
+        let revocation = {
+            let store = pair.second.clone();
+            let barrier = Arc::clone(&barrier);
+            rocket::tokio::spawn(async move {
+                barrier.wait().await;
+                if round % 2 == 0 {
+                    store.revoke_family(&family).await
+                } else {
+                    store.revoke_user("alice").await.map(drop)
+                }
+            })
+        };
+        let outcome = rotation.await.unwrap().unwrap();
+        revocation.await.unwrap().unwrap();
+        assert!(
+            matches!(outcome, RotateOutcome::Rotated | RotateOutcome::Refused),
+            "{outcome:?}"
+        );
+        assert_eq!(state(&pair.first, round).await, Some(RefreshState::Revoked));
+        let mut successor = [round; 32];
+        successor[0] = round.wrapping_add(128);
+        let found = pair.second.find(&successor).await.unwrap().map(|r| r.state);
+        assert!(
+            found.is_none() || found == Some(RefreshState::Revoked),
+            "round {round}: successor {found:?}"
+        );
+    }
+}
