@@ -155,3 +155,12 @@ impl Auth {
         crate::events::emit(&self.event_hooks, event);
     }
 }
+
+impl Auth {
+    /// Whether this is a resource server ([`Auth::resource_server`]): tokens
+    /// are only verified, never issued, and no user store is consulted.
+    #[must_use]
+    pub fn is_resource_server(&self) -> bool {
+        self.resource_server.is_some()
+    }
+}

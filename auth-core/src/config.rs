@@ -89,7 +89,7 @@ pub enum ConfigError {
     },
     /// A resource server without usable keys.
     #[error(transparent)]
-    ResourceServer(#[from] crate::resource_server::ResourceServerError),
+    ResourceServer(#[from] ResourceServerError),
     /// The configuration could not be read (a key of the wrong type, ...).
     #[error("invalid auth configuration: {0}")]
     Invalid(Box<rocket::figment::Error>),
@@ -674,6 +674,39 @@ impl AuthConfig {
         };
         Ok(keys?)
     }
+}
+
+/// Why a resource server cannot start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResourceServerError {
+    /// Neither a JWKS URL nor static keys.
+    #[error(
+        "a resource server needs the issuer's keys: set auth_jwks_url (feature remote-jwks) \
+         or auth_verification_keys"
+    )]
+    NoKeys,
+    /// A static key is a shared secret.
+    #[error(
+        "the verification key {kid:?} is a shared secret; a resource server only accepts \
+         public keys (Ed25519, RSA)"
+    )]
+    SymmetricKey {
+        /// The key's `kid`.
+        kid: String,
+    },
+    /// `auth_jwks_url` is not an `http://` or `https://` URL.
+    #[error("auth_jwks_url {url:?} is not an http:// or https:// URL")]
+    BadJwksUrl {
+        /// The URL as configured.
+        url: String,
+    },
+    /// `auth_jwks_url` is set but the feature is off.
+    #[error(
+        "auth_jwks_url is set, but auth-core was built without the feature remote-jwks; \
+         enable it in Cargo.toml"
+    )]
+    RemoteJwksDisabled,
 }
 
 #[cfg(test)]

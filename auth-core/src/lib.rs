@@ -21,6 +21,8 @@ pub mod jwks;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod password;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod pool_settings;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod quiet_log;
@@ -44,6 +46,7 @@ mod token;
 pub use auth::Auth;
 pub use auth_macros::protected;
 pub use authorization::extract_bearer;
+pub use config::ResourceServerError;
 pub use config::{AuthConfig, ConfigError};
 pub use error::{AuthError, GrantProblem, RequestProblem, ScopeProblem, ServerProblem};
 pub use events::{AuthEvent, AuthEventKind};
@@ -55,7 +58,6 @@ pub use grant::{
 pub use guard::{AuthUser, BearerToken, MaybeUser, Protected};
 pub use password::{MAX_PASSWORD_LEN, Password, PasswordError, PasswordHasher, Verification};
 pub use quiet_log::{SUMMARY_INTERVAL, install_logger};
-pub use resource_server::ResourceServerError;
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{
     MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, PRUNE_BATCH, RefreshState,

@@ -1,136 +1,19 @@
-//! Resource-server mode: [`Auth`] for a service that only verifies access
+//! Resource-server mode: [`Auth`](crate::Auth) for a service that only verifies access
 //! tokens issued elsewhere. No user store, no password hashing, no signing
 //! key, no token endpoints; the keys are another issuer's public keys, from
 //! its JWKS URL (feature `remote-jwks`) or given statically.
 //!
-//! Built by the fairing ([`Auth::resource_server`]); the guards call
-//! [`ResourceServer::verify`] through [`Auth::authenticate`].
+//! Built by the fairing ([`Auth::resource_server`](crate::Auth::resource_server)); the guards call
+//! [`ResourceServer::verify`] through `Auth::authenticate`.
 
 use std::time::Duration;
 
-use crate::auth::Auth;
-use crate::config::{AuthConfig, ConfigError};
-use crate::fairing::AuthFairing;
+use crate::config::{AuthConfig, ConfigError, ResourceServerError};
 #[cfg(feature = "remote-jwks")]
 use crate::remote_jwks::{HttpFetcher, RemoteJwks};
 use crate::token::{AccessTokenClaims, AccessTokens, KeySet, SharedKeys, TokenProblem};
 
-impl Auth {
-    /// The fairing for a resource server: a service that accepts access
-    /// tokens from another issuer and verifies them with its public keys,
-    /// with no user store, no signing key and no token endpoint.
-    /// [`AuthUser`](crate::AuthUser), [`MaybeUser`](crate::MaybeUser),
-    /// [`BearerToken`](crate::BearerToken) and `#[protected]` work as in the
-    /// issuer.
-    ///
-    /// Keys come from `auth_jwks_url` (the issuer's
-    /// `/.well-known/jwks.json`; feature `remote-jwks`), from
-    /// `auth_verification_keys`, or from
-    /// [`AuthFairing::verification_keys`]; at least one source is required.
-    /// Only public keys (Ed25519, RSA) are accepted. `auth_issuer` and
-    /// `auth_audience` must match the issuer's tokens. Declare the scopes
-    /// the routes require, as the issuer does (`.scope(..)` or
-    /// `auth_scopes`).
-    ///
-    /// Without a user store, a token's subject is not looked up: a user
-    /// disabled at the issuer keeps access here until their access token
-    /// expires (`auth_access_ttl` at the issuer).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use auth_core::{protected, Auth, AuthUser, KeySet, MaybeUser, VerificationKey};
-    /// use rocket::http::Status;
-    /// use rocket::local::blocking::Client;
-    /// use rocket::{get, routes};
-    ///
-    /// #[protected(scopes = "read:items")]
-    /// #[get("/reports")]
-    /// fn reports(user: AuthUser) -> String {
-    ///     format!("reports for {}", user.subject())
-    /// }
-    ///
-    /// #[get("/hello")]
-    /// fn hello(user: MaybeUser) -> String {
-    ///     user.0.map_or("hello stranger".into(), |u| format!("hello {}", u.subject()))
-    /// }
-    ///
-    /// // The issuer's public key, given statically; with the feature
-    /// // `remote-jwks`, set `auth_jwks_url` instead to follow its rotations.
-    /// const ISSUER_KEY: &str = "-----BEGIN PUBLIC KEY-----
-    /// MCowBQYDK2VwAyEALXiXtCDoS1Dt5NyUbnSGrkU9JUbq/GANo2I6NLp/ioc=
-    /// -----END PUBLIC KEY-----";
-    /// let key = VerificationKey::ed25519_pem(Some("2026-01"), ISSUER_KEY.as_bytes()).unwrap();
-    ///
-    /// let figment = rocket::Config::figment()
-    ///     .merge(("auth_issuer", "https://auth.example"))
-    ///     .merge(("auth_audience", "reports-api"));
-    /// let rocket = rocket::custom(figment)
-    ///     .attach(
-    ///         Auth::resource_server()
-    ///             .verification_keys(KeySet::new().with(key).unwrap())
-    ///             .scope("read:items", "Read items"),
-    ///     )
-    ///     .mount("/", routes![reports, hello]);
-    ///
-    /// let client = Client::tracked(rocket).unwrap();
-    /// assert_eq!(client.get("/reports").dispatch().status(), Status::Unauthorized);
-    /// assert_eq!(client.get("/hello").dispatch().into_string().unwrap(), "hello stranger");
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// Launch is aborted, with the reason in the log, when no key source is
-    /// configured, a static key is symmetric, `auth_jwks_url` is not an
-    /// `http(s)` URL (or the feature `remote-jwks` is off), or the first
-    /// fetch of the JWKS fails (no retry: start the resource server once
-    /// the issuer answers, or let the supervisor restart it).
-    pub fn resource_server() -> AuthFairing {
-        AuthFairing::default().resource_server_mode()
-    }
-
-    /// Whether this is a resource server ([`Auth::resource_server`]): tokens
-    /// are only verified, never issued, and no user store is consulted.
-    #[must_use]
-    pub fn is_resource_server(&self) -> bool {
-        self.resource_server.is_some()
-    }
-}
-
-/// Why a resource server cannot start.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ResourceServerError {
-    /// Neither a JWKS URL nor static keys.
-    #[error(
-        "a resource server needs the issuer's keys: set auth_jwks_url (feature remote-jwks) \
-         or auth_verification_keys"
-    )]
-    NoKeys,
-    /// A static key is a shared secret.
-    #[error(
-        "the verification key {kid:?} is a shared secret; a resource server only accepts \
-         public keys (Ed25519, RSA)"
-    )]
-    SymmetricKey {
-        /// The key's `kid`.
-        kid: String,
-    },
-    /// `auth_jwks_url` is not an `http://` or `https://` URL.
-    #[error("auth_jwks_url {url:?} is not an http:// or https:// URL")]
-    BadJwksUrl {
-        /// The URL as configured.
-        url: String,
-    },
-    /// `auth_jwks_url` is set but the feature is off.
-    #[error(
-        "auth_jwks_url is set, but auth-core was built without the feature remote-jwks; \
-         enable it in Cargo.toml"
-    )]
-    RemoteJwksDisabled,
-}
-
-/// The resource-server part of [`Auth`].
+/// The resource-server part of [`Auth`](crate::Auth).
 #[derive(Debug)]
 pub(crate) struct ResourceServer {
     #[cfg(feature = "remote-jwks")]

@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use crate::database::PoolSettings;
+use crate::pool_settings::PoolSettings;
 use crate::store::StoreError;
 
 /// Parses a `postgres://` or `postgresql://` URL into connection options.

@@ -5,7 +5,7 @@ use sqlx::postgres::{PgConnection, PgPool};
 use super::migrate::migrate;
 use super::pool::open;
 use super::rows::{token_from_row, user_from_row};
-use crate::database::PoolSettings;
+use crate::pool_settings::PoolSettings;
 use crate::scopes::Scopes;
 use crate::store::sql::{conflict_or_backend, corrupt, state_to_sql, to_sql_int};
 use crate::store::{

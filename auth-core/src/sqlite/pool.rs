@@ -8,7 +8,7 @@ use sqlx::sqlite::{
 };
 
 use super::startup::retry;
-use crate::database::PoolSettings;
+use crate::pool_settings::PoolSettings;
 use crate::store::StoreError;
 
 /// How long a statement waits for another writer before giving up.

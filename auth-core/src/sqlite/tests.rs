@@ -13,7 +13,6 @@ use sqlx::sqlite::SqlitePool;
 use super::migrate::FixedMigrations;
 use super::pool::is_in_memory;
 use super::*;
-use crate::database::{Database, PoolSettings};
 use crate::store::suite::{Pair, store_suite};
 use crate::{RefreshState, RefreshTokenRecord, RefreshTokenStore, Scopes, StoreError, UserStore};
 
@@ -54,14 +53,10 @@ impl Drop for TempDb {
 }
 
 /// Two pools on one new database file, as two processes would have.
-async fn file_pair() -> Option<Pair<Database>> {
+async fn file_pair() -> Option<Pair<SqliteStore>> {
     let db = TempDb::new("suite");
-    let first = Database::connect(&db.url(), &PoolSettings::default())
-        .await
-        .unwrap();
-    let second = Database::connect(&db.url(), &PoolSettings::default())
-        .await
-        .unwrap();
+    let first = SqliteStore::connect(&db.url()).await.unwrap();
+    let second = SqliteStore::connect(&db.url()).await.unwrap();
     Some(Pair {
         first,
         second,
@@ -69,6 +64,7 @@ async fn file_pair() -> Option<Pair<Database>> {
     })
 }
 
+crate::store::suite::impl_suite_store!(SqliteStore);
 store_suite!(file_pair);
 
 async fn memory_store() -> SqliteStore {

@@ -35,34 +35,42 @@ pub(crate) trait SuiteStore: UserStore + RefreshTokenStore + Clone {
     async fn count_refresh_tokens(&self) -> u64;
 }
 
+/// Implements [`SuiteStore`] for a SQL store type by delegating to its
+/// inherent admin methods (every SQL store has the same ones).
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-#[rocket::async_trait]
-impl SuiteStore for crate::database::Database {
-    async fn create_user(
-        &self,
-        username: &str,
-        hash: &str,
-        scopes: &Scopes,
-        disabled: bool,
-    ) -> Result<(), StoreError> {
-        Self::create_user(self, username, hash, scopes, disabled).await
-    }
-    async fn list_users(&self) -> Vec<UserRecord> {
-        Self::list_users(self).await.unwrap()
-    }
-    async fn set_disabled(&self, username: &str, disabled: bool) -> bool {
-        Self::set_disabled(self, username, disabled).await.unwrap()
-    }
-    async fn set_password(&self, username: &str, hash: &str) -> bool {
-        Self::set_password(self, username, hash).await.unwrap()
-    }
-    async fn delete_user(&self, username: &str) -> bool {
-        Self::delete_user(self, username).await.unwrap()
-    }
-    async fn count_refresh_tokens(&self) -> u64 {
-        Self::count_refresh_tokens(self).await.unwrap()
-    }
+macro_rules! impl_suite_store {
+    ($store:ty) => {
+        #[rocket::async_trait]
+        impl $crate::store::suite::SuiteStore for $store {
+            async fn create_user(
+                &self,
+                username: &str,
+                hash: &str,
+                scopes: &$crate::scopes::Scopes,
+                disabled: bool,
+            ) -> Result<(), $crate::store::StoreError> {
+                Self::create_user(self, username, hash, scopes, disabled).await
+            }
+            async fn list_users(&self) -> Vec<$crate::store::UserRecord> {
+                Self::list_users(self).await.unwrap()
+            }
+            async fn set_disabled(&self, username: &str, disabled: bool) -> bool {
+                Self::set_disabled(self, username, disabled).await.unwrap()
+            }
+            async fn set_password(&self, username: &str, hash: &str) -> bool {
+                Self::set_password(self, username, hash).await.unwrap()
+            }
+            async fn delete_user(&self, username: &str) -> bool {
+                Self::delete_user(self, username).await.unwrap()
+            }
+            async fn count_refresh_tokens(&self) -> u64 {
+                Self::count_refresh_tokens(self).await.unwrap()
+            }
+        }
+    };
 }
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) use impl_suite_store;
 
 /// The in-memory stores, linked as an application links them.
 #[derive(Debug, Clone)]
