@@ -164,6 +164,11 @@ pub struct AuthConfig {
     /// token endpoint answers 503 (default: four times the CPUs).
     #[serde(rename = "auth_hash_queue")]
     pub hash_queue: u64,
+    /// How many nice values below the process the hashing threads run, so
+    /// that request handling goes first during a login flood (Linux only;
+    /// 0 keeps the process's priority; default 10).
+    #[serde(rename = "auth_hash_nice")]
+    pub hash_nice: u64,
     /// Whether failed logins are throttled per username and address.
     #[serde(rename = "auth_throttle")]
     pub throttle: bool,
@@ -221,6 +226,7 @@ impl Default for AuthConfig {
             scopes: BTreeMap::new(),
             hash_concurrency: crate::password::default_concurrency() as u64,
             hash_queue: 4 * crate::password::default_concurrency() as u64,
+            hash_nice: u64::from(crate::password::DEFAULT_NICE),
             throttle: true,
             throttle_free_attempts: 5,
             throttle_max_delay: 300,
@@ -255,6 +261,7 @@ impl fmt::Debug for AuthConfig {
             .field("scopes", &self.scopes)
             .field("hash_concurrency", &self.hash_concurrency)
             .field("hash_queue", &self.hash_queue)
+            .field("hash_nice", &self.hash_nice)
             .field("throttle", &self.throttle)
             .field("throttle_free_attempts", &self.throttle_free_attempts)
             .field("throttle_max_delay", &self.throttle_max_delay)
@@ -471,7 +478,7 @@ impl VerificationKeyConfig {
 pub(crate) const DEFAULT_REALM: &str = "api";
 
 /// The allowed range of every numeric setting: key, smallest, largest.
-const RANGES: [(&str, u64, u64); 15] = [
+const RANGES: [(&str, u64, u64); 16] = [
     // Access tokens cannot be revoked: at most a day.
     ("auth_access_ttl", 1, 24 * 3600),
     ("auth_refresh_ttl", 1, 365 * 24 * 3600),
@@ -483,6 +490,8 @@ const RANGES: [(&str, u64, u64); 15] = [
     // Each running hash holds argon2's memory (19 MiB by default).
     ("auth_hash_concurrency", 1, 256),
     ("auth_hash_queue", 0, 65_536),
+    // 19 is the lowest priority there is.
+    ("auth_hash_nice", 0, 19),
     ("auth_throttle_free_attempts", 1, 1000),
     // Nobody can be locked out for longer than a day.
     ("auth_throttle_max_delay", 1, 24 * 3600),
@@ -526,6 +535,7 @@ impl AuthConfig {
             self.subject_cache_ttl,
             self.hash_concurrency,
             self.hash_queue,
+            self.hash_nice,
             self.throttle_free_attempts,
             self.throttle_max_delay,
             self.jwks_max_age,

@@ -172,10 +172,15 @@ impl AuthFairing {
             .unwrap_or_else(|| Arc::new(MemoryRefreshTokenStore::new()));
         Ok(Auth {
             tokens,
-            hasher: self.hasher.clone().unwrap_or_default().with_admission(
-                usize::try_from(config.hash_concurrency).unwrap_or(usize::MAX),
-                usize::try_from(config.hash_queue).unwrap_or(usize::MAX),
-            ),
+            hasher: self
+                .hasher
+                .clone()
+                .unwrap_or_default()
+                .with_nice(u8::try_from(config.hash_nice).unwrap_or(19))
+                .with_admission(
+                    usize::try_from(config.hash_concurrency).unwrap_or(usize::MAX),
+                    usize::try_from(config.hash_queue).unwrap_or(usize::MAX),
+                ),
             users,
             refresh_tokens,
             scopes,

@@ -1,35 +1,58 @@
 //! Admission control for hashing: at most `concurrency` hashes at once, a
-//! bounded wait queue, and a pool of argon2 work areas (one per permit), so
-//! a login flood costs bounded CPU and bounded memory.
+//! bounded wait queue, a pool of argon2 work areas (one per permit), and the
+//! hashing threads that run admitted work, so a login flood costs bounded
+//! CPU and bounded memory, at a lower priority than request handling.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use argon2::Block;
 use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use super::PasswordError;
+use super::workers::{Job, Workers};
 
-/// The limit on concurrent hashes, the bounded wait queue, and the pool of
-/// argon2 work areas (one per permit).
+/// The limit on concurrent hashes, the bounded wait queue, the pool of
+/// argon2 work areas (one per permit) and the hashing threads (one per
+/// permit, started on first use).
 pub(super) struct Admission {
     permits: Arc<Semaphore>,
     pub(super) concurrency: usize,
     pub(super) queue: usize,
+    pub(super) nice: u8,
     pub(super) waiting: AtomicUsize,
     pub(super) areas: Mutex<Vec<Vec<Block>>>,
+    workers: OnceLock<Option<Workers>>,
 }
 
 impl Admission {
-    pub(super) fn new(concurrency: usize, queue: usize) -> Self {
+    pub(super) fn new(concurrency: usize, queue: usize, nice: u8) -> Self {
         let concurrency = concurrency.max(1);
         Self {
             permits: Arc::new(Semaphore::new(concurrency)),
             concurrency,
             queue,
+            nice,
             waiting: AtomicUsize::new(0),
             areas: Mutex::new(Vec::new()),
+            workers: OnceLock::new(),
         }
+    }
+
+    /// Runs `job` on a hashing thread, or, if none could be started, on
+    /// the runtime's blocking pool.
+    pub(super) fn run(&self, job: Job) {
+        let workers = self
+            .workers
+            .get_or_init(|| Workers::start(self.concurrency, self.nice));
+        let job = match workers {
+            Some(workers) => match workers.submit(job) {
+                Ok(()) => return,
+                Err(job) => job,
+            },
+            None => job,
+        };
+        drop(rocket::tokio::task::spawn_blocking(job));
     }
 
     /// A permit now, or after waiting in the queue, or

@@ -1,8 +1,9 @@
 //! Password hashing: argon2id for new hashes, bcrypt accepted for old ones,
 //! and "needs rehash" so apps upgrade hashes as users log in.
 //!
-//! Free of Rocket types, except that the async methods run the work on
-//! Tokio's blocking pool so hashing never stalls the async workers.
+//! Free of Rocket types. The async methods run the work on a few dedicated
+//! hashing threads at a lower scheduling priority, so hashing never stalls
+//! the async workers and a login flood yields the cores to bearer requests.
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -10,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use rocket::tokio::task;
+use rocket::tokio::sync::oneshot;
 use subtle::ConstantTimeEq as _;
 
 use admission::Admission;
@@ -18,6 +19,7 @@ use admission::Admission;
 mod admission;
 #[cfg(test)]
 mod tests;
+mod workers;
 
 /// Longest password accepted, in bytes. Longer input is refused with
 /// [`PasswordError::TooLong`] rather than hashed: it bounds the work one
@@ -140,7 +142,7 @@ pub enum Verification {
 /// # Security
 ///
 /// Use the async [`hash`](Self::hash) and [`verify`](Self::verify) in request
-/// handlers: they run on the blocking pool. For unknown users call
+/// handlers: they run on dedicated hashing threads. For unknown users call
 /// [`verify_dummy`](Self::verify_dummy) so that both paths cost the same.
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -157,6 +159,7 @@ impl fmt::Debug for PasswordHasher {
             .field("p_cost", &self.params.p_cost())
             .field("concurrency", &self.admission.concurrency)
             .field("queue", &self.admission.queue)
+            .field("nice", &self.admission.nice)
             .finish_non_exhaustive()
     }
 }
@@ -195,7 +198,7 @@ impl PasswordHasher {
         let cores = default_concurrency();
         Self {
             params,
-            admission: Arc::new(Admission::new(cores, cores * 4)),
+            admission: Arc::new(Admission::new(cores, cores * 4, DEFAULT_NICE)),
             dummy: Arc::new(OnceLock::new()),
         }
     }
@@ -205,8 +208,29 @@ impl PasswordHasher {
     /// Clones made before do not share the new limit.
     #[must_use]
     pub fn with_admission(mut self, concurrency: usize, queue: usize) -> Self {
-        self.admission = Arc::new(Admission::new(concurrency, queue));
+        let nice = self.admission.nice;
+        self.admission = Arc::new(Admission::new(concurrency, queue, nice));
         self
+    }
+
+    /// The same hasher with its hashing threads `steps` nice values below
+    /// the process's scheduling priority (at most to 19; 0 keeps the
+    /// process's priority). The default, [`DEFAULT_NICE`], lets the
+    /// scheduler run request handling before hashing when both want a core,
+    /// so a login flood slows logins, not every bearer-token request. Linux
+    /// only; elsewhere the threads keep the process's priority. Clones made
+    /// before keep their own threads.
+    #[must_use]
+    pub fn with_nice(mut self, steps: u8) -> Self {
+        let (concurrency, queue) = (self.admission.concurrency, self.admission.queue);
+        self.admission = Arc::new(Admission::new(concurrency, queue, steps));
+        self
+    }
+
+    /// How many nice values below the process the hashing threads run.
+    #[must_use]
+    pub fn nice(&self) -> u8 {
+        self.admission.nice
     }
 
     /// How many hashes may run at once.
@@ -344,7 +368,7 @@ impl PasswordHasher {
             || params.p_cost() != self.params.p_cost()
     }
 
-    /// [`hash_blocking`](Self::hash_blocking) on the blocking pool.
+    /// [`hash_blocking`](Self::hash_blocking) on a hashing thread.
     ///
     /// # Errors
     ///
@@ -356,7 +380,7 @@ impl PasswordHasher {
             .await
     }
 
-    /// [`verify_blocking`](Self::verify_blocking) on the blocking pool.
+    /// [`verify_blocking`](Self::verify_blocking) on a hashing thread.
     ///
     /// # Errors
     ///
@@ -424,20 +448,29 @@ impl PasswordHasher {
         T: Send + 'static,
     {
         // The permit is taken while the caller's future is alive, and only
-        // then is the work handed to the blocking pool; it moves with the
+        // then is the work handed to a hashing thread; it moves with the
         // work, so a caller that goes away after that point still cannot
-        // make more than `concurrency` hashes run at once.
+        // make more than `concurrency` hashes run at once. Work whose caller
+        // has gone by the time a thread picks it up is not done.
         let permit = self.admission.admit().await?;
         let hasher = self.clone();
-        task::spawn_blocking(move || {
-            let result = work(&hasher);
+        let (done, result) = oneshot::channel();
+        self.admission.run(Box::new(move || {
+            let result = (!done.is_closed()).then(|| work(&hasher));
+            // The slot is free before the caller hears back, so its next
+            // hash finds it free.
             drop(permit);
-            result
-        })
-        .await
-        .map_err(|_| PasswordError::WorkerLost)?
+            if let Some(result) = result {
+                let _ = done.send(result);
+            }
+        }));
+        result.await.map_err(|_| PasswordError::WorkerLost)?
     }
 }
+
+/// How many nice values below the process the hashing threads run by
+/// default (see [`PasswordHasher::with_nice`]).
+pub const DEFAULT_NICE: u8 = 10;
 
 /// The default number of concurrent hashes: the number of CPUs.
 #[must_use]

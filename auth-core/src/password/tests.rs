@@ -135,7 +135,7 @@ fn length_limits_and_bad_hashes_are_errors_not_panics() {
 }
 
 #[rocket::async_test]
-async fn async_api_runs_on_the_blocking_pool() {
+async fn async_api_runs_on_the_hashing_threads() {
     let hasher = fast();
     let hash = hasher.hash("pw").await.unwrap();
     assert!(matches!(
@@ -148,6 +148,52 @@ async fn async_api_runs_on_the_blocking_pool() {
     let dummy = hasher.dummy.get().cloned().unwrap();
     hasher.prepare().await.unwrap();
     assert_eq!(hasher.dummy.get(), Some(&dummy), "made once");
+}
+
+/// Where and at which priority `hasher`'s hashing threads run a job.
+async fn thread_of(hasher: &PasswordHasher) -> (String, i32) {
+    let (tx, rx) = oneshot::channel();
+    hasher.admission.run(Box::new(move || {
+        let name = std::thread::current().name().unwrap_or("").to_owned();
+        #[cfg(target_os = "linux")]
+        let nice = workers::current_nice();
+        #[cfg(not(target_os = "linux"))]
+        let nice = 0;
+        let _ = tx.send((name, nice));
+    }));
+    rx.await.unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[rocket::async_test]
+async fn hashing_threads_run_below_the_process_priority() {
+    let here = workers::current_nice();
+    assert_eq!(fast().nice(), DEFAULT_NICE);
+    for steps in [0_u8, DEFAULT_NICE, 19] {
+        let hasher = fast().with_nice(steps).with_admission(2, 4);
+        assert_eq!(hasher.nice(), steps, "with_admission keeps the nice value");
+        let (name, nice) = thread_of(&hasher).await;
+        assert!(name.starts_with("auth-hash-"), "{name}");
+        assert_eq!(nice, (here + i32::from(steps)).min(19), "steps {steps}");
+    }
+}
+
+#[rocket::async_test]
+async fn a_panicking_job_does_not_take_its_thread_along() {
+    let hasher = fast().with_admission(1, 0);
+    let (tx, rx) = oneshot::channel::<()>();
+    hasher.admission.run(Box::new(move || {
+        let _keep = tx;
+        panic!("a job that fails");
+    }));
+    assert!(rx.await.is_err(), "the job's result is lost");
+    let (name, _) = thread_of(&hasher).await;
+    assert_eq!(name, "auth-hash-0", "the only thread still runs jobs");
+    let hash = hasher.hash("pw").await.unwrap();
+    assert!(matches!(
+        hasher.verify("pw", &hash).await,
+        Ok(Verification::Match { .. })
+    ));
 }
 
 #[rocket::async_test]
