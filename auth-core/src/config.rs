@@ -166,7 +166,7 @@ pub struct AuthConfig {
     pub hash_queue: u64,
     /// How many nice values below the process the hashing threads run, so
     /// that request handling goes first during a login flood (Linux only;
-    /// 0 keeps the process's priority; default 10).
+    /// 0 keeps the process's priority; default 19, the lowest).
     #[serde(rename = "auth_hash_nice")]
     pub hash_nice: u64,
     /// Whether failed logins are throttled per username and address.

@@ -1,7 +1,7 @@
 //! Memory after login floods: argon2's work areas are pooled, one per
 //! hashing permit, so the resident set after any number of floods stays
 //! within base + permits x argon2 memory + a margin, and does not grow from
-//! one flood to the next. Linux only (reads `/proc/self/status`); a binary
+//! one flood to the next; once hashing is idle the areas go back to the OS. Linux only (reads `/proc/self/status`); a binary
 //! of its own, so no other test allocates alongside.
 
 #![cfg(target_os = "linux")]
@@ -69,5 +69,21 @@ fn login_floods_do_not_grow_memory() {
     assert!(
         after[4] <= after[1] + 4 * MIB,
         "grew from flood 2 to flood 5: {shown:?} MiB"
+    );
+    // `base` holds the area pooled by the first hash; idle, none is kept.
+    let started = std::time::Instant::now();
+    let idle = loop {
+        let rss = resident();
+        if rss + area / 2 <= base || started.elapsed() > std::time::Duration::from_secs(10) {
+            break rss;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        idle + area / 2 <= base,
+        "idle for {:?}: {} MiB resident, base with one pooled area {} MiB",
+        started.elapsed(),
+        idle / MIB,
+        base / MIB
     );
 }

@@ -4,24 +4,24 @@
 //! CPU and bounded memory, at a lower priority than request handling.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 
-use argon2::Block;
 use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use super::PasswordError;
+use super::area::AreaPool;
 use super::workers::{Job, Workers};
 
 /// The limit on concurrent hashes, the bounded wait queue, the pool of
-/// argon2 work areas (one per permit) and the hashing threads (one per
-/// permit, started on first use).
+/// argon2 work areas (one per permit, freed when idle) and the hashing
+/// threads (one per permit, started on first use).
 pub(super) struct Admission {
     permits: Arc<Semaphore>,
     pub(super) concurrency: usize,
     pub(super) queue: usize,
     pub(super) nice: u8,
     pub(super) waiting: AtomicUsize,
-    pub(super) areas: Mutex<Vec<Vec<Block>>>,
+    pub(super) areas: Arc<AreaPool>,
     workers: OnceLock<Option<Workers>>,
 }
 
@@ -34,7 +34,7 @@ impl Admission {
             queue,
             nice,
             waiting: AtomicUsize::new(0),
-            areas: Mutex::new(Vec::new()),
+            areas: Arc::new(AreaPool::new(concurrency)),
             workers: OnceLock::new(),
         }
     }
@@ -42,9 +42,10 @@ impl Admission {
     /// Runs `job` on a hashing thread, or, if none could be started, on
     /// the runtime's blocking pool.
     pub(super) fn run(&self, job: Job) {
-        let workers = self
-            .workers
-            .get_or_init(|| Workers::start(self.concurrency, self.nice));
+        let workers = self.workers.get_or_init(|| {
+            let areas = Arc::clone(&self.areas);
+            Workers::start(self.concurrency, self.nice, move || areas.trim_if_idle())
+        });
         let job = match workers {
             Some(workers) => match workers.submit(job) {
                 Ok(()) => return,
@@ -72,32 +73,6 @@ impl Admission {
             .acquire_owned()
             .await
             .map_err(|_| PasswordError::WorkerLost)
-    }
-
-    /// A work area of at least `blocks` blocks: a pooled one if it is large
-    /// enough, else a new one.
-    pub(super) fn take_area(&self, blocks: usize) -> Vec<Block> {
-        let pooled = self
-            .areas
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        match pooled {
-            Some(area) if area.len() >= blocks => area,
-            _ => vec![Block::default(); blocks],
-        }
-    }
-
-    /// Returns an area to the pool if it is of the usual size and the pool
-    /// holds fewer than one per permit; otherwise frees it.
-    pub(super) fn give_back(&self, area: Vec<Block>, usual: usize) {
-        if area.len() != usual {
-            return;
-        }
-        let mut areas = self.areas.lock().unwrap_or_else(PoisonError::into_inner);
-        if areas.len() < self.concurrency {
-            areas.push(area);
-        }
     }
 }
 

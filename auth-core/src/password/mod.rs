@@ -17,6 +17,7 @@ use subtle::ConstantTimeEq as _;
 use admission::Admission;
 
 mod admission;
+mod area;
 #[cfg(test)]
 mod tests;
 mod workers;
@@ -122,7 +123,9 @@ pub enum Verification {
 /// argon2's work area (19 MiB with the default parameters) is kept in a pool
 /// of at most `concurrency` areas and reused, so the memory used for hashing
 /// is bounded by `concurrency` × `m_cost` however many logins arrive,
-/// instead of growing with the allocator's arenas.
+/// instead of growing with the allocator's arenas. About a second after the
+/// last hash the pooled areas go back to the OS (on Linux each area is a
+/// mapping of its own), so an idle server holds none of it.
 ///
 /// # Example
 ///
@@ -256,10 +259,16 @@ impl PasswordHasher {
         out: &mut [u8],
     ) -> Result<(), PasswordError> {
         let blocks = params.block_count();
-        let mut area = self.admission.take_area(blocks);
-        let result =
-            argon2.hash_password_into_with_memory(password, salt, out, &mut area[..blocks]);
-        self.admission.give_back(area, self.params.block_count());
+        let mut area = self.admission.areas.take(blocks);
+        let result = argon2.hash_password_into_with_memory(
+            password,
+            salt,
+            out,
+            &mut area.blocks()[..blocks],
+        );
+        self.admission
+            .areas
+            .give_back(area, self.params.block_count());
         result.map_err(|e| PasswordError::Hashing(e.into()))
     }
 
@@ -470,7 +479,7 @@ impl PasswordHasher {
 
 /// How many nice values below the process the hashing threads run by
 /// default (see [`PasswordHasher::with_nice`]).
-pub const DEFAULT_NICE: u8 = 10;
+pub const DEFAULT_NICE: u8 = 19;
 
 /// The default number of concurrent hashes: the number of CPUs.
 #[must_use]

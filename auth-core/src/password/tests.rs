@@ -253,7 +253,7 @@ fn work_areas_are_pooled_one_per_permit() {
             scope.spawn(|| hasher.hash_blocking("pw").unwrap());
         }
     });
-    let pooled = hasher.admission.areas.lock().unwrap().len();
+    let pooled = hasher.admission.areas.sizes().len();
     assert!((1..=2).contains(&pooled), "{pooled}");
     // A stored hash with more memory than ours verifies in a temporary
     // area, which is not pooled.
@@ -263,8 +263,32 @@ fn work_areas_are_pooled_one_per_permit() {
         hasher.verify_blocking("pw", &hash),
         Ok(Verification::Match { needs_rehash: true })
     ));
-    let areas = hasher.admission.areas.lock().unwrap();
-    assert!(areas.iter().all(|a| a.len() == 256));
+    let sizes = hasher.admission.areas.sizes();
+    assert!(sizes.iter().all(|&blocks| blocks == 256), "{sizes:?}");
+}
+
+#[rocket::async_test]
+async fn idle_hashing_threads_give_the_work_memory_back() {
+    let hasher = fast();
+    let hash = hasher.hash("pw").await.unwrap();
+    assert_eq!(hasher.admission.areas.sizes(), [256], "pooled after a hash");
+    let started = std::time::Instant::now();
+    while !hasher.admission.areas.sizes().is_empty() {
+        assert!(
+            started.elapsed() < area::AREA_IDLE * 5,
+            "still pooled after {:?}",
+            started.elapsed()
+        );
+        rocket::tokio::time::sleep(workers::IDLE_CHECK / 5).await;
+    }
+    assert!(
+        started.elapsed() >= area::AREA_IDLE / 2,
+        "not before it was idle"
+    );
+    assert!(matches!(
+        hasher.verify("pw", &hash).await,
+        Ok(Verification::Match { .. })
+    ));
 }
 
 #[test]

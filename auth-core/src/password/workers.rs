@@ -8,12 +8,18 @@
 //! only), so the scheduler lets request handling run first and hashing takes
 //! what is left; admission control still bounds how much hashing waits.
 //!
-//! The threads end when the last handle to the pool is dropped.
+//! While idle, every [`IDLE_CHECK`] a thread runs the pool's idle hook
+//! (which gives argon2's pooled work memory back to the OS). The threads end
+//! when the last handle to the pool is dropped.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
+use std::time::Duration;
+
+/// How often an idle hashing thread runs the idle hook.
+pub(super) const IDLE_CHECK: Duration = Duration::from_millis(500);
 
 /// One unit of work for a hashing thread.
 pub(super) type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -25,18 +31,25 @@ pub(super) struct Workers {
 
 impl Workers {
     /// Starts `count` threads (at least 1), each `nice` steps below the
-    /// process's priority (0 keeps it). `None` if not one thread started.
-    pub(super) fn start(count: usize, nice: u8) -> Option<Self> {
+    /// process's priority (0 keeps it), that run `idle` when no job came for
+    /// [`IDLE_CHECK`]. `None` if not one thread started.
+    pub(super) fn start(
+        count: usize,
+        nice: u8,
+        idle: impl Fn() + Send + Sync + 'static,
+    ) -> Option<Self> {
         let (jobs, queue) = channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
+        let idle = Arc::new(idle);
         let mut started = 0;
         for n in 0..count.max(1) {
             let queue = Arc::clone(&queue);
+            let idle = Arc::clone(&idle);
             let spawned = thread::Builder::new()
                 .name(format!("auth-hash-{n}"))
                 .spawn(move || {
                     lower_priority(nice);
-                    run(&queue);
+                    run(&queue, &*idle);
                 });
             match spawned {
                 Ok(_) => started += 1,
@@ -60,11 +73,19 @@ impl Workers {
 
 /// A hashing thread: runs jobs until the pool is dropped. A panicking job
 /// loses its result (the caller sees the sender dropped), not the thread.
-fn run(queue: &Mutex<Receiver<Job>>) {
+fn run(queue: &Mutex<Receiver<Job>>, idle: &dyn Fn()) {
     loop {
-        let next = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(job) = next else { return };
-        let _ = catch_unwind(AssertUnwindSafe(job));
+        let next = queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recv_timeout(IDLE_CHECK);
+        match next {
+            Ok(job) => {
+                let _ = catch_unwind(AssertUnwindSafe(job));
+            }
+            Err(RecvTimeoutError::Timeout) => idle(),
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
     }
 }
 
