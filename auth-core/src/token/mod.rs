@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::scopes::Scopes;
-use cache::VerifiedCache;
+use cache::{Refusal, RefusedCache, VerifiedCache};
 pub use keys::{
     KeyError, KeySet, MAX_KID_LEN, MIN_RSA_BITS, MIN_SECRET_LEN, SharedKeys, TokenKeys,
     VerificationKey,
@@ -179,6 +179,15 @@ const ALGORITHMS: [Algorithm; 12] = [
 /// entries); `exp` and `nbf` are checked again on every hit, and replacing
 /// the [shared keys](SharedKeys::replace) empties it. Only fully verified
 /// tokens are inserted, so a forged or altered token can never hit.
+///
+/// Refusals that cannot change for the same bytes under the same keys (a
+/// malformed token, a bad signature, expired, the wrong issuer, audience,
+/// algorithm, type or claims) are remembered the same way, in a smaller
+/// cache ([`Self::REFUSED_CACHE_SIZE`] entries), so a client repeating a
+/// forged or stale token costs no more than one with a valid token. Not
+/// remembered: "not valid yet" and "unknown key", which time or a key
+/// rotation can change. Neither cache holds tokens longer than
+/// [`Self::CACHED_TOKEN_MAX_LEN`] bytes, so both stay small.
 #[derive(Debug, Clone)]
 pub struct AccessTokens {
     signing: Option<Signing>,
@@ -192,6 +201,7 @@ pub struct AccessTokens {
     /// One validation per algorithm, each pinned to it.
     validations: Vec<(Algorithm, Validation)>,
     verified: Arc<VerifiedCache>,
+    refused: Arc<RefusedCache>,
 }
 
 /// The signing key, the header it writes and its fast path.
@@ -227,6 +237,11 @@ impl AccessTokens {
 
     /// Most verified tokens remembered at once (see "Verification cost").
     pub const VERIFIED_CACHE_SIZE: usize = 4096;
+    /// Most refused tokens remembered at once (see "Verification cost").
+    pub const REFUSED_CACHE_SIZE: usize = 512;
+    /// Longest token either cache holds, in bytes; longer ones are always
+    /// verified in full.
+    pub const CACHED_TOKEN_MAX_LEN: usize = 1024;
 
     /// Tokens for `issuer` and `audience`, signed with `keys`, with the
     /// default lifetime and leeway.
@@ -278,7 +293,14 @@ impl AccessTokens {
             leeway: Self::DEFAULT_LEEWAY,
             jwks_max_age: Self::DEFAULT_JWKS_MAX_AGE,
             validations,
-            verified: Arc::new(VerifiedCache::new(Self::VERIFIED_CACHE_SIZE)),
+            verified: Arc::new(VerifiedCache::new(
+                Self::VERIFIED_CACHE_SIZE,
+                Self::CACHED_TOKEN_MAX_LEN,
+            )),
+            refused: Arc::new(RefusedCache::new(
+                Self::REFUSED_CACHE_SIZE,
+                Self::CACHED_TOKEN_MAX_LEN,
+            )),
         }
     }
 
@@ -305,7 +327,8 @@ impl AccessTokens {
     #[must_use]
     pub fn with_shared_keys(mut self, keys: SharedKeys) -> Self {
         self.others = keys;
-        self.verified = Arc::new(VerifiedCache::new(self.verified.capacity()));
+        self.verified = Arc::new(self.verified.empty_like());
+        self.refused = Arc::new(self.refused.empty_like());
         self
     }
 
@@ -319,7 +342,8 @@ impl AccessTokens {
     /// The same tokens with a verified-token cache of `capacity` entries.
     #[cfg(test)]
     fn with_cache_capacity(mut self, capacity: usize) -> Self {
-        self.verified = Arc::new(VerifiedCache::new(capacity));
+        self.verified = Arc::new(VerifiedCache::new(capacity, Self::CACHED_TOKEN_MAX_LEN));
+        self.refused = Arc::new(RefusedCache::new(capacity, Self::CACHED_TOKEN_MAX_LEN));
         self
     }
 
@@ -327,6 +351,7 @@ impl AccessTokens {
     #[must_use]
     pub fn with_leeway(mut self, seconds: u64) -> Self {
         self.leeway = seconds;
+        self.refused = Arc::new(self.refused.empty_like());
         for (_, validation) in &mut self.validations {
             validation.leeway = seconds;
         }
@@ -471,6 +496,28 @@ impl AccessTokens {
     /// As [`Self::verify`].
     pub fn verify_at(&self, token: &str, now: u64) -> Result<AccessTokenClaims, TokenProblem> {
         let generation = self.others.generation();
+        if let Some(refusal) = self.refused.get(token, generation)
+            && refusal.at <= now
+        {
+            return Err(refusal.problem);
+        }
+        let verified = self.verify_remembered(token, now, generation);
+        if let Err(problem) = verified
+            && Refusal::is_lasting(problem)
+        {
+            let refusal = Refusal { problem, at: now };
+            self.refused.insert(token, refusal, generation);
+        }
+        verified
+    }
+
+    /// [`Self::verify_at`] through the verified-token cache.
+    fn verify_remembered(
+        &self,
+        token: &str,
+        now: u64,
+        generation: u64,
+    ) -> Result<AccessTokenClaims, TokenProblem> {
         if let Some(fast) = self.signing.as_ref().and_then(|s| s.fast.as_ref())
             && let Some((signing_input, signature)) = token.rsplit_once('.')
             && let Some((token_header, payload)) = signing_input.split_once('.')

@@ -595,3 +595,94 @@ fn altered_or_forged_tokens_never_hit_the_cache() {
     assert_eq!(t.verify(&wrong_iss), Err(TokenProblem::WrongIssuer));
     assert_eq!(t.verified.len(), 1);
 }
+
+#[test]
+fn lasting_refusals_are_remembered_by_exact_bytes() {
+    let t = tokens();
+    let issued = t.issue("alice", "c", &scopes()).unwrap();
+    let (signing_input, _) = issued.token.rsplit_once('.').unwrap();
+    let forged = format!("{signing_input}.{}", "A".repeat(43));
+    assert_eq!(t.verify(&forged), Err(TokenProblem::BadSignature));
+    assert_eq!(t.refused.len(), 1);
+    assert_eq!(t.verify(&forged), Err(TokenProblem::BadSignature));
+    assert_eq!(t.refused.len(), 1, "the second refusal came from the cache");
+    assert_eq!(t.verify("not.a-jwt.at-all"), Err(TokenProblem::Malformed));
+    assert_eq!(t.refused.len(), 2);
+    // The valid token is untouched by its forged sibling.
+    assert_eq!(t.verify(&issued.token).unwrap(), issued.claims);
+    // Tokens longer than the bound are refused in full every time.
+    let long = format!("{forged}{}", "A".repeat(AccessTokens::CACHED_TOKEN_MAX_LEN));
+    assert!(t.verify(&long).is_err());
+    assert_eq!(t.refused.len(), 2);
+}
+
+#[test]
+fn expired_is_remembered_from_the_refusal_on_not_before() {
+    let t = tokens();
+    let now = unix_now();
+    let token = sign(&at_header(Algorithm::HS256), &claims_json(now), SECRET);
+    let later = now + 60 + AccessTokens::DEFAULT_LEEWAY + 1;
+    assert_eq!(t.verify_at(&token, later), Err(TokenProblem::Expired));
+    assert_eq!(t.refused.len(), 1);
+    assert_eq!(t.verify_at(&token, later + 5), Err(TokenProblem::Expired));
+    // Asked about an earlier time, the cache does not answer for it.
+    assert_eq!(t.verify_at(&token, now).unwrap().sub, "alice");
+}
+
+#[test]
+fn refusals_that_can_change_are_not_remembered() {
+    let t = tokens();
+    let now = unix_now();
+    let mut claims = claims_json(now);
+    claims["nbf"] = serde_json::json!(now + 3600);
+    claims["exp"] = serde_json::json!(now + 7200);
+    let early = sign(&at_header(Algorithm::HS256), &claims, SECRET);
+    assert_eq!(t.verify(&early), Err(TokenProblem::NotYetValid));
+    assert_eq!(t.verify_at(&early, now + 3600).unwrap().sub, "alice");
+    let unknown = ed_tokens("elsewhere")
+        .issue("alice", "c", &scopes())
+        .unwrap();
+    assert_eq!(t.verify(&unknown.token), Err(TokenProblem::UnknownKey));
+    assert_eq!(t.refused.len(), 0);
+}
+
+#[test]
+fn replacing_the_keys_forgets_refusals() {
+    let shared = SharedKeys::new(
+        KeySet::new()
+            .with(VerificationKey::ed25519_pem(Some("ed"), ED_A_PUB.as_bytes()).unwrap())
+            .unwrap(),
+    );
+    let verifier = AccessTokens::verifier(shared.clone(), "iss", "aud");
+    // Signed with key B under the kid the verifier knows for key A.
+    let b = TokenKeys::ed25519_private_pem(ED_B_KEY.as_bytes())
+        .unwrap()
+        .with_kid("ed")
+        .unwrap();
+    let token = AccessTokens::new(b, "iss", "aud")
+        .issue("alice", "c", &scopes())
+        .unwrap()
+        .token;
+    assert_eq!(verifier.verify(&token), Err(TokenProblem::BadSignature));
+    assert_eq!(verifier.refused.len(), 1);
+    // The issuer's key under "ed" turns out to be B after all.
+    let b_pub = include_str!("../../tests/fixtures/ed25519-b.pub");
+    shared.replace(
+        KeySet::new()
+            .with(VerificationKey::ed25519_pem(Some("ed"), b_pub.as_bytes()).unwrap())
+            .unwrap(),
+    );
+    assert_eq!(verifier.verify(&token).unwrap().sub, "alice");
+}
+
+#[test]
+fn the_refused_cache_is_bounded() {
+    let t = tokens().with_cache_capacity(8);
+    let issued = t.issue("alice", "c", &scopes()).unwrap();
+    let (signing_input, _) = issued.token.rsplit_once('.').unwrap();
+    for n in 0..100_u8 {
+        let forged = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode([n; 32]));
+        assert_eq!(t.verify(&forged), Err(TokenProblem::BadSignature));
+        assert!(t.refused.len() <= 8);
+    }
+}
