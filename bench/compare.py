@@ -36,9 +36,9 @@ import time
 
 from harness import (
     COMMAND, CONNECTIONS, DEMO_LOG_LEVEL, DURATION, LABELS, NCPU, PORTS, ROUNDS, ROUTES,
-    RSS_CONNECTIONS, SERVERS, STARTS, STORM_CLIENTS, THREADS, WORK, get, log, login_script,
-    measure, median, parse_wrk, reset_peak_rss, start, status_kib, stop, tokens_for, wrk,
-    wrk_command,
+    RSS_CONNECTIONS, SERVERS, STARTS, STORM_CLIENTS, THREADS, WORK, cpu_seconds, get, log,
+    login_script, measure, median, parse_wrk, reset_peak_rss, start, status_kib, stop,
+    tokens_for, wrk, wrk_command,
 )
 
 # ---------------------------------------------------------------- main
@@ -143,6 +143,18 @@ def main():
 def fmt_rps(v):
     return "{:,.0f}".format(v)
 
+def settle(procs, limit=30.0):
+    """Waits until no server is still working off a backlog (a login flood
+    leaves queued hashes behind), so that calm is calm."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        before = {name: cpu_seconds(proc.pid) for name, proc in procs.items()}
+        time.sleep(0.5)
+        if all(cpu_seconds(proc.pid) - before[name] < 0.05 for name, proc in procs.items()):
+            return
+    log("servers still busy after %.0f s; measuring anyway" % limit)
+
+
 def login_storm(servers, procs, toks):
     """GET /users/me calm, then during a login storm, in every round (the
     server order alternating). Returns {server: [(calm, storm, logins)]}."""
@@ -152,6 +164,7 @@ def login_storm(servers, procs, toks):
         order = servers if rnd % 2 == 0 else servers[::-1]
         for name in order:
             port, token = PORTS[name], toks[name]["valid"]
+            settle(procs)
             calm = measure(name, procs[name], "/users/me", token, CONNECTIONS, DURATION)
             logins = subprocess.Popen(
                 wrk_command(port, "/token", None, STORM_CLIENTS, DURATION + 2, script),
