@@ -47,8 +47,8 @@ pub struct Auth {
     pub(crate) refresh_tokens: Arc<dyn RefreshTokenStore>,
     pub(crate) scopes: ScopeRegistry,
     pub(crate) realm: String,
-    /// `Bearer realm=".."`, built once for every challenge.
-    pub(crate) challenge_prefix: String,
+    /// The answers to common refusals, written once for the realm.
+    pub(crate) answers: crate::respond::Answers,
     pub(crate) default_client_id: String,
     pub(crate) refresh_ttl: u64,
     pub(crate) refresh_max_age: u64,
@@ -121,13 +121,27 @@ impl Auth {
     /// [`AuthError::InvalidToken`] for any verification failure,
     /// [`AuthError::Server`] if the user store fails.
     pub async fn authenticate(&self, token: &str) -> Result<AccessTokenClaims, AuthError> {
+        self.authenticate_shared(token)
+            .await
+            .map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Self::authenticate`], sharing the claims with the verified-token
+    /// cache instead of copying them.
+    pub(crate) async fn authenticate_shared(
+        &self,
+        token: &str,
+    ) -> Result<Arc<AccessTokenClaims>, AuthError> {
         if let Some(resource_server) = &self.resource_server {
             return resource_server
                 .verify(&self.tokens, token)
                 .await
                 .map_err(AuthError::InvalidToken);
         }
-        let claims = self.tokens.verify(token).map_err(AuthError::InvalidToken)?;
+        let claims = self
+            .tokens
+            .verify_shared(token)
+            .map_err(AuthError::InvalidToken)?;
         if self.subjects.is_fresh(&claims.sub) {
             return Ok(claims);
         }

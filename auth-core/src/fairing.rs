@@ -184,7 +184,7 @@ impl AuthFairing {
             users,
             refresh_tokens,
             scopes,
-            challenge_prefix: crate::error::challenge_prefix(&config.realm),
+            answers: crate::respond::Answers::new(&config.realm),
             realm: config.realm,
             default_client_id: config.default_client_id,
             refresh_ttl: config.refresh_ttl,
@@ -241,7 +241,7 @@ impl AuthFairing {
             users: Arc::new(MemoryUserStore::new()),
             refresh_tokens: Arc::new(MemoryRefreshTokenStore::new()),
             scopes,
-            challenge_prefix: crate::error::challenge_prefix(&config.realm),
+            answers: crate::respond::Answers::new(&config.realm),
             realm: config.realm.clone(),
             default_client_id: config.default_client_id.clone(),
             refresh_ttl: config.refresh_ttl,
@@ -277,7 +277,7 @@ impl AuthFairing {
             auth.tokens.verification_keys().load().len(),
             auth.scopes.iter().count(),
         );
-        Ok(rocket.manage(auth))
+        Ok(crate::respond::register_catchers(rocket.manage(auth)))
     }
 }
 
@@ -324,7 +324,7 @@ impl Fairing for AuthFairing {
                     auth.tokens.ttl(),
                     auth.scopes.iter().count(),
                 );
-                Ok(rocket.manage(auth))
+                Ok(crate::respond::register_catchers(rocket.manage(auth)))
             }
             Err(e) => {
                 log::error!("auth: refusing to start: {e}");

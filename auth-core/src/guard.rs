@@ -60,10 +60,8 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
-    pub(crate) fn new(claims: AccessTokenClaims) -> Self {
-        Self {
-            claims: Arc::new(claims),
-        }
+    pub(crate) fn new(claims: Arc<AccessTokenClaims>) -> Self {
+        Self { claims }
     }
 
     /// The username (`sub` claim).
@@ -201,7 +199,7 @@ async fn authenticate<'r>(request: &'r Request<'_>) -> &'r Result<Option<AuthUse
                 match extract_bearer(request.headers().get("Authorization"))? {
                     None => Ok(None),
                     Some(token) => auth
-                        .authenticate(token)
+                        .authenticate_shared(token)
                         .await
                         .map(|claims| Some(AuthUser::new(claims))),
                 }

@@ -22,8 +22,7 @@
 
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::redact::redact;
@@ -47,14 +46,7 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// ```
 #[must_use = "false means another logger was installed first and nothing changed"]
 pub fn install_logger() -> bool {
-    let logger = QuietLogger {
-        window: Mutex::new(Window {
-            started: Instant::now(),
-            refused: 0,
-            caught: 0,
-        }),
-    };
-    if log::set_boxed_logger(Box::new(logger)).is_err() {
+    if log::set_boxed_logger(Box::new(QuietLogger::new())).is_err() {
         return false;
     }
     // Rocket's own default before ignition; the fairing applies the
@@ -79,15 +71,15 @@ pub(crate) fn apply_level(figment: &rocket::figment::Figment) {
     }
 }
 
+/// Counts dropped lines without a lock: refused requests arrive on every
+/// worker at once, and the count must cost less than the line it saves.
 struct QuietLogger {
-    window: Mutex<Window>,
-}
-
-/// Lines dropped since `started`.
-struct Window {
-    started: Instant,
-    refused: u64,
-    caught: u64,
+    /// When the logger was made; times below are milliseconds since then.
+    epoch: Instant,
+    /// When the current window of dropped lines started.
+    window_started_ms: AtomicU64,
+    refused: AtomicU64,
+    caught: AtomicU64,
 }
 
 /// What a record is, as far as this logger cares.
@@ -133,7 +125,8 @@ impl fmt::Write for Prefix {
 }
 
 fn classify(record: &log::Record<'_>) -> Kind {
-    if record.level() != log::Level::Warn {
+    // Both lines come from Rocket's `warn_!`, whose target is `_`.
+    if record.level() != log::Level::Warn || record.target() != "_" {
         return Kind::Other;
     }
     let mut prefix = Prefix {
@@ -159,32 +152,44 @@ fn classify_text(text: &str) -> Kind {
 }
 
 impl QuietLogger {
-    /// Counts a dropped line; returns the summary to log when the interval
-    /// is over.
-    fn count(&self, kind: &Kind) -> Option<String> {
-        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
-        match kind {
-            Kind::AuthRefusal => window.refused += 1,
-            Kind::Catcher => window.caught += 1,
-            Kind::Other => {}
+    fn new() -> Self {
+        Self {
+            epoch: Instant::now(),
+            window_started_ms: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            caught: AtomicU64::new(0),
         }
-        let elapsed = window.started.elapsed();
-        if elapsed < SUMMARY_INTERVAL {
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Counts a dropped line; returns the summary to log when the interval
+    /// is over. Of several threads finding the interval over at once, one
+    /// writes the summary.
+    fn count(&self, kind: &Kind) -> Option<String> {
+        match kind {
+            Kind::AuthRefusal => self.refused.fetch_add(1, Ordering::Relaxed),
+            Kind::Catcher => self.caught.fetch_add(1, Ordering::Relaxed),
+            Kind::Other => return None,
+        };
+        let started = self.window_started_ms.load(Ordering::Relaxed);
+        let now = self.now_ms();
+        let interval = u64::try_from(SUMMARY_INTERVAL.as_millis()).unwrap_or(u64::MAX);
+        if now.saturating_sub(started) < interval {
             return None;
         }
-        let summary = format!(
-            "auth: {} requests refused by auth guards, {} answered by a catcher in the last {} s \
-             (per-request lines suppressed)",
-            window.refused,
-            window.caught,
-            elapsed.as_secs()
-        );
-        *window = Window {
-            started: Instant::now(),
-            refused: 0,
-            caught: 0,
-        };
-        Some(summary)
+        self.window_started_ms
+            .compare_exchange(started, now, Ordering::Relaxed, Ordering::Relaxed)
+            .ok()?;
+        let refused = self.refused.swap(0, Ordering::Relaxed);
+        let caught = self.caught.swap(0, Ordering::Relaxed);
+        Some(format!(
+            "auth: {refused} requests refused by auth guards, {caught} answered by a catcher in \
+             the last {} s (per-request lines suppressed)",
+            (now - started) / 1000
+        ))
     }
 }
 
@@ -277,18 +282,15 @@ mod tests {
 
     #[test]
     fn counts_are_summarised_at_most_once_per_interval() {
-        let logger = QuietLogger {
-            window: Mutex::new(Window {
-                started: Instant::now(),
-                refused: 0,
-                caught: 0,
-            }),
-        };
+        let mut logger = QuietLogger::new();
         for _ in 0..100 {
             assert!(logger.count(&Kind::AuthRefusal).is_none());
         }
         assert!(logger.count(&Kind::Catcher).is_none());
-        logger.window.lock().unwrap().started = Instant::now()
+        assert!(logger.count(&Kind::Other).is_none());
+        // Move the window's start back by the interval.
+        let interval = u64::try_from(SUMMARY_INTERVAL.as_millis()).unwrap();
+        logger.epoch = Instant::now()
             .checked_sub(SUMMARY_INTERVAL)
             .expect("a monotonic clock past the interval");
         let summary = logger.count(&Kind::AuthRefusal).expect("interval over");
@@ -297,6 +299,51 @@ mod tests {
             "{summary}"
         );
         assert!(summary.contains("1 answered by a catcher"), "{summary}");
+        assert!(
+            summary.contains(&format!("last {} s", interval / 1000)),
+            "{summary}"
+        );
         assert!(logger.count(&Kind::AuthRefusal).is_none());
+    }
+
+    #[test]
+    fn one_thread_writes_the_summary_of_a_window() {
+        let mut logger = QuietLogger::new();
+        logger.epoch = Instant::now()
+            .checked_sub(SUMMARY_INTERVAL * 2)
+            .expect("a monotonic clock past the interval");
+        let summaries = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        (0..1000)
+                            .filter(|_| logger.count(&Kind::AuthRefusal).is_some())
+                            .count()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap())
+                .sum::<usize>()
+        });
+        assert_eq!(summaries, 1);
+    }
+
+    #[test]
+    fn records_of_other_targets_are_not_formatted() {
+        let args = format_args!("Responding with registered (x) catcher.");
+        let record = log::Record::builder()
+            .level(log::Level::Warn)
+            .target("rocket::server")
+            .args(args)
+            .build();
+        assert_eq!(classify(&record), Kind::Other);
+        let record = log::Record::builder()
+            .level(log::Level::Warn)
+            .target("_")
+            .args(args)
+            .build();
+        assert_eq!(classify(&record), Kind::Catcher);
     }
 }

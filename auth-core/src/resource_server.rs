@@ -6,6 +6,7 @@
 //! Built by the fairing ([`Auth::resource_server`](crate::Auth::resource_server)); the guards call
 //! [`ResourceServer::verify`] through `Auth::authenticate`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{AuthConfig, ConfigError, ResourceServerError};
@@ -125,19 +126,19 @@ impl ResourceServer {
         &self,
         tokens: &AccessTokens,
         token: &str,
-    ) -> Result<AccessTokenClaims, TokenProblem> {
+    ) -> Result<Arc<AccessTokenClaims>, TokenProblem> {
         #[cfg(feature = "remote-jwks")]
         if let Some(remote) = &self.remote {
             let seen = remote.generation();
-            return match tokens.verify(token) {
+            return match tokens.verify_shared(token) {
                 Err(TokenProblem::UnknownKey) => match remote.refresh_for_unknown_kid(seen).await {
-                    crate::remote_jwks::Refreshed::Changed => tokens.verify(token),
+                    crate::remote_jwks::Refreshed::Changed => tokens.verify_shared(token),
                     crate::remote_jwks::Refreshed::Unchanged => Err(TokenProblem::UnknownKey),
                 },
                 other => other,
             };
         }
-        tokens.verify(token)
+        tokens.verify_shared(token)
     }
 }
 

@@ -25,6 +25,7 @@ mod demo {
     mod toolkit {
         mod app;
 
+        mod catchers;
         mod configuration;
         mod credentials;
         mod events;

@@ -73,6 +73,23 @@ pub enum TokenProblem {
     UnknownKey,
 }
 
+impl TokenProblem {
+    /// Every problem, in declaration order (`ALL[p as usize] == p`).
+    pub(crate) const ALL: [Self; 11] = [
+        Self::Malformed,
+        Self::BadSignature,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::WrongIssuer,
+        Self::WrongAudience,
+        Self::WrongAlgorithm,
+        Self::WrongType,
+        Self::BadClaims,
+        Self::UnknownSubject,
+        Self::UnknownKey,
+    ];
+}
+
 /// Signing an access token failed: a broken asymmetric key, or a verifier
 /// without a signing key ([`AccessTokens::verifier`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -495,6 +512,25 @@ impl AccessTokens {
     ///
     /// As [`Self::verify`].
     pub fn verify_at(&self, token: &str, now: u64) -> Result<AccessTokenClaims, TokenProblem> {
+        self.verify_shared_at(token, now).map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Self::verify`], sharing the claims with the verified-token cache
+    /// instead of copying them.
+    pub(crate) fn verify_shared(
+        &self,
+        token: &str,
+    ) -> Result<Arc<AccessTokenClaims>, TokenProblem> {
+        self.verify_shared_at(token, unix_now())
+    }
+
+    /// [`Self::verify_at`], sharing the claims with the verified-token
+    /// cache.
+    fn verify_shared_at(
+        &self,
+        token: &str,
+        now: u64,
+    ) -> Result<Arc<AccessTokenClaims>, TokenProblem> {
         let generation = self.others.generation();
         if let Some(refusal) = self.refused.get(token, generation)
             && refusal.at <= now
@@ -517,7 +553,7 @@ impl AccessTokens {
         token: &str,
         now: u64,
         generation: u64,
-    ) -> Result<AccessTokenClaims, TokenProblem> {
+    ) -> Result<Arc<AccessTokenClaims>, TokenProblem> {
         if let Some(fast) = self.signing.as_ref().and_then(|s| s.fast.as_ref())
             && let Some((signing_input, signature)) = token.rsplit_once('.')
             && let Some((token_header, payload)) = signing_input.split_once('.')
@@ -525,20 +561,19 @@ impl AccessTokens {
         {
             if let Some(claims) = self.verified.get(token, generation) {
                 self.check_times(&claims, now)?;
-                return Ok(AccessTokenClaims::clone(&claims));
+                return Ok(claims);
             }
             let claims = self.verify_hs256(&fast.mac, signing_input, payload, signature, now)?;
-            self.verified
-                .insert(token, Arc::new(claims.clone()), generation);
+            let claims = Arc::new(claims);
+            self.verified.insert(token, Arc::clone(&claims), generation);
             return Ok(claims);
         }
         if let Some(claims) = self.verified.get(token, generation) {
             self.check_times(&claims, now)?;
-            return Ok(AccessTokenClaims::clone(&claims));
+            return Ok(claims);
         }
-        let claims = self.verify_slow(token)?;
-        self.verified
-            .insert(token, Arc::new(claims.clone()), generation);
+        let claims = Arc::new(self.verify_slow(token)?);
+        self.verified.insert(token, Arc::clone(&claims), generation);
         Ok(claims)
     }
 

@@ -686,3 +686,26 @@ fn the_refused_cache_is_bounded() {
         assert!(t.refused.len() <= 8);
     }
 }
+
+#[test]
+fn every_token_problem_is_listed_in_declaration_order() {
+    // Exhaustive: a new variant fails to compile here until it is added to
+    // `TokenProblem::ALL` (and so gets a prebuilt answer).
+    let position = |problem: TokenProblem| match problem {
+        TokenProblem::Malformed => 0,
+        TokenProblem::BadSignature => 1,
+        TokenProblem::Expired => 2,
+        TokenProblem::NotYetValid => 3,
+        TokenProblem::WrongIssuer => 4,
+        TokenProblem::WrongAudience => 5,
+        TokenProblem::WrongAlgorithm => 6,
+        TokenProblem::WrongType => 7,
+        TokenProblem::BadClaims => 8,
+        TokenProblem::UnknownSubject => 9,
+        TokenProblem::UnknownKey => 10,
+    };
+    for (index, problem) in TokenProblem::ALL.into_iter().enumerate() {
+        assert_eq!(position(problem), index);
+        assert_eq!(problem as usize, index);
+    }
+}
