@@ -33,6 +33,14 @@ impl Auth {
 /// Without [`users`](Self::users) or [`refresh_tokens`](Self::refresh_tokens)
 /// the fairing uses empty in-memory stores.
 ///
+/// At ignition it also registers a catcher named `auth-core` at `/` for
+/// 400, 401 and 403, each unless the app registered one for that status at
+/// `/`. It answers requests refused by an auth guard and hands every other
+/// request to the app's default catcher at `/` (or Rocket's). An app
+/// catcher that takes precedence (one for that status at `/`, or any under
+/// a longer base) still runs, and the response hook writes the auth answer
+/// over its response.
+///
 /// # Errors
 ///
 /// Launch is aborted, with the reason in the log, for a missing secret in a

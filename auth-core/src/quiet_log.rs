@@ -104,19 +104,64 @@ const AUTH_ERRORS: &[&str] = &[
     "Server(",
 ];
 
-/// Keeps the first bytes of a formatted message and stops formatting there.
-struct Prefix {
-    buf: [u8; 160],
-    len: usize,
+/// The start of Rocket's "Responding with registered <catcher> catcher."
+const CATCHER_LINE: &[u8] = b"Responding with registered ";
+
+/// The starts of Rocket's "Request guard `<type>` failed: <error>." and its
+/// data guard version.
+const GUARD_LINES: [&[u8]; 2] = [b"Request guard `", b"Data guard `"];
+
+/// What follows the guard's type in those lines.
+const FAILED: &[u8] = b"` failed: ";
+
+/// The kind of a message that starts with `text`, or `None` while more of
+/// it is needed to tell.
+fn decide(text: &[u8]) -> Option<Kind> {
+    let could_be = |line: &[u8]| {
+        let n = text.len().min(line.len());
+        text[..n] == line[..n]
+    };
+    if text.starts_with(CATCHER_LINE) {
+        return Some(Kind::Catcher);
+    }
+    if could_be(CATCHER_LINE) {
+        return None;
+    }
+    if !GUARD_LINES.into_iter().any(could_be) {
+        return Some(Kind::Other);
+    }
+    let at = text.windows(FAILED.len()).position(|w| w == FAILED)?;
+    let error = &text[at + FAILED.len()..];
+    if AUTH_ERRORS
+        .iter()
+        .any(|name| error.starts_with(name.as_bytes()))
+    {
+        Some(Kind::AuthRefusal)
+    } else if AUTH_ERRORS
+        .iter()
+        .any(|name| name.as_bytes().starts_with(error))
+    {
+        None
+    } else {
+        Some(Kind::Other)
+    }
 }
 
-impl fmt::Write for Prefix {
+/// Receives a message as it is formatted, and stops the formatting as soon
+/// as its kind is known (or after the first bytes, which always tell).
+struct Classifier {
+    buf: [u8; 160],
+    len: usize,
+    kind: Option<Kind>,
+}
+
+impl fmt::Write for Classifier {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = self.buf.len() - self.len;
-        let take = s.len().min(room);
+        let take = s.len().min(self.buf.len() - self.len);
         self.buf[self.len..self.len + take].copy_from_slice(&s.as_bytes()[..take]);
         self.len += take;
-        if take < s.len() {
+        self.kind = decide(&self.buf[..self.len]);
+        if self.kind.is_some() || take < s.len() {
             Err(fmt::Error)
         } else {
             Ok(())
@@ -125,30 +170,23 @@ impl fmt::Write for Prefix {
 }
 
 fn classify(record: &log::Record<'_>) -> Kind {
-    // Both lines come from Rocket's `warn_!`, whose target is `_`.
-    if record.level() != log::Level::Warn || record.target() != "_" {
+    // Both lines come from Rocket's `warn_!`, whose target is the calling
+    // module's path with `::_` appended (Rocket's mark for indentation).
+    if record.level() != log::Level::Warn || !record.target().ends_with("::_") {
         return Kind::Other;
     }
-    let mut prefix = Prefix {
+    let mut classifier = Classifier {
         buf: [0; 160],
         len: 0,
+        kind: None,
     };
-    let _ = write!(prefix, "{}", record.args());
-    let text = String::from_utf8_lossy(&prefix.buf[..prefix.len]);
-    classify_text(&text)
+    let _ = classifier.write_fmt(*record.args());
+    classifier.kind.unwrap_or(Kind::Other)
 }
 
+#[cfg(test)]
 fn classify_text(text: &str) -> Kind {
-    if text.starts_with("Responding with registered ") && text.contains(" catcher") {
-        return Kind::Catcher;
-    }
-    if (text.starts_with("Request guard `") || text.starts_with("Data guard `"))
-        && let Some((_, error)) = text.split_once("` failed: ")
-        && AUTH_ERRORS.iter().any(|name| error.starts_with(name))
-    {
-        return Kind::AuthRefusal;
-    }
-    Kind::Other
+    decide(text.as_bytes()).unwrap_or(Kind::Other)
 }
 
 impl QuietLogger {
@@ -269,15 +307,48 @@ mod tests {
         assert_eq!(classify_text("auth: something else"), Kind::Other);
     }
 
+    /// Fails the test if formatted: the classifier must stop before it.
+    struct NotFormatted;
+
+    impl fmt::Display for NotFormatted {
+        fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+            panic!("formatted after the kind was known");
+        }
+    }
+
+    fn warn_record(args: fmt::Arguments<'_>, check: impl FnOnce(&log::Record<'_>)) {
+        check(
+            &log::Record::builder()
+                .level(log::Level::Warn)
+                .target("rocket::server::_")
+                .args(args)
+                .build(),
+        );
+    }
+
     #[test]
-    fn the_prefix_stops_formatting_at_its_size() {
-        let mut prefix = Prefix {
-            buf: [0; 160],
-            len: 0,
-        };
-        let long = "x".repeat(500);
-        assert!(write!(prefix, "{long}").is_err());
-        assert_eq!(prefix.len, 160);
+    fn formatting_stops_as_soon_as_the_kind_is_known() {
+        let error = crate::AuthError::InvalidToken(crate::TokenProblem::BadSignature);
+        warn_record(
+            format_args!(
+                "Request guard `{}` failed: {error:?}{}",
+                "AuthUser", NotFormatted
+            ),
+            |record| assert_eq!(classify(record), Kind::AuthRefusal),
+        );
+        warn_record(
+            format_args!("Responding with registered {NotFormatted} catcher."),
+            |record| assert_eq!(classify(record), Kind::Catcher),
+        );
+        warn_record(format_args!("Something else {NotFormatted}"), |record| {
+            assert_eq!(classify(record), Kind::Other);
+        });
+        // A guard whose type name fills the buffer is not ours to drop.
+        let long = "T".repeat(500);
+        warn_record(
+            format_args!("Request guard `{long}` failed: {error:?}."),
+            |record| assert_eq!(classify(record), Kind::Other),
+        );
     }
 
     #[test]
@@ -333,17 +404,16 @@ mod tests {
     #[test]
     fn records_of_other_targets_are_not_formatted() {
         let args = format_args!("Responding with registered (x) catcher.");
-        let record = log::Record::builder()
-            .level(log::Level::Warn)
-            .target("rocket::server")
-            .args(args)
-            .build();
-        assert_eq!(classify(&record), Kind::Other);
-        let record = log::Record::builder()
-            .level(log::Level::Warn)
-            .target("_")
-            .args(args)
-            .build();
-        assert_eq!(classify(&record), Kind::Catcher);
+        let record = |target| {
+            log::Record::builder()
+                .level(log::Level::Warn)
+                .target(target)
+                .args(args)
+                .build()
+        };
+        assert_eq!(classify(&record("rocket::server")), Kind::Other);
+        // What Rocket's `warn_!` gives, in Rocket and in a route's module.
+        assert_eq!(classify(&record("rocket::server::_")), Kind::Catcher);
+        assert_eq!(classify(&record("my_app::routes::_")), Kind::Catcher);
     }
 }

@@ -143,3 +143,41 @@ fn no_secret_reaches_the_log() {
         );
     }
 }
+
+/// Rocket's two warnings per refused request ("Request guard .. failed",
+/// "Responding with registered .. catcher") are counted, not written:
+/// forged tokens cannot fill the log. Other requests are logged as usual.
+#[test]
+fn refused_requests_do_not_write_a_warning_each() {
+    let workdir = Workdir::new();
+    let server = Server::start(&workdir);
+    for round in 0..20 {
+        for authorization in [
+            None,
+            Some("Bearer not-a-jwt".to_owned()),
+            Some(format!("Bearer a.b.c{round}")),
+            Some("Bearer ".to_owned()),
+        ] {
+            let mut request = agent().get(&server.url("/users/me"));
+            if let Some(value) = &authorization {
+                request = request.set("Authorization", value);
+            }
+            let reply = read(request.call());
+            assert!(
+                reply.status == 401 || reply.status == 400,
+                "{authorization:?}: {reply:?}"
+            );
+        }
+    }
+    let missing = read(agent().get(&server.url("/no-such-route")).call());
+    assert_eq!(missing.status, 404, "{missing:?}");
+    let log = server.log_text();
+    assert!(log.contains("GET /users/me"), "{log}");
+    assert!(log.contains("GET /no-such-route"), "{log}");
+    for line in log.lines() {
+        assert!(
+            !line.contains("Request guard") && !line.contains("catcher."),
+            "a per-request warning reached the log: {line}"
+        );
+    }
+}

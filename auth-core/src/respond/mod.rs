@@ -117,7 +117,8 @@ fn render<'r>(error: &AuthError, auth: Option<&'r Auth>, response: &mut Response
 }
 
 /// Writes `error` into `response`: status, JSON body, the challenge when
-/// there is one, `Cache-Control: no-store`, and `Retry-After` when the
+/// there is one, `Cache-Control: no-store` (no `Pragma`: RFC 6749 asks for
+/// it on successful token responses only), and `Retry-After` when the
 /// error carries one; `prebuilt` is its answer written in advance, and
 /// `challenge_prefix` the `Bearer realm=".."` of the configured realm.
 /// Server problems are logged here, once, with their detail; the client
@@ -137,7 +138,11 @@ fn write<'r>(
     response.set_status(error.status());
     response.set_header(ContentType::JSON);
     response.set_header(Header::new("Cache-Control", "no-store"));
-    response.set_header(Header::new("Pragma", "no-cache"));
+    if !fresh {
+        // RFC 6749 §5.1 asks for `Pragma: no-cache` on token responses
+        // only; an error answer goes without.
+        response.remove_header("Pragma");
+    }
     match error.retry_after() {
         Some(seconds) => {
             response.set_header(Header::new("Retry-After", seconds.to_string()));

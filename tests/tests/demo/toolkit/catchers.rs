@@ -83,7 +83,10 @@ async fn refused_requests_are_answered_without_the_apps_default_catcher() {
         ),
         (Some("Bearer "), Status::BadRequest, "invalid_request"),
     ] {
-        let (got, challenge, body) = parts(get(&client, "/me", authorization).await);
+        let reply = get(&client, "/me", authorization).await;
+        assert_eq!(reply.header("Cache-Control"), Some("no-store"));
+        assert_eq!(reply.header("Pragma"), None, "token responses only");
+        let (got, challenge, body) = parts(reply);
         assert_eq!(got, status, "{authorization:?}");
         assert_eq!(body["error"], code, "{authorization:?}");
         assert!(challenge.unwrap().starts_with("Bearer realm=\"test\""));
