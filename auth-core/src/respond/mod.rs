@@ -12,8 +12,9 @@
 //!   under a longer base path), by the fairing's response hook
 //!   ([`render_recorded`]), which writes it over that catcher's answer.
 //!
-//! Either way the client sees the same status, JSON body,
-//! `WWW-Authenticate` and `Cache-Control`. Handlers that return
+//! Either way the client sees the same status, JSON body and headers
+//! (the challenge, or `Cache-Control: no-store` on token endpoint errors).
+//! Handlers that return
 //! `Err(AuthError)` go through the [`Responder`] below, which writes the
 //! same answer.
 //!
@@ -116,13 +117,20 @@ fn render<'r>(error: &AuthError, auth: Option<&'r Auth>, response: &mut Response
     );
 }
 
-/// Writes `error` into `response`: status, JSON body, the challenge when
-/// there is one, `Cache-Control: no-store` (no `Pragma`: RFC 6749 asks for
-/// it on successful token responses only), and `Retry-After` when the
-/// error carries one; `prebuilt` is its answer written in advance, and
-/// `challenge_prefix` the `Bearer realm=".."` of the configured realm.
-/// Server problems are logged here, once, with their detail; the client
-/// sees none of it.
+/// Writes `error` into `response`: status, JSON body, and either the RFC
+/// 6750 challenge (errors of protected resources) or `Cache-Control:
+/// no-store` (token endpoint errors, RFC 6749 §5.2), plus `Retry-After`
+/// when the error carries one; `prebuilt` is its answer written in
+/// advance, and `challenge_prefix` the `Bearer realm=".."` of the
+/// configured realm. Server problems are logged here, once, with their
+/// detail; the client sees none of it.
+///
+/// Protected-resource errors go without caching headers: a 400, 401 or 403
+/// is not cacheable without explicit freshness (RFC 9110 §15.1), and a
+/// shared cache does not store answers to requests with `Authorization`
+/// (RFC 9111 §3.5). Nor does any error carry `Pragma`, which RFC 6749 asks
+/// for on successful token responses only. Every header saved counts here:
+/// this is the answer an attacker asks for.
 fn write<'r>(
     error: &AuthError,
     prebuilt: Option<&'r answers::Answer>,
@@ -137,10 +145,7 @@ fn write<'r>(
     let fresh = response.headers().is_empty();
     response.set_status(error.status());
     response.set_header(ContentType::JSON);
-    response.set_header(Header::new("Cache-Control", "no-store"));
     if !fresh {
-        // RFC 6749 §5.1 asks for `Pragma: no-cache` on token responses
-        // only; an error answer goes without.
         response.remove_header("Pragma");
     }
     match error.retry_after() {
@@ -164,22 +169,25 @@ fn write<'r>(
     response.set_sized_body(body.len(), Cursor::new(body));
 }
 
+/// The challenge, or for an error without one, `Cache-Control: no-store`.
 fn set_challenge<'r>(
     response: &mut Response<'r>,
     challenge: Option<impl Into<std::borrow::Cow<'r, str>>>,
     fresh: bool,
 ) {
-    match challenge {
-        Some(challenge) => {
-            response.set_header(Header::new("WWW-Authenticate", challenge));
+    if let Some(challenge) = challenge {
+        response.set_header(Header::new("WWW-Authenticate", challenge));
+    } else {
+        if !fresh {
+            response.remove_header("WWW-Authenticate");
         }
-        None if !fresh => response.remove_header("WWW-Authenticate"),
-        None => {}
+        response.set_header(Header::new("Cache-Control", "no-store"));
     }
 }
 
-/// Answers with the RFC-shaped JSON error, the challenge and
-/// `Cache-Control: no-store`. The realm comes from the [`Auth`] state.
+/// Answers with the RFC-shaped JSON error and the challenge, or
+/// `Cache-Control: no-store` for token endpoint errors. The realm comes
+/// from the [`Auth`] state.
 impl<'r> Responder<'r, 'static> for AuthError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         let mut response = Response::new();
