@@ -96,10 +96,44 @@ pub fn scope_registry() -> ScopeRegistry {
 }
 
 /// The demo application, configured by Rocket's default figment
-/// (`Rocket.toml` and `ROCKET_*` environment variables).
+/// (`Rocket.toml` and `ROCKET_*` environment variables), see [`figment`].
 #[must_use]
 pub fn rocket() -> Rocket<Build> {
-    rocket_from(rocket::Config::figment())
+    rocket_from(figment())
+}
+
+/// Rocket's default figment (`Rocket.toml`, then `ROCKET_*` variables,
+/// under the selected profile), except that by default the demo sends no
+/// `Server` header: `ident = false` unless configured otherwise
+/// (`ROCKET_IDENT=Rocket` restores Rocket's).
+///
+/// Not naming the server software is the usual hardening advice, and one
+/// header fewer keeps a refused request's answer (which adds
+/// `WWW-Authenticate`) within the first allocation of hyper's header map.
+///
+/// # Example
+///
+/// ```
+/// let config = rocket::Config::from(demo_app::figment());
+/// assert_eq!(config.ident.as_str(), None);
+/// ```
+#[must_use]
+pub fn figment() -> Figment {
+    use rocket::figment::Profile;
+    use rocket::figment::providers::{Env, Format, Toml};
+
+    let defaults = rocket::Config {
+        ident: rocket::config::Ident::none(),
+        ..rocket::Config::default()
+    };
+    // The same sources, in the same order, as `rocket::Config::figment()`.
+    Figment::from(defaults)
+        .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+        .select(Profile::from_env_or(
+            "ROCKET_PROFILE",
+            rocket::Config::DEFAULT_PROFILE,
+        ))
 }
 
 /// The demo application, configured by `figment`: what tests use to pick a

@@ -129,7 +129,7 @@ fn report(result: Result<String, String>) -> ExitCode {
 /// Opens and migrates the configured database (`SQLite` or PostgreSQL, by
 /// the URL's scheme).
 async fn open_store() -> Result<Database, String> {
-    let figment = rocket::Config::figment();
+    let figment = demo_app::figment();
     let url = demo_app::database_url(&figment).map_err(|e| format!("configuration: {e}"))?;
     let shown = redact_url(&url);
     let store = Database::connect(&url, &demo_app::pool_settings(&figment))
@@ -148,7 +148,7 @@ async fn user(action: UserCommand) -> Result<String, String> {
     let scopes = match &action {
         UserCommand::Scopes { scopes, .. } => Some(check_scopes(
             scopes,
-            &declared_scopes(&rocket::Config::figment())?,
+            &declared_scopes(&demo_app::figment())?,
         )?),
         _ => None,
     };
@@ -262,7 +262,7 @@ fn serve() -> ExitCode {
 /// Adds a user. Everything is checked before the database is touched, and
 /// the user is written with one statement, so a failure writes nothing.
 async fn adduser(name: &str, scopes: &str, disabled: bool) -> Result<String, String> {
-    let figment = rocket::Config::figment();
+    let figment = demo_app::figment();
     check_username(name)?;
     let scopes = check_scopes(scopes, &declared_scopes(&figment)?)?;
     // Fails here, before the password is read, if the URL is unusable.

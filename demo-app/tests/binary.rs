@@ -244,6 +244,12 @@ fn readme_flow_over_tcp() {
         (health.status, health.json),
         (200, json!({ "status": "ok" }))
     );
+    let plain = agent().get(&server.url("/health")).call().expect("health");
+    assert_eq!(
+        plain.header("Server"),
+        None,
+        "the demo does not name its server"
+    );
 
     let login = token(&server, &[("username", "johndoe"), ("password", "secret")]);
     assert_eq!(login.status, 200, "{login:?}");
