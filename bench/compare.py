@@ -3,9 +3,10 @@
 Run through bench/compare.sh, which installs wrk and the Python packages and
 builds the demo. Settings (environment):
 
-  ROUNDS=3        rounds; each round runs every route on every server, the
-                  server order alternating from round to round (A/B/C, C/B/A)
-  DURATION=10     seconds per wrk run
+  ROUNDS=5        rounds; each round runs every route on every server, the
+                  order of servers and of routes alternating from round to
+                  round (A/B/C, C/B/A)
+  DURATION=6      seconds per wrk run
   CONNECTIONS=32  wrk connections for the throughput table
   THREADS=1       wrk threads
   RSS_CONNECTIONS=256  connections for the peak-RSS measurement
@@ -95,8 +96,11 @@ def main():
             wrk(PORTS[name], "/users/me", toks[name]["valid"], CONNECTIONS, min(2, DURATION))
         results = {}
         for rnd in range(ROUNDS):
+            # Servers and routes both alternate their order from round to
+            # round, so that neither a server nor a route always comes first.
             order = servers if rnd % 2 == 0 else servers[::-1]
-            for label, path, tok, _ in ROUTES:
+            routes = ROUTES if rnd % 2 == 0 else ROUTES[::-1]
+            for label, path, tok, _ in routes:
                 for name in order:
                     r = measure(name, procs[name], path, toks[name][tok] if tok else None,
                                 CONNECTIONS, DURATION)

@@ -13,7 +13,7 @@
 # /health answer after a start on an existing database. Ends with a markdown
 # table for the README.
 #
-#   bash bench/compare.sh                       # 3 rounds of 10 s per run
+#   bash bench/compare.sh                       # 5 rounds of 6 s per run
 #   ROUNDS=1 DURATION=3 STARTS=2 bash bench/compare.sh    # quick try
 #   QUICK=1 bash bench/compare.sh               # the same
 #   SERVERS=demo bash bench/compare.sh          # the demo only

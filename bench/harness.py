@@ -15,8 +15,8 @@ import tempfile
 import time
 import urllib.parse
 
-ROUNDS = int(os.environ.get("ROUNDS", "3"))
-DURATION = int(os.environ.get("DURATION", "10"))
+ROUNDS = int(os.environ.get("ROUNDS", "5"))
+DURATION = int(os.environ.get("DURATION", "6"))
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "32"))
 THREADS = int(os.environ.get("THREADS", "1"))
 RSS_CONNECTIONS = int(os.environ.get("RSS_CONNECTIONS", "256"))

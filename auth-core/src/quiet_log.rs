@@ -247,6 +247,17 @@ impl log::Log for QuietLogger {
     }
 
     fn log(&self, record: &log::Record<'_>) {
+        // Rocket's per-refusal lines first: this is the path every refused
+        // request takes.
+        let kind = classify(record);
+        if kind != Kind::Other {
+            if record.level() <= log::max_level()
+                && let Some(summary) = self.count(&kind)
+            {
+                write_line(log::Level::Warn, false, &summary);
+            }
+            return;
+        }
         if !self.enabled(record.metadata()) {
             return;
         }
@@ -258,15 +269,6 @@ impl log::Log for QuietLogger {
         }
         let launch = record.target().contains("rocket::launch");
         let indented = record.target().ends_with('_');
-        if !launch {
-            let kind = classify(record);
-            if kind != Kind::Other {
-                if let Some(summary) = self.count(&kind) {
-                    write_line(log::Level::Warn, false, &summary);
-                }
-                return;
-            }
-        }
         let level = if launch {
             log::Level::Info
         } else {
