@@ -41,6 +41,7 @@ from harness import (
     login_script, measure, median, parse_wrk, reset_peak_rss, start, status_kib, stop,
     tokens_for, wrk, wrk_command,
 )
+from paired import paired_ratios, report_paired
 
 # ---------------------------------------------------------------- main
 
@@ -111,6 +112,9 @@ def main():
                          r["wrk_util"] * 100, r["other_cores"],
                          "  SOCKET ERRORS %d" % r["errors"] if r["errors"] else ""))
 
+        # The ratios again, each from back-to-back pairs of short runs.
+        pairs = paired_ratios(servers, procs, toks)
+
         # Peak RSS under read load at RSS_CONNECTIONS, after resetting the
         # peak left by start-up (the demo hashes a dummy password at launch).
         rss = {}
@@ -141,6 +145,8 @@ def main():
             print("NOTE %s wrote %.0f MiB of log during the run." % (LABELS[name], size / (1 << 20)))
 
     report(servers, results, startup, rss, cpu_model)
+    report_paired(servers, LABELS, pairs)
+    print()
     report_storm(servers, storms)
 
 

@@ -7,11 +7,12 @@
 #                               every request, as FastAPI's SQL tutorial does.
 #
 # Routes: GET /health, GET /users/me with a valid token, a bad signature, an
-# expired token and a malformed token, GET /items. Rounds alternate the server
-# order; every run reports req/s, p99 latency and the server's CPU time per
-# request (/proc/PID/stat). Then peak RSS under load and the time to the first
-# /health answer after a start on an existing database. Ends with a markdown
-# table for the README.
+# expired token and a malformed token, GET /items. Rounds alternate the order
+# of servers and routes; every run reports req/s, p99 latency and the server's
+# CPU time per request (/proc/PID/stat). Then the ratios again from
+# back-to-back pairs of short runs (bench/paired.py), peak RSS under load, the
+# time to the first /health answer after a start on an existing database, and
+# a login storm. Ends with markdown tables for the README.
 #
 #   bash bench/compare.sh                       # 5 rounds of 6 s per run
 #   ROUNDS=1 DURATION=3 STARTS=2 bash bench/compare.sh    # quick try
@@ -19,18 +20,19 @@
 #   SERVERS=demo bash bench/compare.sh          # the demo only
 #
 # Other settings: CONNECTIONS (32), THREADS (wrk threads, 1), RSS_CONNECTIONS
-# (256), DEMO_LOG_LEVEL (the demo's ROCKET_LOG_LEVEL; unset keeps Rocket's
-# default), VERIFY_BENCH=0 to skip the in-process verification figures.
+# (256), PAIRS (6) and PAIR_SECONDS (2) for the paired ratios, DEMO_LOG_LEVEL
+# (the demo's ROCKET_LOG_LEVEL; unset keeps Rocket's default), VERIFY_BENCH=0
+# to skip the in-process verification figures.
 #
 # Installs what it needs: wrk (Debian), fastapi, uvicorn[standard] (uvloop,
 # httptools), pyjwt, pwdlib[argon2], python-multipart (PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-settings=$(env | grep -E '^(QUICK|ROUNDS|DURATION|CONNECTIONS|THREADS|RSS_CONNECTIONS|STARTS|DEMO_LOG_LEVEL|SERVERS)=' | sort | tr '\n' ' ' || true)
+settings=$(env | grep -E '^(QUICK|ROUNDS|DURATION|CONNECTIONS|THREADS|RSS_CONNECTIONS|STARTS|DEMO_LOG_LEVEL|SERVERS|PAIRS|PAIR_SECONDS)=' | sort | tr '\n' ' ' || true)
 command=${BENCH_COMMAND:-"${settings}bash bench/compare.sh"}
 if [ "${QUICK:-0}" = 1 ]; then
-  export ROUNDS=${ROUNDS:-1} DURATION=${DURATION:-3} STARTS=${STARTS:-2}
+  export ROUNDS=${ROUNDS:-1} DURATION=${DURATION:-3} STARTS=${STARTS:-2} PAIRS=${PAIRS:-2}
 fi
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
