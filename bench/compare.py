@@ -234,7 +234,7 @@ def report(servers, results, startup, rss, cpu_model):
 
     print()
     print("Machine: %d cores, %s, %s; wrk %s, %d thread(s), %d connections, %d s per run, "
-          "%d rounds with the server order alternating; medians over rounds (min-max)." %
+          "%d rounds with the order of servers and routes alternating; medians over rounds (min-max)." %
           (NCPU, cpu_model, platform.platform(terse=True), wrk_version(), THREADS, CONNECTIONS,
            DURATION, ROUNDS))
     print("Demo: release build, Rocket defaults (%d workers)%s; FastAPI peers: uvicorn, "
