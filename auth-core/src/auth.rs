@@ -48,7 +48,7 @@ pub struct Auth {
     pub(crate) scopes: ScopeRegistry,
     pub(crate) realm: String,
     /// The answers to common refusals, written once for the realm.
-    pub(crate) answers: crate::respond::Answers,
+    pub(crate) answers: crate::answers::Answers,
     pub(crate) default_client_id: String,
     pub(crate) refresh_ttl: u64,
     pub(crate) refresh_max_age: u64,

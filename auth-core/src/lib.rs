@@ -6,6 +6,7 @@
     reason = "AuthError, AuthUser and AuthFairing read better than Error, User and Fairing at the call site"
 )]
 
+mod answers;
 mod auth;
 mod authorization;
 pub mod config;

@@ -21,7 +21,6 @@
 //! The answers to the common refusals are prebuilt ([`Answers`]) and
 //! borrowed from [`Auth`], so refusing a request allocates nothing here.
 
-mod answers;
 mod catcher;
 
 use std::io::Cursor;
@@ -32,11 +31,11 @@ use rocket::outcome::Outcome;
 use rocket::response::{self, Responder};
 use rocket::{Request, Response, data, request};
 
+use crate::answers::{Answer, Answers};
 use crate::auth::Auth;
 use crate::config::DEFAULT_REALM;
 use crate::error::AuthError;
 
-pub(crate) use answers::Answers;
 pub(crate) use catcher::register_catchers;
 
 /// The last error a guard of ours failed with on this request.
@@ -133,7 +132,7 @@ fn render<'r>(error: &AuthError, auth: Option<&'r Auth>, response: &mut Response
 /// this is the answer an attacker asks for.
 fn write<'r>(
     error: &AuthError,
-    prebuilt: Option<&'r answers::Answer>,
+    prebuilt: Option<&'r Answer>,
     challenge_prefix: Option<&str>,
     response: &mut Response<'r>,
 ) {
