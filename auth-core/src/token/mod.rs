@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::scopes::Scopes;
-use cache::{Refusal, RefusedCache, VerifiedCache};
+use cache::{CacheKey, CacheKeys, Refusal, RefusedCache, VerifiedCache};
 pub use keys::{
     KeyError, KeySet, MAX_KID_LEN, MIN_RSA_BITS, MIN_SECRET_LEN, SharedKeys, TokenKeys,
     VerificationKey,
@@ -217,6 +217,7 @@ pub struct AccessTokens {
     jwks_max_age: u64,
     /// One validation per algorithm, each pinned to it.
     validations: Vec<(Algorithm, Validation)>,
+    cache_keys: CacheKeys,
     verified: Arc<VerifiedCache>,
     refused: Arc<RefusedCache>,
 }
@@ -310,14 +311,9 @@ impl AccessTokens {
             leeway: Self::DEFAULT_LEEWAY,
             jwks_max_age: Self::DEFAULT_JWKS_MAX_AGE,
             validations,
-            verified: Arc::new(VerifiedCache::new(
-                Self::VERIFIED_CACHE_SIZE,
-                Self::CACHED_TOKEN_MAX_LEN,
-            )),
-            refused: Arc::new(RefusedCache::new(
-                Self::REFUSED_CACHE_SIZE,
-                Self::CACHED_TOKEN_MAX_LEN,
-            )),
+            cache_keys: CacheKeys::new(Self::CACHED_TOKEN_MAX_LEN),
+            verified: Arc::new(VerifiedCache::new(Self::VERIFIED_CACHE_SIZE)),
+            refused: Arc::new(RefusedCache::new(Self::REFUSED_CACHE_SIZE)),
         }
     }
 
@@ -359,8 +355,8 @@ impl AccessTokens {
     /// The same tokens with a verified-token cache of `capacity` entries.
     #[cfg(test)]
     fn with_cache_capacity(mut self, capacity: usize) -> Self {
-        self.verified = Arc::new(VerifiedCache::new(capacity, Self::CACHED_TOKEN_MAX_LEN));
-        self.refused = Arc::new(RefusedCache::new(capacity, Self::CACHED_TOKEN_MAX_LEN));
+        self.verified = Arc::new(VerifiedCache::new(capacity));
+        self.refused = Arc::new(RefusedCache::new(capacity));
         self
     }
 
@@ -532,17 +528,21 @@ impl AccessTokens {
         now: u64,
     ) -> Result<Arc<AccessTokenClaims>, TokenProblem> {
         let generation = self.others.generation();
-        if let Some(refusal) = self.refused.get(token, generation)
+        // One hash of the token serves both caches.
+        let key = self.cache_keys.key(token);
+        if let Some(key) = &key
+            && let Some(refusal) = self.refused.get(key, generation)
             && refusal.at <= now
         {
             return Err(refusal.problem);
         }
-        let verified = self.verify_remembered(token, now, generation);
+        let verified = self.verify_remembered(token, key.as_ref(), now, generation);
         if let Err(problem) = verified
+            && let Some(key) = &key
             && Refusal::is_lasting(problem)
         {
             let refusal = Refusal { problem, at: now };
-            self.refused.insert(token, refusal, generation);
+            self.refused.insert(key, refusal, generation);
         }
         verified
     }
@@ -551,29 +551,31 @@ impl AccessTokens {
     fn verify_remembered(
         &self,
         token: &str,
+        key: Option<&CacheKey<'_>>,
         now: u64,
         generation: u64,
     ) -> Result<Arc<AccessTokenClaims>, TokenProblem> {
-        if let Some(fast) = self.signing.as_ref().and_then(|s| s.fast.as_ref())
+        // Only fully verified tokens are in the cache, so a hit is answered
+        // before the token is even split: only the times can have changed.
+        if let Some(key) = key
+            && let Some(claims) = self.verified.get(key, generation)
+        {
+            self.check_times(&claims, now)?;
+            return Ok(claims);
+        }
+        let claims = if let Some(fast) = self.signing.as_ref().and_then(|s| s.fast.as_ref())
             && let Some((signing_input, signature)) = token.rsplit_once('.')
             && let Some((token_header, payload)) = signing_input.split_once('.')
             && (token_header == fast.header || self.is_plain_header(token_header)?)
         {
-            if let Some(claims) = self.verified.get(token, generation) {
-                self.check_times(&claims, now)?;
-                return Ok(claims);
-            }
-            let claims = self.verify_hs256(&fast.mac, signing_input, payload, signature, now)?;
-            let claims = Arc::new(claims);
-            self.verified.insert(token, Arc::clone(&claims), generation);
-            return Ok(claims);
+            self.verify_hs256(&fast.mac, signing_input, payload, signature, now)?
+        } else {
+            self.verify_slow(token)?
+        };
+        let claims = Arc::new(claims);
+        if let Some(key) = key {
+            self.verified.insert(key, Arc::clone(&claims), generation);
         }
-        if let Some(claims) = self.verified.get(token, generation) {
-            self.check_times(&claims, now)?;
-            return Ok(claims);
-        }
-        let claims = Arc::new(self.verify_slow(token)?);
-        self.verified.insert(token, Arc::clone(&claims), generation);
         Ok(claims)
     }
 

@@ -64,3 +64,41 @@ async fn several_authorization_headers_are_400() {
     assert_eq!(body["error"], "invalid_request");
     assert!(challenge.unwrap().contains("error=\"invalid_request\""));
 }
+
+#[rocket::async_test]
+async fn the_header_name_is_case_insensitive() {
+    // RFC 9110 §5.1: field names are case-insensitive, so every spelling
+    // authenticates, and two spellings are two `Authorization` headers.
+    let client = client().await;
+    let good = format!("Bearer {}", token(&client, "john", "read"));
+    for name in ["authorization", "AUTHORIZATION", "aUtHoRiZaTiOn"] {
+        let request = client.get("/me").header(Header::new(name, good.clone()));
+        let response = send(request).await;
+        assert_eq!(response.status, Status::Ok, "{name}");
+    }
+    let request = client
+        .get("/me")
+        .header(Header::new("authorization", good.clone()))
+        .header(Header::new("AUTHORIZATION", good));
+    let (status, _, body) = parts(send(request).await);
+    assert_eq!(status, Status::BadRequest);
+    assert_eq!(body["error"], "invalid_request");
+}
+
+#[rocket::async_test]
+async fn other_headers_around_the_credentials_change_nothing() {
+    let client = client().await;
+    let good = format!("Bearer {}", token(&client, "john", "read"));
+    let request = client
+        .get("/me")
+        .header(Header::new("X-Before", "Bearer forged.token.value"))
+        .header(Header::new("Authorization", good))
+        .header(Header::new("X-After", "1"));
+    assert_eq!(send(request).await.status, Status::Ok);
+    let request = client
+        .get("/me")
+        .header(Header::new("X-Authorization", "Bearer forged.token.value"));
+    let (status, challenge, _) = parts(send(request).await);
+    assert_eq!(status, Status::Unauthorized);
+    assert_eq!(challenge.as_deref(), Some("Bearer realm=\"test\""));
+}
