@@ -115,7 +115,10 @@ const GUARD_LINES: [&[u8]; 2] = [b"Request guard `", b"Data guard `"];
 const FAILED: &[u8] = b"` failed: ";
 
 /// The kind of a message that starts with `text`, or `None` while more of
-/// it is needed to tell.
+/// it is needed to tell. Called again as each piece of the message arrives,
+/// so it never scans more than once for what it has already seen the start
+/// of: the guard's type is Rust source, which holds no backtick, so the
+/// first backtick after the line's start closes it.
 fn decide(text: &[u8]) -> Option<Kind> {
     let could_be = |line: &[u8]| {
         let n = text.len().min(line.len());
@@ -127,11 +130,21 @@ fn decide(text: &[u8]) -> Option<Kind> {
     if could_be(CATCHER_LINE) {
         return None;
     }
-    if !GUARD_LINES.into_iter().any(could_be) {
-        return Some(Kind::Other);
+    let Some(start) = GUARD_LINES.into_iter().find(|line| text.starts_with(line)) else {
+        return if GUARD_LINES.into_iter().any(could_be) {
+            None
+        } else {
+            Some(Kind::Other)
+        };
+    };
+    let rest = &text[start.len()..];
+    let tick = rest.iter().position(|&b| b == b'`')?;
+    let after = &rest[tick..];
+    if !after.starts_with(FAILED) {
+        let n = after.len().min(FAILED.len());
+        return (after[..n] != FAILED[..n]).then_some(Kind::Other);
     }
-    let at = text.windows(FAILED.len()).position(|w| w == FAILED)?;
-    let error = &text[at + FAILED.len()..];
+    let error = &after[FAILED.len()..];
     if AUTH_ERRORS
         .iter()
         .any(|name| error.starts_with(name.as_bytes()))
@@ -307,6 +320,39 @@ mod tests {
             Kind::Other
         );
         assert_eq!(classify_text("auth: something else"), Kind::Other);
+    }
+
+    #[test]
+    fn lines_are_told_apart_piece_by_piece() {
+        // `None` while a prefix could still become either kind of line.
+        for partial in [
+            "Request guard `",
+            "Request guard `AuthUser",
+            "Request guard `AuthUser`",
+            "Request guard `AuthUser` fai",
+            "Request guard `AuthUser` failed: ",
+            "Request guard `AuthUser` failed: Invalid",
+            "Responding with regis",
+            "Data gua",
+        ] {
+            assert_eq!(decide(partial.as_bytes()), None, "{partial:?}");
+        }
+        for (line, kind) in [
+            (
+                "Request guard `AuthUser` failed: InvalidToken(",
+                Kind::AuthRefusal,
+            ),
+            (
+                "Request guard `AuthUser` failed: MissingCredentials",
+                Kind::AuthRefusal,
+            ),
+            ("Request guard `AuthUser` failed: NotOurs", Kind::Other),
+            ("Request guard `AuthUser` passed", Kind::Other),
+            ("Request guard `A` `B` failed: InvalidToken(", Kind::Other),
+            ("Request guards", Kind::Other),
+        ] {
+            assert_eq!(decide(line.as_bytes()), Some(kind), "{line:?}");
+        }
     }
 
     /// Fails the test if formatted: the classifier must stop before it.

@@ -2,6 +2,7 @@
 //! selected by `kid`, rotation.
 
 use super::*;
+use hmac::Mac as _;
 use jsonwebtoken::EncodingKey;
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";

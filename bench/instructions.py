@@ -1,0 +1,138 @@
+"""Instructions per request, per route: the demo (release build) under
+callgrind, driven by wrk one route at a time, its counters zeroed before
+each run and dumped after it.
+
+Time per request drifts with the host's load; the number of instructions
+the server executes per request does not, so differences of a few percent
+between routes show up that the load test cannot resolve. What it leaves
+out: the kernel's share (sockets, scheduling), memory stalls, and the load
+generator. Use it beside bench/compare.sh, not instead of it.
+
+  python3 bench/instructions.py            # after a release build
+  ROUNDS=3 RUN_SECONDS=5 python3 bench/instructions.py
+
+Settings: ROUNDS (2; the route order alternates), RUN_SECONDS (3),
+CONNECTIONS (4). Needs valgrind and wrk (Debian); installs both when missing.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import (  # noqa: E402
+    DEMO_BIN, PORTS, ROUTES, WORK, get, log, median, parse_wrk, server_command, stop,
+    tokens_for, wrk_command,
+)
+
+ROUNDS_IR = int(os.environ.get("ROUNDS", "2"))
+RUN_SECONDS = int(os.environ.get("RUN_SECONDS", "3"))
+CONNECTIONS_IR = int(os.environ.get("CONNECTIONS", "4"))
+# /items adds a SQLite read, which is not what this compares.
+MEASURED = [r for r in ROUTES if not r[1].startswith("/items")]
+
+
+def need(tool, package):
+    if shutil.which(tool) is None:
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True)
+
+
+def summary(path):
+    """The Ir total of a callgrind dump."""
+    with open(path) as f:
+        for line in f:
+            if line.startswith("summary:"):
+                return int(line.split()[1])
+    sys.exit("no summary line in %s" % path)
+
+
+def start_under_callgrind(out):
+    cmd, env, _ = server_command("demo")
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + cmd
+    logf = open(os.path.join(WORK, "callgrind.log"), "ab")
+    proc = subprocess.Popen(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit("the demo under callgrind exited; see %s/callgrind.log" % WORK)
+        try:
+            if get(PORTS["demo"], "/health", timeout=2)[0] == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    stop(proc)
+    sys.exit("the demo under callgrind did not answer /health within 120 s")
+
+
+def control(proc, *args):
+    subprocess.run(["callgrind_control", *args, str(proc.pid)], check=True,
+                   capture_output=True)
+
+
+def measure_ir(proc, out, label, path, token):
+    """(requests, instructions) of one run of wrk against path."""
+    port = PORTS["demo"]
+    # Warm: connections, caches, the token's first verification.
+    subprocess.run(wrk_command(port, path, token, CONNECTIONS_IR, 1), check=True,
+                   capture_output=True)
+    control(proc, "-z")
+    result = parse_wrk(subprocess.run(
+        wrk_command(port, path, token, CONNECTIONS_IR, RUN_SECONDS), check=True,
+        capture_output=True, text=True).stdout)
+    before = set(os.listdir(WORK))
+    # Callgrind reads its commands while the program runs: an idle server
+    # is nudged with a request until the dump is written (its share, a
+    # fraction of one request, is negligible against thousands).
+    reason = "".join(c if c.isalnum() else "_" for c in label)
+    dumping = subprocess.Popen(["callgrind_control", "-d", reason, str(proc.pid)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        dumps = [f for f in set(os.listdir(WORK)) - before if f.startswith(os.path.basename(out))]
+        if dumps and dumping.poll() is not None:
+            return result["requests"], summary(os.path.join(WORK, dumps[0]))
+        if not dumps:
+            try:
+                get(port, "/health", timeout=2)
+            except OSError:
+                pass
+        time.sleep(0.2)
+    dumping.kill()
+    sys.exit("callgrind wrote no dump for %s" % label)
+
+
+def main():
+    need("valgrind", "valgrind")
+    need("wrk", "wrk")
+    if not os.path.exists(DEMO_BIN):
+        sys.exit("%s missing: cargo build --release -p demo-app" % DEMO_BIN)
+    out = os.path.join(WORK, "callgrind.out")
+    proc = start_under_callgrind(out)
+    try:
+        tokens = tokens_for("demo")
+        per_request = {}
+        for round_no in range(ROUNDS_IR):
+            order = MEASURED if round_no % 2 == 0 else MEASURED[::-1]
+            for label, path, tok, _ in order:
+                requests, ir = measure_ir(proc, out, label, path, tokens[tok] if tok else None)
+                per_request.setdefault(label, []).append(ir / max(requests, 1))
+                log("round %d %-32s %6d requests %9.0f instructions/request" %
+                    (round_no + 1, label, requests, ir / max(requests, 1)))
+    finally:
+        stop(proc)
+    health = median(per_request[MEASURED[0][0]])
+    me = median(per_request[MEASURED[1][0]])
+    print("| route | instructions/request (median of %d runs) | ÷ `/health` | ÷ `/users/me` |"
+          % ROUNDS_IR)
+    print("|---|---:|---:|---:|")
+    for label, _, _, _ in MEASURED:
+        value = median(per_request[label])
+        print("| `%s` | %.0f | %.2f | %.2f |" % (label, value, value / health, value / me))
+
+
+if __name__ == "__main__":
+    main()
