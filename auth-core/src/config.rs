@@ -197,7 +197,7 @@ pub struct AuthConfig {
     #[serde(rename = "auth_jwks_timeout")]
     pub jwks_timeout: u64,
     /// Database connections one process keeps open at most (the pool of
-    /// [`crate::database::Database`]).
+    /// the app's user and refresh-token store).
     #[serde(rename = "auth_database_max_connections")]
     pub database_max_connections: u64,
     /// How long a query waits for a free database connection, in seconds.

@@ -266,7 +266,9 @@ impl PasswordRequestForm {
     ///
     /// # Errors
     ///
-    /// See the [module docs](self).
+    /// [`AuthError::InvalidRequest`] for a duplicated or missing parameter,
+    /// [`AuthError::UnsupportedGrantType`] for a foreign `grant_type`,
+    /// [`AuthError::InvalidScope`] for a malformed `scope`.
     pub fn parse(body: &str) -> Result<Self, AuthError> {
         Fields::parse(body).and_then(Self::from_fields)
     }
@@ -286,7 +288,10 @@ impl PasswordRequestFormStrict {
     ///
     /// # Errors
     ///
-    /// `invalid_request` without `grant_type`; see the [module docs](self).
+    /// [`AuthError::InvalidRequest`] without `grant_type`, or for a duplicated
+    /// or missing parameter,
+    /// [`AuthError::UnsupportedGrantType`] for a foreign `grant_type`,
+    /// [`AuthError::InvalidScope`] for a malformed `scope`.
     pub fn parse(body: &str) -> Result<Self, AuthError> {
         Fields::parse(body).and_then(Self::from_fields)
     }
@@ -309,7 +314,9 @@ impl TokenRequest {
     ///
     /// # Errors
     ///
-    /// See the [module docs](self).
+    /// [`AuthError::InvalidRequest`] for a duplicated or missing parameter,
+    /// [`AuthError::UnsupportedGrantType`] for a foreign `grant_type`,
+    /// [`AuthError::InvalidScope`] for a malformed `scope`.
     pub fn parse(body: &str) -> Result<Self, AuthError> {
         Fields::parse(body).and_then(Self::from_fields)
     }

@@ -7,8 +7,8 @@
 //! | handler | `security` of the operation |
 //! |---|---|
 //! | `#[protected(scopes = "a b")]` | `[{"OAuth2PasswordBearer": ["a", "b"]}]` |
-//! | `#[protected]`, or takes [`AuthUser`] or [`BearerToken`] | `[{"OAuth2PasswordBearer": []}]` |
-//! | takes [`MaybeUser`] (or an `Option` of the above) | `[{}, {"OAuth2PasswordBearer": []}]` |
+//! | `#[protected]`, or takes [`AuthUser`](crate::AuthUser) or [`BearerToken`](crate::BearerToken) | `[{"OAuth2PasswordBearer": []}]` |
+//! | takes [`MaybeUser`](crate::MaybeUser) (or an `Option` of the above) | `[{}, {"OAuth2PasswordBearer": []}]` |
 //! | none of them | none |
 //!
 //! The one `oauth2` security scheme ([`SECURITY_SCHEME`], password flow) is
@@ -131,7 +131,7 @@ impl Handler for DocumentHandler {
 ///
 /// * Each operation's `security` becomes one requirement listing every
 ///   scope the handler requires, or `[{}, {scheme: []}]` when it takes only
-///   optional authentication ([`MaybeUser`]).
+///   optional authentication ([`MaybeUser`](crate::MaybeUser)).
 /// * The [`SECURITY_SCHEME`] gets its password flow: `tokenUrl` and
 ///   `refreshUrl` (the token route, prefixed with `base`) and `scopes`.
 /// * `base`, the mount point of the documented routes, becomes the server

@@ -218,7 +218,7 @@ impl PasswordHasher {
 
     /// The same hasher with its hashing threads `steps` nice values below
     /// the process's scheduling priority (at most to 19; 0 keeps the
-    /// process's priority). The default, [`DEFAULT_NICE`], lets the
+    /// process's priority). The default, 19 (the lowest priority), lets the
     /// scheduler run request handling before hashing when both want a core,
     /// so a login flood slows logins, not every bearer-token request. Linux
     /// only; elsewhere the threads keep the process's priority. Clones made
