@@ -12,7 +12,9 @@
 # CPU time per request (/proc/PID/stat). Then the ratios again from
 # back-to-back pairs of short runs (bench/paired.py), peak RSS under load, the
 # time to the first /health answer after a start on an existing database, and
-# a login storm. Ends with markdown tables for the README.
+# a login storm. Then the demo's instructions per request under callgrind and
+# the in-process cost of verifying a token. Ends with markdown tables for the
+# README.
 #
 #   bash bench/compare.sh                       # 5 rounds of 6 s per run
 #   ROUNDS=1 DURATION=3 STARTS=2 bash bench/compare.sh    # quick try
@@ -22,9 +24,10 @@
 # Other settings: CONNECTIONS (32), THREADS (wrk threads, 1), RSS_CONNECTIONS
 # (256), PAIRS (6) and PAIR_SECONDS (2) for the paired ratios, DEMO_LOG_LEVEL
 # (the demo's ROCKET_LOG_LEVEL; unset keeps Rocket's default), VERIFY_BENCH=0
-# to skip the in-process verification figures.
+# to skip the in-process verification figures, INSTRUCTIONS=0 to skip the
+# instructions per request (callgrind; bench/instructions.py).
 #
-# Installs what it needs: wrk (Debian), fastapi, uvicorn[standard] (uvloop,
+# Installs what it needs: wrk and valgrind (Debian), fastapi, uvicorn[standard] (uvloop,
 # httptools), pyjwt, pwdlib[argon2], python-multipart (PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +45,14 @@ python3 -c "import fastapi, uvicorn, uvloop, httptools, jwt, pwdlib, multipart" 
 cargo build --release --locked -q -p demo-app
 
 BENCH_COMMAND=$command python3 bench/compare.py
+
+# Instructions per request of the demo's routes under callgrind: steady where
+# time drifts with the host (bench/instructions.py).
+if [ "${INSTRUCTIONS:-1}" = 1 ]; then
+  command -v valgrind >/dev/null || apt-get install -y -qq valgrind
+  echo
+  python3 bench/instructions.py
+fi
 
 [ "${VERIFY_BENCH:-1}" = 1 ] || exit 0
 

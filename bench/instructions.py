@@ -6,7 +6,9 @@ Time per request drifts with the host's load; the number of instructions
 the server executes per request does not, so differences of a few percent
 between routes show up that the load test cannot resolve. What it leaves
 out: the kernel's share (sockets, scheduling), memory stalls, and the load
-generator. Use it beside bench/compare.sh, not instead of it.
+generator. Use it beside bench/compare.sh, not instead of it. It also
+reports the share of auth-core's own entry points (the request guards, the
+catcher that writes a refusal, the logger) in each route's instructions.
 
   python3 bench/instructions.py            # after a release build
   ROUNDS=3 RUN_SECONDS=5 python3 bench/instructions.py
@@ -16,6 +18,7 @@ CONNECTIONS (4). Needs valgrind and wrk (Debian); installs both when missing.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +41,30 @@ MEASURED = [r for r in ROUTES if not r[1].startswith("/items")]
 def need(tool, package):
     if shutil.which(tool) is None:
         subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True)
+
+
+# auth-core's own entry points on a request's path, by what they match in
+# callgrind's function names; none of them calls another.
+PARTS = [
+    ("guards", re.compile(r"^<auth_core::guard::.+? as rocket::request::from_request::FromRequest>::from_request")),
+    ("catcher", re.compile(r"^<auth_core::respond::catcher::AuthCatcher as rocket::catcher::handler::Handler>::handle")),
+    ("logger", re.compile(r"^<auth_core::quiet_log::QuietLogger as log::Log>::log")),
+]
+
+
+def parts(path):
+    """Instructions in each of PARTS (inclusive) in a callgrind dump."""
+    out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
+                         check=True, capture_output=True, text=True).stdout
+    totals = dict.fromkeys(name for name, _ in PARTS)
+    for line in out.splitlines():
+        m = re.match(r"\s*([\d,]+) \([^)]*\)\s+\S*?:(.*?)(?: \[.*\])?$", line)
+        if not m:
+            continue
+        for name, pattern in PARTS:
+            if pattern.search(m.group(2)):
+                totals[name] = (totals[name] or 0) + int(m.group(1).replace(",", ""))
+    return {name: value or 0 for name, value in totals.items()}
 
 
 def summary(path):
@@ -74,7 +101,8 @@ def control(proc, *args):
 
 
 def measure_ir(proc, out, label, path, token):
-    """(requests, instructions) of one run of wrk against path."""
+    """(requests, instructions, {part: instructions}) of one run of wrk
+    against path."""
     port = PORTS["demo"]
     # Warm: connections, caches, the token's first verification.
     subprocess.run(wrk_command(port, path, token, CONNECTIONS_IR, 1), check=True,
@@ -94,7 +122,8 @@ def measure_ir(proc, out, label, path, token):
     while time.monotonic() < deadline:
         dumps = [f for f in set(os.listdir(WORK)) - before if f.startswith(os.path.basename(out))]
         if dumps and dumping.poll() is not None:
-            return result["requests"], summary(os.path.join(WORK, dumps[0]))
+            dump = os.path.join(WORK, dumps[0])
+            return result["requests"], summary(dump), parts(dump)
         if not dumps:
             try:
                 get(port, "/health", timeout=2)
@@ -115,23 +144,33 @@ def main():
     try:
         tokens = tokens_for("demo")
         per_request = {}
+        part_per_request = {}
         for round_no in range(ROUNDS_IR):
             order = MEASURED if round_no % 2 == 0 else MEASURED[::-1]
             for label, path, tok, _ in order:
-                requests, ir = measure_ir(proc, out, label, path, tokens[tok] if tok else None)
+                requests, ir, split = measure_ir(proc, out, label, path,
+                                                 tokens[tok] if tok else None)
                 per_request.setdefault(label, []).append(ir / max(requests, 1))
+                for name, value in split.items():
+                    part_per_request.setdefault((label, name), []).append(value / max(requests, 1))
                 log("round %d %-32s %6d requests %9.0f instructions/request" %
                     (round_no + 1, label, requests, ir / max(requests, 1)))
     finally:
         stop(proc)
     health = median(per_request[MEASURED[0][0]])
     me = median(per_request[MEASURED[1][0]])
-    print("| route | instructions/request (median of %d runs) | ÷ `/health` | ÷ `/users/me` |"
-          % ROUNDS_IR)
-    print("|---|---:|---:|---:|")
+    names = [name for name, _ in PARTS]
+    print("| route | instructions/request (median of %d runs) | ÷ `/health` | ÷ `/users/me` | %s |"
+          % (ROUNDS_IR, " | ".join("of which auth-core's %s" % n for n in names)))
+    print("|---|---:|---:|---:|" + "---:|" * len(names))
     for label, _, _, _ in MEASURED:
         value = median(per_request[label])
-        print("| `%s` | %.0f | %.2f | %.2f |" % (label, value, value / health, value / me))
+        cells = []
+        for name in names:
+            own = median(part_per_request[(label, name)])
+            cells.append("%.0f (%.1f%%)" % (own, 100 * own / value) if own >= 1 else "-")
+        print("| `%s` | %.0f | %.2f | %.2f | %s |" % (label, value, value / health, value / me,
+                                                    " | ".join(cells)))
 
 
 if __name__ == "__main__":
