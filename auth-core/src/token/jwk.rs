@@ -7,7 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
 
-use super::keys::{KeyError, KeySet, VerificationKey, is_rsa};
+use super::key_set::KeySet;
+use super::keys::{KeyError, VerificationKey, is_rsa};
 
 impl VerificationKey {
     /// A public key from a JWK (RFC 7517), e.g. one of another issuer's

@@ -1,10 +1,11 @@
 //! JWT access tokens (RFC 9068): claims, issuing and verifying.
 //!
-//! Keys live in `keys`, verification in `verify`, the token caches in
-//! `cache`. Free of Rocket types.
+//! Keys live in `keys` and their sets in `key_set`, verification in
+//! `verify`, the token caches in `cache`. Free of Rocket types.
 
 mod cache;
 mod jwk;
+mod key_set;
 mod keys;
 mod verify;
 
@@ -23,10 +24,8 @@ use sha2::Sha256;
 
 use crate::scopes::Scopes;
 use cache::{CacheKeys, RefusedCache, VerifiedCache};
-pub use keys::{
-    KeyError, KeySet, MAX_KID_LEN, MIN_RSA_BITS, MIN_SECRET_LEN, SharedKeys, TokenKeys,
-    VerificationKey,
-};
+pub use key_set::{KeySet, SharedKeys};
+pub use keys::{KeyError, MAX_KID_LEN, MIN_RSA_BITS, MIN_SECRET_LEN, TokenKeys, VerificationKey};
 
 /// The JWT `typ` header of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
