@@ -168,9 +168,7 @@ impl Auth {
     pub fn emit(&self, event: &AuthEvent) {
         crate::events::emit(&self.event_hooks, event);
     }
-}
 
-impl Auth {
     /// Whether this is a resource server ([`Auth::resource_server`]): tokens
     /// are only verified, never issued, and no user store is consulted.
     #[must_use]

@@ -24,6 +24,79 @@ impl Auth {
     pub fn fairing() -> AuthFairing {
         AuthFairing::default()
     }
+
+    /// The fairing for a resource server: a service that accepts access
+    /// tokens from another issuer and verifies them with its public keys,
+    /// with no user store, no signing key and no token endpoint.
+    /// [`AuthUser`](crate::AuthUser), [`MaybeUser`](crate::MaybeUser),
+    /// [`BearerToken`](crate::BearerToken) and `#[protected]` work as in the
+    /// issuer.
+    ///
+    /// Keys come from `auth_jwks_url` (the issuer's
+    /// `/.well-known/jwks.json`; feature `remote-jwks`), from
+    /// `auth_verification_keys`, or from
+    /// [`AuthFairing::verification_keys`]; at least one source is required.
+    /// Only public keys (Ed25519, RSA) are accepted. `auth_issuer` and
+    /// `auth_audience` must match the issuer's tokens. Declare the scopes
+    /// the routes require, as the issuer does (`.scope(..)` or
+    /// `auth_scopes`).
+    ///
+    /// Without a user store, a token's subject is not looked up: a user
+    /// disabled at the issuer keeps access here until their access token
+    /// expires (`auth_access_ttl` at the issuer).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use auth_core::{protected, Auth, AuthUser, KeySet, MaybeUser, VerificationKey};
+    /// use rocket::http::Status;
+    /// use rocket::local::blocking::Client;
+    /// use rocket::{get, routes};
+    ///
+    /// #[protected(scopes = "read:items")]
+    /// #[get("/reports")]
+    /// fn reports(user: AuthUser) -> String {
+    ///     format!("reports for {}", user.subject())
+    /// }
+    ///
+    /// #[get("/hello")]
+    /// fn hello(user: MaybeUser) -> String {
+    ///     user.0.map_or("hello stranger".into(), |u| format!("hello {}", u.subject()))
+    /// }
+    ///
+    /// // The issuer's public key, given statically; with the feature
+    /// // `remote-jwks`, set `auth_jwks_url` instead to follow its rotations.
+    /// const ISSUER_KEY: &str = "-----BEGIN PUBLIC KEY-----
+    /// MCowBQYDK2VwAyEALXiXtCDoS1Dt5NyUbnSGrkU9JUbq/GANo2I6NLp/ioc=
+    /// -----END PUBLIC KEY-----";
+    /// let key = VerificationKey::ed25519_pem(Some("2026-01"), ISSUER_KEY.as_bytes()).unwrap();
+    ///
+    /// let figment = rocket::Config::figment()
+    ///     .merge(("auth_issuer", "https://auth.example"))
+    ///     .merge(("auth_audience", "reports-api"));
+    /// let rocket = rocket::custom(figment)
+    ///     .attach(
+    ///         Auth::resource_server()
+    ///             .verification_keys(KeySet::new().with(key).unwrap())
+    ///             .scope("read:items", "Read items"),
+    ///     )
+    ///     .mount("/", routes![reports, hello]);
+    ///
+    /// let client = Client::tracked(rocket).unwrap();
+    /// assert_eq!(client.get("/reports").dispatch().status(), Status::Unauthorized);
+    /// assert_eq!(client.get("/hello").dispatch().into_string().unwrap(), "hello stranger");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Launch is aborted, with the reason in the log, when no key source is
+    /// configured, a static key is symmetric, `auth_jwks_url` is not an
+    /// `http(s)` URL (or the feature `remote-jwks` is off), or the first
+    /// fetch of the JWKS fails (no retry: start the resource server once
+    /// the issuer answers, or let the supervisor restart it).
+    pub fn resource_server() -> AuthFairing {
+        AuthFairing::default().resource_server_mode()
+    }
 }
 
 /// Installs [`Auth`]: reads the settings from Rocket's configuration (see
@@ -343,80 +416,5 @@ impl Fairing for AuthFairing {
 
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
         crate::respond::render_recorded(request, response);
-    }
-}
-
-impl Auth {
-    /// The fairing for a resource server: a service that accepts access
-    /// tokens from another issuer and verifies them with its public keys,
-    /// with no user store, no signing key and no token endpoint.
-    /// [`AuthUser`](crate::AuthUser), [`MaybeUser`](crate::MaybeUser),
-    /// [`BearerToken`](crate::BearerToken) and `#[protected]` work as in the
-    /// issuer.
-    ///
-    /// Keys come from `auth_jwks_url` (the issuer's
-    /// `/.well-known/jwks.json`; feature `remote-jwks`), from
-    /// `auth_verification_keys`, or from
-    /// [`AuthFairing::verification_keys`]; at least one source is required.
-    /// Only public keys (Ed25519, RSA) are accepted. `auth_issuer` and
-    /// `auth_audience` must match the issuer's tokens. Declare the scopes
-    /// the routes require, as the issuer does (`.scope(..)` or
-    /// `auth_scopes`).
-    ///
-    /// Without a user store, a token's subject is not looked up: a user
-    /// disabled at the issuer keeps access here until their access token
-    /// expires (`auth_access_ttl` at the issuer).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use auth_core::{protected, Auth, AuthUser, KeySet, MaybeUser, VerificationKey};
-    /// use rocket::http::Status;
-    /// use rocket::local::blocking::Client;
-    /// use rocket::{get, routes};
-    ///
-    /// #[protected(scopes = "read:items")]
-    /// #[get("/reports")]
-    /// fn reports(user: AuthUser) -> String {
-    ///     format!("reports for {}", user.subject())
-    /// }
-    ///
-    /// #[get("/hello")]
-    /// fn hello(user: MaybeUser) -> String {
-    ///     user.0.map_or("hello stranger".into(), |u| format!("hello {}", u.subject()))
-    /// }
-    ///
-    /// // The issuer's public key, given statically; with the feature
-    /// // `remote-jwks`, set `auth_jwks_url` instead to follow its rotations.
-    /// const ISSUER_KEY: &str = "-----BEGIN PUBLIC KEY-----
-    /// MCowBQYDK2VwAyEALXiXtCDoS1Dt5NyUbnSGrkU9JUbq/GANo2I6NLp/ioc=
-    /// -----END PUBLIC KEY-----";
-    /// let key = VerificationKey::ed25519_pem(Some("2026-01"), ISSUER_KEY.as_bytes()).unwrap();
-    ///
-    /// let figment = rocket::Config::figment()
-    ///     .merge(("auth_issuer", "https://auth.example"))
-    ///     .merge(("auth_audience", "reports-api"));
-    /// let rocket = rocket::custom(figment)
-    ///     .attach(
-    ///         Auth::resource_server()
-    ///             .verification_keys(KeySet::new().with(key).unwrap())
-    ///             .scope("read:items", "Read items"),
-    ///     )
-    ///     .mount("/", routes![reports, hello]);
-    ///
-    /// let client = Client::tracked(rocket).unwrap();
-    /// assert_eq!(client.get("/reports").dispatch().status(), Status::Unauthorized);
-    /// assert_eq!(client.get("/hello").dispatch().into_string().unwrap(), "hello stranger");
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// Launch is aborted, with the reason in the log, when no key source is
-    /// configured, a static key is symmetric, `auth_jwks_url` is not an
-    /// `http(s)` URL (or the feature `remote-jwks` is off), or the first
-    /// fetch of the JWKS fails (no retry: start the resource server once
-    /// the issuer answers, or let the supervisor restart it).
-    pub fn resource_server() -> AuthFairing {
-        AuthFairing::default().resource_server_mode()
     }
 }
