@@ -4,240 +4,16 @@
 //! Each test gets its own temporary directory (database file, log) and a
 //! free port; servers are killed when the test ends, whatever happens.
 
-use std::fs::File;
-use std::io::Write as _;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use serde_json::{Value, json};
-use tempfile::TempDir;
+use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_demo-app");
-const SECRET: &str = "binary-tests-secret-0123456789-abcdefghijklmnop";
-/// How long a server may take to answer `/health`, and a command to finish.
-const DEADLINE: Duration = Duration::from_secs(60);
-
-/// A directory for one test: the database and the logs.
-struct Workdir(TempDir);
-
-impl Workdir {
-    fn new() -> Self {
-        Self(tempfile::tempdir().expect("temp dir"))
-    }
-
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-
-    /// A command for the binary, configured only by what we set here.
-    fn command(&self) -> Command {
-        let mut command = Command::new(BIN);
-        command
-            .current_dir(self.path())
-            .env_remove("ROCKET_PROFILE")
-            .env("ROCKET_CONFIG", self.path().join("Rocket.toml"))
-            .env(
-                "ROCKET_DATABASE_URL",
-                format!("sqlite://{}", self.path().join("demo.db").display()),
-            )
-            .env("ROCKET_AUTH_SECRET", SECRET)
-            .env("ROCKET_CLI_COLORS", "false")
-            .env("ROCKET_LOG_LEVEL", "normal");
-        command
-    }
-
-    /// Runs `demo-app args...` with `stdin` as standard input; waits at most
-    /// [`DEADLINE`].
-    fn run(&self, args: &[&str], stdin: &str) -> Finished {
-        let mut child = self
-            .command()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn demo-app");
-        {
-            let mut input = child.stdin.take().expect("stdin");
-            // A command that fails before reading its input may already be
-            // gone: a broken pipe is then expected.
-            if let Err(e) = input.write_all(stdin.as_bytes()) {
-                assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
-            }
-        }
-        let deadline = Instant::now() + DEADLINE;
-        while child.try_wait().expect("try_wait").is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("demo-app {args:?} did not finish within {DEADLINE:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let output = child.wait_with_output().expect("output");
-        Finished {
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-}
-
-/// The result of a command.
-#[derive(Debug)]
-struct Finished {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Finished {
-    fn assert_success(&self) {
-        assert!(self.status.success(), "{self:?}");
-    }
-
-    fn assert_failure(&self, message: &str) {
-        assert!(!self.status.success(), "should fail: {self:?}");
-        assert!(self.stderr.contains(message), "{message:?} in {self:?}");
-    }
-}
-
-/// A running server; killed on drop, its log printed if the test failed.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Server {
-    /// Starts `demo-app args...` on a free port and waits for `/health`.
-    fn start(workdir: &Workdir, args: &[&str]) -> Self {
-        // Another process may take the port between our probe and the
-        // server's bind: then the server exits and we try another.
-        for attempt in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|listener| listener.local_addr())
-                .expect("a free port")
-                .port();
-            let log = workdir.path().join(format!("server-{port}-{attempt}.log"));
-            let file = File::create(&log).expect("log file");
-            let child = workdir
-                .command()
-                .args(args)
-                .env("ROCKET_ADDRESS", "127.0.0.1")
-                .env("ROCKET_PORT", port.to_string())
-                .stdin(Stdio::null())
-                .stdout(file.try_clone().expect("log file"))
-                .stderr(file)
-                .spawn()
-                .expect("spawn demo-app");
-            let mut server = Self {
-                child,
-                base: format!("http://127.0.0.1:{port}"),
-                log,
-            };
-            if server.wait_until_healthy() {
-                return server;
-            }
-            eprintln!("server on port {port} exited early:\n{}", server.log_text());
-        }
-        panic!("the server did not start");
-    }
-
-    /// Polls `/health` until it answers; false if the process exited.
-    fn wait_until_healthy(&mut self) -> bool {
-        let agent = agent();
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if self.child.try_wait().expect("try_wait").is_some() {
-                return false;
-            }
-            if let Ok(response) = agent.get(&self.url("/health")).call()
-                && response.status() == 200
-            {
-                return true;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no /health within {DEADLINE:?}:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("server log:\n{}", self.log_text());
-        }
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(20))
-        .build()
-}
-
-/// A response read completely, whatever its status.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    cache_control: Option<String>,
-    www_authenticate: Option<String>,
-    json: Value,
-}
-
-fn read(result: Result<ureq::Response, ureq::Error>) -> Reply {
-    let response = match result {
-        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-        Err(e) => panic!("request failed: {e}"),
-    };
-    Reply {
-        status: response.status(),
-        cache_control: response.header("Cache-Control").map(str::to_owned),
-        www_authenticate: response.header("WWW-Authenticate").map(str::to_owned),
-        json: response.into_json().unwrap_or(Value::Null),
-    }
-}
-
-fn token(server: &Server, fields: &[(&str, &str)]) -> Reply {
-    read(agent().post(&server.url("/token")).send_form(fields))
-}
-
-fn get(server: &Server, path: &str, access: Option<&str>) -> Reply {
-    let mut request = agent().get(&server.url(path));
-    if let Some(access) = access {
-        request = request.set("Authorization", &format!("Bearer {access}"));
-    }
-    read(request.call())
-}
-
-fn field(reply: &Reply, name: &str) -> String {
-    reply.json[name]
-        .as_str()
-        .unwrap_or_else(|| panic!("{name} in {reply:?}"))
-        .to_owned()
-}
+use common::{Reply, SECRET, Server, Workdir, agent, field, get, read, token};
 
 #[test]
 fn readme_flow_over_tcp() {
     let workdir = Workdir::new();
-    let server = Server::start(&workdir, &["serve"]);
+    let server = Server::start(&workdir);
 
     let health = get(&server, "/health", None);
     assert_eq!(
@@ -331,7 +107,7 @@ fn readme_flow_over_tcp() {
 fn adduser_adds_a_user_the_running_server_accepts() {
     let workdir = Workdir::new();
     // No subcommand: serve. It seeds the demo users first.
-    let server = Server::start(&workdir, &[]);
+    let server = Server::start_with(&workdir, &[]);
 
     let added = workdir.run(
         &["adduser", "bob", "--scopes", "read:items"],
@@ -431,7 +207,7 @@ fn adduser_failures_are_clear_and_write_nothing() {
     workdir
         .run(&["adduser", "dave", "--scopes", "read:items"], "pw-4\n")
         .assert_success();
-    let server = Server::start(&workdir, &["serve"]);
+    let server = Server::start(&workdir);
     let bob = token(&server, &[("username", "bob"), ("password", "pw-1")]);
     assert_eq!(bob.status, 200, "{bob:?}");
     assert_eq!(bob.json["scope"], "read:items");
@@ -468,7 +244,7 @@ fn assert_invalid_grant(reply: &Reply) {
 #[test]
 fn user_commands_end_sessions_of_a_running_server() {
     let workdir = Workdir::new();
-    let server = Server::start(&workdir, &[]);
+    let server = Server::start_with(&workdir, &[]);
 
     // Log out everywhere: two sessions, both end.
     let first = login(&server, "johndoe", "secret");

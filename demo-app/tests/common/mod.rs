@@ -109,6 +109,18 @@ pub struct Finished {
     pub stderr: String,
 }
 
+impl Finished {
+    pub fn assert_success(&self) {
+        assert!(self.status.success(), "{self:?}");
+    }
+
+    /// The command failed, saying `message` on standard error.
+    pub fn assert_failure(&self, message: &str) {
+        assert!(!self.status.success(), "should fail: {self:?}");
+        assert!(self.stderr.contains(message), "{message:?} in {self:?}");
+    }
+}
+
 /// A running server; killed on drop, its log printed if the test failed.
 pub struct Server {
     pub child: Child,
@@ -120,6 +132,14 @@ impl Server {
     /// Starts `demo-app serve` on a free port and waits for `/health`.
     /// Standard output and error both go to [`Self::log`].
     pub fn start(workdir: &Workdir) -> Self {
+        Self::start_with(workdir, &["serve"])
+    }
+
+    /// Starts `demo-app args...` (no arguments also serve) on a free port
+    /// and waits for `/health`.
+    pub fn start_with(workdir: &Workdir, args: &[&str]) -> Self {
+        // Another process may take the port between our probe and the
+        // server's bind: then the server exits and we try another.
         for attempt in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0")
                 .and_then(|listener| listener.local_addr())
@@ -129,7 +149,7 @@ impl Server {
             let file = File::create(&log).expect("log file");
             let child = workdir
                 .command()
-                .arg("serve")
+                .args(args)
                 .env("ROCKET_ADDRESS", "127.0.0.1")
                 .env("ROCKET_PORT", port.to_string())
                 .stdin(Stdio::null())
@@ -205,29 +225,44 @@ pub fn agent() -> ureq::Agent {
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
+    pub cache_control: Option<String>,
+    pub www_authenticate: Option<String>,
     pub json: Value,
+}
+
+impl Reply {
+    fn of(response: ureq::Response) -> Self {
+        Self {
+            status: response.status(),
+            cache_control: response.header("Cache-Control").map(str::to_owned),
+            www_authenticate: response.header("WWW-Authenticate").map(str::to_owned),
+            json: response.into_json().unwrap_or(Value::Null),
+        }
+    }
 }
 
 /// Reads a response; `None` when the request failed below HTTP.
 pub fn try_read(result: Result<ureq::Response, ureq::Error>) -> Option<Reply> {
-    let response = match result {
-        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-        Err(_) => return None,
-    };
-    Some(Reply {
-        status: response.status(),
-        json: response.into_json().unwrap_or(Value::Null),
-    })
+    match result {
+        Ok(response) | Err(ureq::Error::Status(_, response)) => Some(Reply::of(response)),
+        Err(_) => None,
+    }
 }
 
 pub fn read(result: Result<ureq::Response, ureq::Error>) -> Reply {
     match result {
-        Ok(response) | Err(ureq::Error::Status(_, response)) => Reply {
-            status: response.status(),
-            json: response.into_json().unwrap_or(Value::Null),
-        },
+        Ok(response) | Err(ureq::Error::Status(_, response)) => Reply::of(response),
         Err(e) => panic!("request failed: {e}"),
     }
+}
+
+/// `GET path`, with `access` as the bearer token if given.
+pub fn get(server: &Server, path: &str, access: Option<&str>) -> Reply {
+    let mut request = agent().get(&server.url(path));
+    if let Some(access) = access {
+        request = request.set("Authorization", &format!("Bearer {access}"));
+    }
+    read(request.call())
 }
 
 pub fn token(server: &Server, fields: &[(&str, &str)]) -> Reply {
