@@ -49,7 +49,7 @@ BENCH_COMMAND=$command python3 bench/compare.py
 # Instructions per request of the demo's routes under callgrind: steady where
 # time drifts with the host (bench/instructions.py).
 if [ "${INSTRUCTIONS:-1}" = 1 ]; then
-  command -v valgrind >/dev/null || apt-get install -y -qq valgrind
+  command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
   echo
   python3 bench/instructions.py
 fi

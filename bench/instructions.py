@@ -40,6 +40,7 @@ MEASURED = [r for r in ROUTES if not r[1].startswith("/items")]
 
 def need(tool, package):
     if shutil.which(tool) is None:
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
         subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True)
 
 
