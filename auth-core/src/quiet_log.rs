@@ -115,10 +115,10 @@ const GUARD_LINES: [&[u8]; 2] = [b"Request guard `", b"Data guard `"];
 const FAILED: &[u8] = b"` failed: ";
 
 /// The kind of a message that starts with `text`, or `None` while more of
-/// it is needed to tell. Called again as each piece of the message arrives,
-/// so it never scans more than once for what it has already seen the start
-/// of: the guard's type is Rust source, which holds no backtick, so the
-/// first backtick after the line's start closes it.
+/// it is needed to tell. Called again as each piece of the message arrives.
+/// The guard's type is Rust source, which holds no backtick, so the first
+/// backtick after the line's start closes it: one scan for a byte instead
+/// of a search for the whole "` failed: " at every position.
 fn decide(text: &[u8]) -> Option<Kind> {
     let could_be = |line: &[u8]| {
         let n = text.len().min(line.len());
