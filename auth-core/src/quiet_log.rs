@@ -118,7 +118,7 @@ const FAILED: &[u8] = b"` failed: ";
 /// it is needed to tell. Called again as each piece of the message arrives.
 /// The guard's type is Rust source, which holds no backtick, so the first
 /// backtick after the line's start closes it: one scan for a byte instead
-/// of a search for the whole "` failed: " at every position.
+/// of a search for the whole failure marker at every position.
 fn decide(text: &[u8]) -> Option<Kind> {
     let could_be = |line: &[u8]| {
         let n = text.len().min(line.len());
