@@ -16,7 +16,7 @@ use crate::scopes::ScopeRegistry;
 use crate::store::{RefreshTokenStore, UserStore};
 use crate::subject_cache::SubjectCache;
 use crate::throttle::Throttle;
-use crate::token::{AccessTokenClaims, AccessTokens, TokenProblem};
+use crate::token::{AccessTokenClaims, AccessTokens, TokenProblem, unix_now};
 
 /// Everything the guards and the token endpoint need: keys, stores, hasher,
 /// declared scopes and settings. Managed as Rocket state by
@@ -52,6 +52,8 @@ pub struct Auth {
     pub(crate) default_client_id: String,
     pub(crate) refresh_ttl: u64,
     pub(crate) refresh_max_age: u64,
+    /// Live sessions a user may have; a login beyond ends the oldest.
+    pub(crate) max_sessions_per_user: usize,
     pub(crate) subjects: SubjectCache,
     pub(crate) throttle: Throttle,
     pub(crate) event_hooks: Vec<EventHook>,
@@ -106,10 +108,20 @@ impl Auth {
     /// is enabled; returns the token's claims. This is what
     /// [`AuthUser`](crate::AuthUser) runs.
     ///
-    /// A subject found enabled is remembered for `auth_subject_cache_ttl`
-    /// seconds (5 by default, 0 to ask the store on every request), so a user
-    /// disabled in the store loses access within that time; call
-    /// [`Auth::forget_subject`] for immediate effect.
+    /// A token issued in a session (its `sid` claim: the refresh-token
+    /// family of a login) also needs the session to be live: after a logout,
+    /// a detected refresh-token replay, "log out everywhere" or a password
+    /// change, the session's access tokens are refused with
+    /// [`TokenProblem::SessionEnded`].
+    ///
+    /// A subject found enabled, and a session found live, are remembered for
+    /// `auth_subject_cache_ttl` seconds (5 by default, 0 to ask the stores on
+    /// every request), so the stores are asked once per session per that
+    /// time, not once per request: a user disabled or a session ended
+    /// elsewhere (another instance, the CLI) loses access within it. What
+    /// this instance ends itself (revocation, reuse, logout) takes effect at
+    /// once; call [`Auth::forget_subject`] after changing a user outside the
+    /// toolkit.
     ///
     /// A [resource server](Auth::resource_server) has no user store: it
     /// verifies the token only (fetching the issuer's keys again when the
@@ -142,25 +154,39 @@ impl Auth {
             .tokens
             .verify_shared(token)
             .map_err(AuthError::InvalidToken)?;
-        if self.subjects.is_fresh(&claims.sub) {
+        let sid = claims.sid.as_deref();
+        if self.subjects.is_fresh(&claims.sub, sid) {
             return Ok(claims);
         }
         match self.users.find_user(&claims.sub).await? {
-            Some(user) if !user.disabled => {
-                self.subjects.remember(&claims.sub);
-                Ok(claims)
-            }
+            Some(user) if !user.disabled => {}
             _ => {
                 self.subjects.forget(&claims.sub);
-                Err(AuthError::InvalidToken(TokenProblem::UnknownSubject))
+                return Err(AuthError::InvalidToken(TokenProblem::UnknownSubject));
             }
         }
+        if let Some(sid) = sid {
+            let family = self.refresh_tokens.family(sid).await?;
+            if !family.is_some_and(|f| f.username == claims.sub && f.is_live(unix_now())) {
+                self.subjects.forget_session(sid);
+                return Err(AuthError::InvalidToken(TokenProblem::SessionEnded));
+            }
+        }
+        self.subjects.remember(&claims.sub, sid);
+        Ok(claims)
     }
 
     /// Makes the next request of `username` consult the user store, e.g.
-    /// right after disabling or deleting the user.
+    /// right after disabling or deleting the user; their sessions are asked
+    /// about again too.
     pub fn forget_subject(&self, username: &str) {
         self.subjects.forget(username);
+    }
+
+    /// Makes the next request in the session `sid` (a refresh-token family)
+    /// consult the store, e.g. right after revoking the family.
+    pub(crate) fn forget_session(&self, sid: &str) {
+        self.subjects.forget_session(sid);
     }
 
     /// Logs `event` as one structured line and passes it to the hooks

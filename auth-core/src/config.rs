@@ -116,6 +116,10 @@ pub struct AuthConfig {
     /// rotation never extends a session past it.
     #[serde(rename = "auth_refresh_max_age")]
     pub refresh_max_age: u64,
+    /// How many sessions (refresh-token families, one per login) a user
+    /// may have live at once; a login beyond it ends the oldest.
+    #[serde(rename = "auth_max_sessions_per_user")]
+    pub max_sessions_per_user: u64,
     /// Clock-skew leeway in seconds for `exp` and `nbf`.
     #[serde(rename = "auth_leeway")]
     pub leeway: u64,
@@ -212,6 +216,7 @@ impl Default for AuthConfig {
             access_ttl: AccessTokens::DEFAULT_TTL,
             refresh_ttl: 14 * 24 * 3600,
             refresh_max_age: 30 * 24 * 3600,
+            max_sessions_per_user: 32,
             leeway: AccessTokens::DEFAULT_LEEWAY,
             subject_cache_ttl: 5,
             issuer: "auth-core".to_owned(),
@@ -247,6 +252,7 @@ impl fmt::Debug for AuthConfig {
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
             .field("refresh_max_age", &self.refresh_max_age)
+            .field("max_sessions_per_user", &self.max_sessions_per_user)
             .field("leeway", &self.leeway)
             .field("subject_cache_ttl", &self.subject_cache_ttl)
             .field("issuer", &self.issuer)
@@ -478,11 +484,13 @@ impl VerificationKeyConfig {
 pub(crate) const DEFAULT_REALM: &str = "api";
 
 /// The allowed range of every numeric setting: key, smallest, largest.
-const RANGES: [(&str, u64, u64); 16] = [
+const RANGES: [(&str, u64, u64); 17] = [
     // Access tokens cannot be revoked: at most a day.
     ("auth_access_ttl", 1, 24 * 3600),
     ("auth_refresh_ttl", 1, 365 * 24 * 3600),
     ("auth_refresh_max_age", 1, 365 * 24 * 3600),
+    // Every live session is a row; a user needs a handful of devices.
+    ("auth_max_sessions_per_user", 1, 10_000),
     // Beyond a few minutes, leeway only keeps expired tokens alive.
     ("auth_leeway", 0, 300),
     // A disabled user keeps access at most this long.
@@ -531,6 +539,7 @@ impl AuthConfig {
             self.access_ttl,
             self.refresh_ttl,
             self.refresh_max_age,
+            self.max_sessions_per_user,
             self.leeway,
             self.subject_cache_ttl,
             self.hash_concurrency,
@@ -805,6 +814,8 @@ mod tests {
             ("auth_refresh_ttl", 0),
             ("auth_refresh_max_age", 0),
             ("auth_refresh_max_age", u64::MAX),
+            ("auth_max_sessions_per_user", 0),
+            ("auth_max_sessions_per_user", 10_001),
             ("auth_leeway", u64::MAX),
             ("auth_subject_cache_ttl", u64::MAX),
             ("auth_jwks_min_refresh_interval", 0),

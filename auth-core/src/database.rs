@@ -415,6 +415,20 @@ impl RefreshTokenStore for Database {
     async fn find(&self, token_hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError> {
         each!(self, store => store.find(token_hash).await)
     }
+    async fn family(
+        &self,
+        family_id: &str,
+    ) -> Result<Option<crate::store::FamilyRecord>, StoreError> {
+        each!(self, store => store.family(family_id).await)
+    }
+    async fn revoke_oldest_families(
+        &self,
+        username: &str,
+        keep: usize,
+        now: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        each!(self, store => store.revoke_oldest_families(username, keep, now).await)
+    }
 }
 
 #[cfg(test)]

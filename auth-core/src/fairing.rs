@@ -270,6 +270,8 @@ impl AuthFairing {
             default_client_id: config.default_client_id,
             refresh_ttl: config.refresh_ttl,
             refresh_max_age: config.refresh_max_age,
+            max_sessions_per_user: usize::try_from(config.max_sessions_per_user)
+                .unwrap_or(usize::MAX),
             subjects: SubjectCache::new(Duration::from_secs(config.subject_cache_ttl)),
             throttle: Throttle::new(
                 config.throttle,
@@ -327,6 +329,8 @@ impl AuthFairing {
             default_client_id: config.default_client_id.clone(),
             refresh_ttl: config.refresh_ttl,
             refresh_max_age: config.refresh_max_age,
+            max_sessions_per_user: usize::try_from(config.max_sessions_per_user)
+                .unwrap_or(usize::MAX),
             subjects: SubjectCache::new(Duration::ZERO),
             throttle: Throttle::new(false, 1, Duration::from_secs(1)),
             event_hooks: self.event_hooks.clone(),

@@ -61,9 +61,9 @@ pub use password::{MAX_PASSWORD_LEN, Password, PasswordError, PasswordHasher, Ve
 pub use quiet_log::{SUMMARY_INTERVAL, install_logger};
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{
-    MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, PRUNE_BATCH, RefreshState,
-    RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserRecord,
-    UserStore,
+    FamilyRecord, MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, PRUNE_BATCH,
+    RefreshState, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError, TokenHash,
+    UserRecord, UserStore,
 };
 pub use testing::TestUser;
 pub use token::{

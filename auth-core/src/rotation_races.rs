@@ -77,6 +77,20 @@ impl<S: RefreshTokenStore> RefreshTokenStore for Gate<S> {
     async fn find(&self, token_hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError> {
         self.inner.find(token_hash).await
     }
+    async fn family(
+        &self,
+        family_id: &str,
+    ) -> Result<Option<crate::store::FamilyRecord>, StoreError> {
+        self.inner.family(family_id).await
+    }
+    async fn revoke_oldest_families(
+        &self,
+        username: &str,
+        keep: usize,
+        now: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        self.inner.revoke_oldest_families(username, keep, now).await
+    }
 }
 
 /// What lands while the refresh is stopped.

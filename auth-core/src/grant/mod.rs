@@ -9,9 +9,6 @@
 
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore as _;
 use rocket::Request;
 use rocket::http::Header;
 use rocket::response::{self, Responder};
@@ -25,9 +22,13 @@ use crate::form::TokenRequest;
 use crate::scopes::Scopes;
 use crate::store::{RefreshState, RefreshTokenRecord, TokenHash};
 use crate::token::IssuedToken;
+use family::Family;
 
+mod family;
 mod password;
 mod refresh;
+#[cfg(test)]
+mod session_tests;
 #[cfg(test)]
 mod tests;
 
@@ -114,13 +115,6 @@ pub fn hash_refresh_token(token: &str) -> TokenHash {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// 256 random bits, base64url, without padding.
-fn new_refresh_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 fn invalid_credentials() -> AuthError {
     AuthError::InvalidGrant(GrantProblem::InvalidCredentials)
 }
@@ -160,14 +154,14 @@ impl Auth {
         username: &str,
         client_id: &str,
         scopes: &Scopes,
-        family_id: &str,
+        family: &Family,
         now: u64,
         family_expires_at: u64,
     ) -> (String, RefreshTokenRecord) {
-        let refresh_token = new_refresh_token();
+        let refresh_token = family.new_token();
         let record = RefreshTokenRecord {
             token_hash: hash_refresh_token(&refresh_token),
-            family_id: family_id.to_owned(),
+            family_id: family.id().to_owned(),
             username: username.to_owned(),
             client_id: client_id.to_owned(),
             scopes: scopes.clone(),

@@ -1,5 +1,6 @@
 //! The password grant (RFC 6749 §4.3) and the credential check behind it.
 
+use super::family::Family;
 use super::{MAX_CLIENT_ID_LEN, MAX_USERNAME_LEN};
 use super::{TokenResponse, check_len, check_scope_len, invalid_credentials};
 use crate::auth::Auth;
@@ -8,7 +9,6 @@ use crate::events::{AuthEvent, AuthEventKind};
 use crate::form::PasswordRequestForm;
 use crate::password::{MAX_PASSWORD_LEN, PasswordError, Verification};
 use crate::store::UserRecord;
-use crate::token::random_id;
 
 /// Why a password grant was refused: bad credentials (with the reason for
 /// the event log; the client sees one answer for all) or another error.
@@ -74,18 +74,22 @@ impl Auth {
         };
         self.throttle.succeeded(&form.username);
         let scopes = self.negotiate(&user.scopes, &form.scopes)?;
-        let issued = self.tokens.issue(&user.username, client_id, &scopes)?;
+        let family = Family::generate();
+        let issued =
+            self.tokens
+                .issue_in_session(&user.username, client_id, &scopes, family.id())?;
         let now = issued.claims.iat;
         let family_expires_at = now.saturating_add(self.refresh_max_age);
         let (refresh_token, record) = self.new_refresh_token(
             &user.username,
             client_id,
             &scopes,
-            &random_id(),
+            &family,
             now,
             family_expires_at,
         );
         self.refresh_tokens.insert(record).await?;
+        self.end_sessions_beyond_cap(&user.username, now).await?;
         self.emit(&event(AuthEventKind::LoginSucceeded));
         Ok(self.token_response(issued, refresh_token, scopes))
     }

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use super::MAX_CLIENT_ID_LEN;
+use super::family::{Family, named_family_id};
 use super::{TokenResponse, check_len, check_scope_len, hash_refresh_token, invalid_refresh};
 use crate::auth::Auth;
 use crate::error::{AuthError, GrantProblem, ScopeProblem};
@@ -44,10 +45,11 @@ impl Auth {
     ) -> Result<TokenResponse, AuthError> {
         check_len("client_id", form.client_id.as_deref(), MAX_CLIENT_ID_LEN)?;
         check_scope_len(form.scopes.as_ref())?;
-        let hash = hash_refresh_token(form.refresh_token.expose());
+        let presented = form.refresh_token.expose();
+        let hash = hash_refresh_token(presented);
         // Read first: a client error (wrong scope) must not burn the token.
         let Some(record) = self.refresh_tokens.find(&hash).await? else {
-            return Err(invalid_refresh());
+            return Err(self.unknown_token(presented, form.client_address).await);
         };
         match record.state {
             RefreshState::Active => {}
@@ -76,20 +78,25 @@ impl Auth {
             _ => {
                 self.forget_subject(&record.username);
                 self.refresh_tokens.revoke_family(&record.family_id).await?;
+                self.forget_session(&record.family_id);
                 return Err(invalid_refresh());
             }
         };
         // Scopes the user lost, or the app stopped declaring, since the
         // original grant are dropped.
         let scopes = self.scopes.declared_of(&scopes.intersection(&user.scopes));
-        let issued = self
-            .tokens
-            .issue(&user.username, &record.client_id, &scopes)?;
+        let family = Family::of_stored(presented, &record.family_id);
+        let issued = self.tokens.issue_in_session(
+            &user.username,
+            &record.client_id,
+            &scopes,
+            family.id(),
+        )?;
         let (refresh_token, successor) = self.new_refresh_token(
             &user.username,
             &record.client_id,
             &scopes,
-            &record.family_id,
+            &family,
             issued.claims.iat,
             record.family_expires_at,
         );
@@ -155,6 +162,7 @@ impl Auth {
         let hash = hash_refresh_token(refresh_token);
         if let Some(record) = self.refresh_tokens.find(&hash).await? {
             self.refresh_tokens.revoke_family(&record.family_id).await?;
+            self.forget_session(&record.family_id);
             self.emit(
                 &AuthEvent::new(AuthEventKind::Revoked)
                     .subject(&record.username)
@@ -165,19 +173,81 @@ impl Auth {
         Ok(())
     }
 
+    /// Ends the sessions of `username` beyond the newest
+    /// `auth_max_sessions_per_user`, oldest first.
+    pub(super) async fn end_sessions_beyond_cap(
+        &self,
+        username: &str,
+        now: u64,
+    ) -> Result<(), AuthError> {
+        let ended = self
+            .refresh_tokens
+            .revoke_oldest_families(username, self.max_sessions_per_user, now)
+            .await?;
+        for family_id in &ended {
+            self.forget_session(family_id);
+        }
+        if !ended.is_empty() {
+            self.emit(
+                &AuthEvent::new(AuthEventKind::Revoked)
+                    .subject(username)
+                    .reason("session_limit"),
+            );
+        }
+        Ok(())
+    }
+
+    /// A refresh token the store does not hold: a replay when it names a
+    /// family that is still live (a token of it rotated past, its row since
+    /// pruned), which then ends; `invalid_grant` either way.
+    async fn unknown_token(&self, presented: &str, address: Option<IpAddr>) -> AuthError {
+        let Some(family_id) = named_family_id(presented) else {
+            return invalid_refresh();
+        };
+        match self.refresh_tokens.family(&family_id).await {
+            Ok(Some(family)) if family.is_live(unix_now()) => {
+                self.family_reused(&family_id, &family.username, None, address)
+                    .await
+            }
+            Ok(_) => invalid_refresh(),
+            Err(e) => e.into(),
+        }
+    }
+
     async fn reuse_detected(
         &self,
         record: &RefreshTokenRecord,
         address: Option<IpAddr>,
     ) -> AuthError {
-        self.emit(
-            &AuthEvent::new(AuthEventKind::RefreshReused)
-                .subject(&record.username)
-                .client_id(&record.client_id)
-                .address(address)
-                .reason("family_revoked"),
-        );
-        match self.refresh_tokens.revoke_family(&record.family_id).await {
+        self.family_reused(
+            &record.family_id,
+            &record.username,
+            Some(&record.client_id),
+            address,
+        )
+        .await
+    }
+
+    /// A spent token of the family was presented: one of the two parties
+    /// holding it is an attacker, so the family ends, with its access tokens.
+    async fn family_reused(
+        &self,
+        family_id: &str,
+        username: &str,
+        client_id: Option<&str>,
+        address: Option<IpAddr>,
+    ) -> AuthError {
+        let mut event = AuthEvent::new(AuthEventKind::RefreshReused)
+            .subject(username)
+            .address(address)
+            .reason("family_revoked");
+        if let Some(client_id) = client_id {
+            event = event.client_id(client_id);
+        }
+        self.emit(&event);
+        let revoked = self.refresh_tokens.revoke_family(family_id).await;
+        self.forget_session(family_id);
+        match revoked {
             Ok(()) => AuthError::InvalidGrant(GrantProblem::RefreshTokenReused),
             Err(e) => e.into(),
         }

@@ -12,24 +12,24 @@ use crate::store::{
 };
 use crate::token::unix_now;
 
-struct Fixture {
-    auth: Auth,
-    users: MemoryUserStore,
-    refresh: MemoryRefreshTokenStore,
+pub(super) struct Fixture {
+    pub(super) auth: Auth,
+    pub(super) users: MemoryUserStore,
+    pub(super) refresh: MemoryRefreshTokenStore,
 }
 
-fn fixture() -> Fixture {
+pub(super) fn fixture() -> Fixture {
     fixture_declaring(&["read", "write", "admin"])
 }
 
-fn test_config() -> AuthConfig {
+pub(super) fn test_config() -> AuthConfig {
     AuthConfig {
         secret: Some("0123456789abcdef0123456789abcdef".into()),
         ..AuthConfig::default()
     }
 }
 
-fn fixture_with(config: AuthConfig) -> Fixture {
+pub(super) fn fixture_with(config: AuthConfig) -> Fixture {
     let f = fixture();
     let auth = AuthFairing::default()
         .users(f.users.clone())
@@ -98,11 +98,15 @@ fn fixture_declaring(declared: &[&str]) -> Fixture {
 }
 
 impl Fixture {
-    async fn login(&self, body: &str) -> Result<TokenResponse, AuthError> {
+    pub(super) async fn login(&self, body: &str) -> Result<TokenResponse, AuthError> {
         self.auth.password_grant(form(body)).await
     }
 
-    async fn refresh(&self, token: &str, scope: Option<&str>) -> Result<TokenResponse, AuthError> {
+    pub(super) async fn refresh(
+        &self,
+        token: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, AuthError> {
         self.auth.refresh_grant(refresh_form(token, scope)).await
     }
 }

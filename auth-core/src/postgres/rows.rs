@@ -3,8 +3,9 @@
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
+use crate::store::sql::family_from_sql;
 use crate::store::sql::{scopes_from_sql, state_from_sql, timestamp_from_sql, token_hash_from_sql};
-use crate::store::{RefreshTokenRecord, StoreError, UserRecord};
+use crate::store::{FamilyRecord, RefreshTokenRecord, StoreError, UserRecord};
 
 fn get<'r, T>(row: &'r PgRow, column: &'static str) -> Result<T, StoreError>
 where
@@ -38,4 +39,14 @@ pub(super) fn token_from_row(row: &PgRow) -> Result<RefreshTokenRecord, StoreErr
         family_expires_at: timestamp_from_sql("family_expires_at", get(row, "family_expires_at")?)?,
         state: state_from_sql(&state)?,
     })
+}
+
+pub(super) fn family_from_row(row: &PgRow) -> Result<FamilyRecord, StoreError> {
+    family_from_sql(
+        get(row, "family_id")?,
+        get(row, "username")?,
+        get(row, "revoked")?,
+        get(row, "created_at")?,
+        get(row, "expires_at")?,
+    )
 }

@@ -4,13 +4,13 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use super::migrate::migrate;
 use super::pool::open;
-use super::rows::{token_from_row, user_from_row};
+use super::rows::{family_from_row, token_from_row, user_from_row};
 use crate::pool_settings::PoolSettings;
 use crate::scopes::Scopes;
 use crate::store::sql::{conflict_or_backend, corrupt, state_to_sql, to_sql_int};
 use crate::store::{
-    MAX_FAMILY_TOKENS, PRUNE_BATCH, RefreshState, RefreshTokenRecord, RefreshTokenStore,
-    RotateOutcome, StoreError, TokenHash, UserRecord, UserStore,
+    FamilyRecord, MAX_FAMILY_TOKENS, PRUNE_BATCH, RefreshState, RefreshTokenRecord,
+    RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserRecord, UserStore,
 };
 
 /// The columns of a refresh token, in the order of [`add_token`].
@@ -25,7 +25,8 @@ async fn add_token(conn: &mut PgConnection, record: &RefreshTokenRecord) -> Resu
     let family_end = record.family_expires_at.max(record.expires_at);
     // An upsert takes the family row's lock whether it inserts or updates.
     let revoked: bool = sqlx::query_scalar(
-        "INSERT INTO refresh_families (family_id, username, expires_at) VALUES ($1, $2, $3) \
+        "INSERT INTO refresh_families (family_id, username, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4) \
          ON CONFLICT (family_id) DO UPDATE \
          SET expires_at = GREATEST(refresh_families.expires_at, EXCLUDED.expires_at) \
          RETURNING revoked",
@@ -33,6 +34,7 @@ async fn add_token(conn: &mut PgConnection, record: &RefreshTokenRecord) -> Resu
     .bind(&record.family_id)
     .bind(&record.username)
     .bind(to_sql_int("family_expires_at", family_end)?)
+    .bind(to_sql_int("issued_at", record.issued_at)?)
     .fetch_one(&mut *conn)
     .await
     .map_err(StoreError::backend)?;
@@ -67,6 +69,26 @@ async fn lock_family(conn: &mut PgConnection, family_id: &str) -> Result<Option<
         .fetch_optional(&mut *conn)
         .await
         .map_err(StoreError::backend)
+}
+
+/// Marks a family and its tokens revoked. Takes the family lock first
+/// (waiting for a rotation in progress to commit), so the second statement
+/// sees its successor.
+async fn revoke_family_in(conn: &mut PgConnection, family_id: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE refresh_families SET revoked = TRUE WHERE family_id = $1")
+        .bind(family_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::backend)?;
+    sqlx::query(
+        "UPDATE refresh_tokens SET state = 'revoked' \
+         WHERE family_id = $1 AND state <> 'revoked'",
+    )
+    .bind(family_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::backend)?;
+    Ok(())
 }
 
 /// Bounded housekeeping after a write at time `now`: the family keeps its
@@ -514,21 +536,7 @@ impl RefreshTokenStore for PgStore {
 
     async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        // Takes the family lock first (waiting for a rotation in progress to
-        // commit), so the next statement sees its successor.
-        sqlx::query("UPDATE refresh_families SET revoked = TRUE WHERE family_id = $1")
-            .bind(family_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::backend)?;
-        sqlx::query(
-            "UPDATE refresh_tokens SET state = 'revoked' \
-             WHERE family_id = $1 AND state <> 'revoked'",
-        )
-        .bind(family_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::backend)?;
+        revoke_family_in(&mut tx, family_id).await?;
         tx.commit().await.map_err(StoreError::backend)
     }
 
@@ -548,5 +556,51 @@ impl RefreshTokenStore for PgStore {
         .await
         .map_err(StoreError::backend)?;
         row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn family(&self, family_id: &str) -> Result<Option<FamilyRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT family_id, username, revoked, created_at, expires_at \
+             FROM refresh_families WHERE family_id = $1",
+        )
+        .bind(family_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::backend)?;
+        row.as_ref().map(family_from_row).transpose()
+    }
+
+    async fn revoke_oldest_families(
+        &self,
+        username: &str,
+        keep: usize,
+        now: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.begin().await?;
+        // Lock order as in `revoke_user_in`: the user's families by id.
+        sqlx::query(
+            "SELECT family_id FROM refresh_families WHERE username = $1 \
+             ORDER BY family_id FOR UPDATE",
+        )
+        .bind(username)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::backend)?;
+        let oldest: Vec<String> = sqlx::query_scalar(
+            "SELECT family_id FROM refresh_families \
+             WHERE username = $1 AND NOT revoked AND expires_at > $2 \
+             ORDER BY created_at DESC, seq DESC OFFSET $3",
+        )
+        .bind(username)
+        .bind(to_sql_int("now", now)?)
+        .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::backend)?;
+        for family_id in &oldest {
+            revoke_family_in(&mut tx, family_id).await?;
+        }
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(oldest)
     }
 }

@@ -3,9 +3,10 @@
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+use crate::store::sql::family_from_sql;
 pub(super) use crate::store::sql::{conflict_or_backend, corrupt, state_to_sql, to_sql_int};
 use crate::store::sql::{scopes_from_sql, state_from_sql, timestamp_from_sql, token_hash_from_sql};
-use crate::store::{RefreshTokenRecord, StoreError, UserRecord};
+use crate::store::{FamilyRecord, RefreshTokenRecord, StoreError, UserRecord};
 
 fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T, StoreError>
 where
@@ -41,4 +42,15 @@ pub(super) fn token_from_row(row: &SqliteRow) -> Result<RefreshTokenRecord, Stor
         family_expires_at: timestamp_from_sql("family_expires_at", get(row, "family_expires_at")?)?,
         state: state_from_sql(&state)?,
     })
+}
+
+pub(super) fn family_from_row(row: &SqliteRow) -> Result<FamilyRecord, StoreError> {
+    let revoked: i64 = get(row, "revoked")?;
+    family_from_sql(
+        get(row, "family_id")?,
+        get(row, "username")?,
+        revoked != 0,
+        get(row, "created_at")?,
+        get(row, "expires_at")?,
+    )
 }

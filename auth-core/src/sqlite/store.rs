@@ -5,29 +5,49 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use super::migrate::migrate;
 use super::pool::open;
 use super::rows::{
-    conflict_or_backend, corrupt, state_to_sql, to_sql_int, token_from_row, user_from_row,
+    conflict_or_backend, corrupt, family_from_row, state_to_sql, to_sql_int, token_from_row,
+    user_from_row,
 };
 use crate::scopes::Scopes;
 use crate::store::{
-    MAX_FAMILY_TOKENS, PRUNE_BATCH, RefreshState, RefreshTokenRecord, RefreshTokenStore,
-    RotateOutcome, StoreError, TokenHash, UserRecord, UserStore,
+    FamilyRecord, MAX_FAMILY_TOKENS, PRUNE_BATCH, RefreshState, RefreshTokenRecord,
+    RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserRecord, UserStore,
 };
+
+/// The columns of a family, as [`family_from_row`] reads them.
+const FAMILY_COLUMNS: &str = "family_id, username, revoked, created_at, expires_at";
 
 /// The columns of a refresh token, in the order of [`insert_token`].
 const TOKEN_COLUMNS: &str = "token_hash, family_id, username, client_id, scopes, \
                              issued_at, expires_at, family_expires_at, state";
 
-/// Inserts a token unless its family is revoked (a revoked family has
-/// `revoked` rows until they expire).
+/// Inserts a token unless its family is revoked, creating the family's row
+/// with the first token (the login) and extending its end if need be.
 async fn insert_token(
     conn: &mut SqliteConnection,
     record: &RefreshTokenRecord,
 ) -> Result<(), StoreError> {
-    let inserted = sqlx::query(&format!(
-        "INSERT INTO refresh_tokens ({TOKEN_COLUMNS}) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
-         WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens \
-                           WHERE family_id = ?2 AND state = 'revoked')"
+    let family_end = record.family_expires_at.max(record.expires_at);
+    let revoked: i64 = sqlx::query_scalar(
+        "INSERT INTO refresh_families (family_id, username, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (family_id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at) \
+         RETURNING revoked",
+    )
+    .bind(&record.family_id)
+    .bind(&record.username)
+    .bind(to_sql_int("issued_at", record.issued_at)?)
+    .bind(to_sql_int("family_expires_at", family_end)?)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(StoreError::backend)?;
+    if revoked != 0 {
+        return Err(StoreError::Conflict {
+            what: "a token in a revoked refresh-token family".to_owned(),
+        });
+    }
+    sqlx::query(&format!(
+        "INSERT INTO refresh_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
     ))
     .bind(&record.token_hash[..])
     .bind(&record.family_id)
@@ -41,11 +61,23 @@ async fn insert_token(
     .execute(&mut *conn)
     .await
     .map_err(|e| conflict_or_backend(e, || "refresh token".to_owned()))?;
-    if inserted.rows_affected() == 0 {
-        return Err(StoreError::Conflict {
-            what: "a token in a revoked refresh-token family".to_owned(),
-        });
-    }
+    Ok(())
+}
+
+/// Marks a family and all its tokens revoked.
+async fn revoke_family_in(conn: &mut SqliteConnection, family_id: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE refresh_families SET revoked = 1 WHERE family_id = ?1")
+        .bind(family_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::backend)?;
+    sqlx::query(
+        "UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = ?1 AND state <> 'revoked'",
+    )
+    .bind(family_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::backend)?;
     Ok(())
 }
 
@@ -74,6 +106,25 @@ async fn prune(conn: &mut SqliteConnection, family_id: &str, now: u64) -> Result
     .execute(&mut *conn)
     .await
     .map_err(StoreError::backend)?;
+    // A family is remembered until its absolute end, then forgotten with
+    // any token left (none can be valid by then).
+    let ended: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM refresh_families WHERE rowid IN \
+         (SELECT rowid FROM refresh_families WHERE expires_at <= ?1 LIMIT ?2) \
+         RETURNING family_id",
+    )
+    .bind(to_sql_int("now", now)?)
+    .bind(batch)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(StoreError::backend)?;
+    for family_id in ended {
+        sqlx::query("DELETE FROM refresh_tokens WHERE family_id = ?1")
+            .bind(family_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::backend)?;
+    }
     Ok(())
 }
 
@@ -87,6 +138,11 @@ async fn revoke_user_in(conn: &mut SqliteConnection, username: &str) -> Result<u
     .fetch_one(&mut *conn)
     .await
     .map_err(StoreError::backend)?;
+    sqlx::query("UPDATE refresh_families SET revoked = 1 WHERE username = ?1")
+        .bind(username)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::backend)?;
     sqlx::query(
         "UPDATE refresh_tokens SET state = 'revoked' WHERE family_id IN \
          (SELECT family_id FROM refresh_tokens WHERE username = ?1)",
@@ -450,12 +506,9 @@ impl RefreshTokenStore for SqliteStore {
     }
 
     async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = ?1")
-            .bind(family_id)
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(())
+        let mut tx = self.begin().await?;
+        revoke_family_in(&mut tx, family_id).await?;
+        tx.commit().await.map_err(StoreError::backend)
     }
 
     async fn revoke_user(&self, username: &str) -> Result<u64, StoreError> {
@@ -474,5 +527,42 @@ impl RefreshTokenStore for SqliteStore {
         .await
         .map_err(StoreError::backend)?;
         row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn family(&self, family_id: &str) -> Result<Option<FamilyRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {FAMILY_COLUMNS} FROM refresh_families WHERE family_id = ?1"
+        ))
+        .bind(family_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::backend)?;
+        row.as_ref().map(family_from_row).transpose()
+    }
+
+    async fn revoke_oldest_families(
+        &self,
+        username: &str,
+        keep: usize,
+        now: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.begin().await?;
+        // Every live family of the user but the newest `keep`.
+        let oldest: Vec<String> = sqlx::query_scalar(
+            "SELECT family_id FROM refresh_families \
+             WHERE username = ?1 AND revoked = 0 AND expires_at > ?2 \
+             ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?3",
+        )
+        .bind(username)
+        .bind(to_sql_int("now", now)?)
+        .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::backend)?;
+        for family_id in &oldest {
+            revoke_family_in(&mut tx, family_id).await?;
+        }
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(oldest)
     }
 }

@@ -1,11 +1,12 @@
 //! In-memory stores, for tests and prototypes. Lost on restart.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{
-    MAX_FAMILY_TOKENS, PRUNE_BATCH, RefreshState, RefreshTokenRecord, RefreshTokenStore,
-    RotateOutcome, StoreError, TokenHash, UserRecord, UserStore,
+    FamilyRecord, MAX_FAMILY_TOKENS, PRUNE_BATCH, RefreshState, RefreshTokenRecord,
+    RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserRecord, UserStore,
 };
 use crate::scopes::Scopes;
 
@@ -156,13 +157,34 @@ struct Sessions {
     /// Expiry times to prune by, in insertion order (a queue, so each write
     /// does bounded work).
     expiries: VecDeque<(u64, TokenHash)>,
+    /// Families' absolute ends, in creation order, pruned like `expiries`.
+    family_ends: VecDeque<(u64, String)>,
+    /// How many families were ever created: their creation order.
+    families_created: u64,
 }
 
+/// A family outlives its pruned tokens until its absolute end.
 #[derive(Debug)]
 struct Family {
     username: String,
     revoked: bool,
+    created_at: u64,
+    /// Creation order, for families created within the same second.
+    seq: u64,
+    expires_at: u64,
     tokens: VecDeque<TokenHash>,
+}
+
+impl Family {
+    fn record(&self, family_id: &str) -> FamilyRecord {
+        FamilyRecord::new(
+            family_id,
+            self.username.as_str(),
+            self.revoked,
+            self.created_at,
+            self.expires_at,
+        )
+    }
 }
 
 impl Sessions {
@@ -184,14 +206,24 @@ impl Sessions {
         }
         let now = record.issued_at;
         let hash = record.token_hash;
-        let family = self
-            .families
-            .entry(record.family_id.clone())
-            .or_insert_with(|| Family {
-                username: record.username.clone(),
-                revoked: false,
-                tokens: VecDeque::new(),
-            });
+        let family_end = record.family_expires_at.max(record.expires_at);
+        let family = match self.families.entry(record.family_id.clone()) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                self.family_ends
+                    .push_back((family_end, record.family_id.clone()));
+                self.families_created += 1;
+                entry.insert(Family {
+                    username: record.username.clone(),
+                    revoked: false,
+                    created_at: record.issued_at,
+                    seq: self.families_created,
+                    expires_at: family_end,
+                    tokens: VecDeque::new(),
+                })
+            }
+        };
+        family.expires_at = family.expires_at.max(family_end);
         family.tokens.push_back(hash);
         // Cap the family: drop its oldest tokens that are no longer active.
         while family.tokens.len() > MAX_FAMILY_TOKENS {
@@ -229,13 +261,39 @@ impl Sessions {
             if let Some(record) = self.tokens.remove(&hash) {
                 if let Some(family) = self.families.get_mut(&record.family_id) {
                     family.tokens.retain(|h| *h != hash);
-                    if family.tokens.is_empty() {
-                        self.families.remove(&record.family_id);
-                    }
                 }
                 deleted += 1;
                 if deleted == PRUNE_BATCH {
                     break;
+                }
+            }
+        }
+        self.prune_families(now);
+    }
+
+    /// Forgets at most [`PRUNE_BATCH`] families past their absolute end
+    /// (with their tokens), looking at at most twice that many.
+    fn prune_families(&mut self, now: u64) {
+        let mut deleted = 0;
+        for _ in 0..PRUNE_BATCH * 2 {
+            // The queued end may be stale: a family's end can only grow.
+            let Some((_, family_id)) = self.family_ends.pop_front() else {
+                break;
+            };
+            let current_end = self.families.get(&family_id).map(|f| f.expires_at);
+            match current_end {
+                None => {}
+                Some(end) if end > now => self.family_ends.push_back((end, family_id)),
+                Some(_) => {
+                    if let Some(family) = self.families.remove(&family_id) {
+                        for hash in family.tokens {
+                            self.tokens.remove(&hash);
+                        }
+                    }
+                    deleted += 1;
+                    if deleted == PRUNE_BATCH {
+                        break;
+                    }
                 }
             }
         }
@@ -254,6 +312,24 @@ impl Sessions {
             }
         }
         live
+    }
+
+    fn oldest_beyond(&self, username: &str, keep: usize, now: u64) -> Vec<String> {
+        let mut live: Vec<(u64, u64, &String)> = self
+            .families
+            .iter()
+            .filter(|(id, f)| f.username == username && f.record(id).is_live(now))
+            .map(|(id, f)| (f.created_at, f.seq, id))
+            .collect();
+        if live.len() <= keep {
+            return Vec::new();
+        }
+        live.sort_unstable();
+        let excess = live.len() - keep;
+        live.into_iter()
+            .take(excess)
+            .map(|(_, _, id)| id.clone())
+            .collect()
     }
 
     fn revoke_user(&mut self, username: &str) -> u64 {
@@ -355,6 +431,28 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
 
     async fn find(&self, token_hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError> {
         Ok(self.lock().tokens.get(token_hash).cloned())
+    }
+
+    async fn family(&self, family_id: &str) -> Result<Option<FamilyRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .families
+            .get(family_id)
+            .map(|f| f.record(family_id)))
+    }
+
+    async fn revoke_oldest_families(
+        &self,
+        username: &str,
+        keep: usize,
+        now: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut sessions = self.lock();
+        let oldest = sessions.oldest_beyond(username, keep, now);
+        for id in &oldest {
+            sessions.revoke_family(id);
+        }
+        Ok(oldest)
     }
 }
 

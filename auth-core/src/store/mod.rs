@@ -17,9 +17,10 @@ pub(crate) mod suite;
 pub use memory::{MemoryRefreshTokenStore, MemoryUserStore};
 
 /// How many tokens a store keeps per refresh-token family. Rotation marks
-/// the old token `Used` and keeps it, so a replay is recognised; beyond this
-/// many, the oldest used tokens are deleted (a replay of one of those is
-/// then refused as unknown, without revoking the family).
+/// the old token `Used` and keeps it; beyond this many, the oldest used
+/// tokens are deleted. Reuse detection does not depend on them: a refresh
+/// token names its family, and a token of a live family that the store no
+/// longer holds is a replay too (see [`RefreshTokenStore::family`]).
 pub const MAX_FAMILY_TOKENS: usize = 16;
 
 /// How many expired tokens a store deletes, at most, per write. Every write
@@ -77,6 +78,55 @@ pub struct RefreshTokenRecord {
     pub family_expires_at: u64,
     /// Whether the token is active, used or revoked.
     pub state: RefreshState,
+}
+
+/// A refresh-token family: one login session, from the password grant to
+/// its end (revocation, or the absolute lifetime `auth_refresh_max_age`).
+///
+/// Stores keep a family's record until its absolute end, even after its
+/// tokens are pruned, so a token rotated past any number of times ago still
+/// names a family the store knows, and its replay revokes the family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FamilyRecord {
+    /// The family id (also the `sid` claim of the session's access tokens).
+    pub family_id: String,
+    /// The user the family was issued to.
+    pub username: String,
+    /// Whether the family was revoked; a revoked family never comes back.
+    pub revoked: bool,
+    /// When the family was created (the login), seconds since the Unix
+    /// epoch.
+    pub created_at: u64,
+    /// The family's absolute end, seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+impl FamilyRecord {
+    /// A record, for store implementations.
+    #[must_use]
+    pub fn new(
+        family_id: impl Into<String>,
+        username: impl Into<String>,
+        revoked: bool,
+        created_at: u64,
+        expires_at: u64,
+    ) -> Self {
+        Self {
+            family_id: family_id.into(),
+            username: username.into(),
+            revoked,
+            created_at,
+            expires_at,
+        }
+    }
+
+    /// Whether the session can still be used at `now`: not revoked and
+    /// before its absolute end.
+    #[must_use]
+    pub fn is_live(&self, now: u64) -> bool {
+        !self.revoked && now < self.expires_at
+    }
 }
 
 /// A failure of the storage backend (not a "not found": those are `None`).
@@ -233,4 +283,32 @@ pub trait RefreshTokenStore: Send + Sync + 'static {
     ///
     /// Backend failures.
     async fn find(&self, token_hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError>;
+
+    /// The family `family_id`, revoked or not, or `None` once it is past
+    /// its absolute end and pruned (or never existed).
+    ///
+    /// A store keeps a family's record, with its `revoked` flag, until
+    /// `expires_at`, however many of its tokens it has pruned: that is what
+    /// makes reuse detection remember every rotation, and what access
+    /// tokens of the session are checked against.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn family(&self, family_id: &str) -> Result<Option<FamilyRecord>, StoreError>;
+
+    /// Caps the live sessions of `username`: revokes every family of the
+    /// user beyond the newest `keep` that are live at `now` (not revoked,
+    /// before their absolute end), oldest first, and returns the ids it
+    /// revoked.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn revoke_oldest_families(
+        &self,
+        username: &str,
+        keep: usize,
+        now: u64,
+    ) -> Result<Vec<String>, StoreError>;
 }

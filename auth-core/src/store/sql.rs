@@ -1,7 +1,7 @@
 //! Column encodings shared by the SQL stores (`SQLite` and PostgreSQL).
 
 use crate::scopes::Scopes;
-use crate::store::{RefreshState, StoreError};
+use crate::store::{FamilyRecord, RefreshState, StoreError};
 
 /// A stored value the toolkit cannot use. Never carries the value itself.
 #[derive(Debug, thiserror::Error)]
@@ -77,4 +77,25 @@ pub(crate) fn token_hash_from_sql(stored: &[u8]) -> Result<crate::store::TokenHa
             format!("{} bytes instead of 32", stored.len()),
         )
     })
+}
+
+/// A family from its stored columns (times as SQL integers).
+pub(crate) fn family_from_sql(
+    family_id: String,
+    username: String,
+    revoked: bool,
+    created_at: i64,
+    expires_at: i64,
+) -> Result<FamilyRecord, StoreError> {
+    let time = |column, stored: i64| {
+        u64::try_from(stored)
+            .map_err(|_| corrupt("refresh_families", column, "a negative timestamp"))
+    };
+    Ok(FamilyRecord::new(
+        family_id,
+        username,
+        revoked,
+        time("created_at", created_at)?,
+        time("expires_at", expires_at)?,
+    ))
 }

@@ -129,6 +129,22 @@ impl RefreshTokenStore for Memory {
     ) -> Result<Option<RefreshTokenRecord>, StoreError> {
         self.tokens.find(token_hash).await
     }
+    async fn family(
+        &self,
+        family_id: &str,
+    ) -> Result<Option<crate::store::FamilyRecord>, StoreError> {
+        self.tokens.family(family_id).await
+    }
+    async fn revoke_oldest_families(
+        &self,
+        username: &str,
+        keep: usize,
+        now: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        self.tokens
+            .revoke_oldest_families(username, keep, now)
+            .await
+    }
 }
 
 #[rocket::async_trait]
@@ -211,6 +227,8 @@ macro_rules! store_suite {
             concurrent_consumers_see_active_exactly_once,
             concurrent_rotations_have_one_winner_and_reuse_kills_the_family,
             rotation_racing_revocation_never_leaves_a_live_successor,
+            families_outlive_their_pruned_tokens_until_their_end,
+            oldest_sessions_beyond_the_cap_are_revoked,
         );
     };
     (@tests $open:path; $($name:ident,)*) => {
@@ -606,4 +624,90 @@ pub(crate) async fn rotation_racing_revocation_never_leaves_a_live_successor<S: 
             "round {round}: successor {found:?}"
         );
     }
+}
+
+pub(crate) async fn families_outlive_their_pruned_tokens_until_their_end<S: SuiteStore>(
+    pair: Pair<S>,
+) {
+    let (store, other) = (pair.first, pair.second);
+    let mut first = token(0, "f");
+    first.family_expires_at = 1_700_090_000;
+    store.insert(first.clone()).await.unwrap();
+    for hash in 1..60u8 {
+        let mut next = first.clone();
+        next.token_hash = [hash; 32];
+        next.issued_at += u64::from(hash);
+        let outcome = store.rotate(&[hash - 1; 32], next).await.unwrap();
+        assert_eq!(outcome, RotateOutcome::Rotated);
+    }
+    // The first token's row is gone, but the family is still known, live.
+    assert_eq!(state(&store, 0).await, None);
+    let family = other.family("f").await.unwrap().expect("the family");
+    assert_eq!(family.username, "alice");
+    assert_eq!(family.created_at, first.issued_at);
+    assert_eq!(family.expires_at, 1_700_090_000);
+    assert!(family.is_live(first.issued_at + 100));
+    assert!(!family.is_live(1_700_090_000), "not at its end");
+    assert!(other.family("unknown").await.unwrap().is_none());
+    // Revoked, it stays known as revoked.
+    store.revoke_family("f").await.unwrap();
+    let family = other.family("f").await.unwrap().expect("still known");
+    assert!(family.revoked);
+    assert!(!family.is_live(first.issued_at + 100));
+    // After its end, a write forgets it.
+    let mut late = token(200, "late");
+    late.issued_at = 1_800_000_000;
+    late.expires_at = 1_800_003_600;
+    late.family_expires_at = 1_800_003_600;
+    store.insert(late).await.unwrap();
+    assert!(other.family("f").await.unwrap().is_none());
+    assert!(other.family("late").await.unwrap().is_some());
+}
+
+pub(crate) async fn oldest_sessions_beyond_the_cap_are_revoked<S: SuiteStore>(pair: Pair<S>) {
+    let (store, other) = (pair.first, pair.second);
+    let now = 1_700_000_100;
+    // Five logins within one second: creation order decides.
+    for i in 0..5u8 {
+        store.insert(token(i, &format!("f{i}"))).await.unwrap();
+    }
+    // Already revoked, or another user's: not counted, not touched.
+    store.insert(token(10, "gone")).await.unwrap();
+    store.revoke_family("gone").await.unwrap();
+    let mut bob = token(11, "bob");
+    bob.username = "bob".into();
+    store.insert(bob).await.unwrap();
+
+    let mut ended = other.revoke_oldest_families("alice", 2, now).await.unwrap();
+    ended.sort();
+    assert_eq!(ended, ["f0", "f1", "f2"]);
+    for i in 0..3u8 {
+        assert_eq!(state(&store, i).await, Some(RefreshState::Revoked));
+        let family = store.family(&format!("f{i}")).await.unwrap().unwrap();
+        assert!(family.revoked);
+    }
+    for i in 3..5u8 {
+        assert_eq!(state(&store, i).await, Some(RefreshState::Active));
+    }
+    assert_eq!(state(&store, 11).await, Some(RefreshState::Active));
+    // Within the cap: nothing more to end.
+    assert!(
+        store
+            .revoke_oldest_families("alice", 2, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A family past its end is not live, so it does not count.
+    assert_eq!(
+        store
+            .revoke_oldest_families("alice", 1, 1_800_000_000)
+            .await
+            .unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        store.revoke_oldest_families("alice", 1, now).await.unwrap(),
+        ["f3"]
+    );
 }

@@ -70,11 +70,15 @@ pub enum TokenProblem {
     /// default.
     #[error("the access token was signed with an unknown key")]
     UnknownKey,
+    /// The token's session (its `sid`) was ended: logged out, revoked after
+    /// a refresh-token replay, or by a password change.
+    #[error("the session of the access token has ended")]
+    SessionEnded,
 }
 
 impl TokenProblem {
     /// Every problem, in declaration order (`ALL[p as usize] == p`).
-    pub(crate) const ALL: [Self; 11] = [
+    pub(crate) const ALL: [Self; 12] = [
         Self::Malformed,
         Self::BadSignature,
         Self::Expired,
@@ -86,6 +90,7 @@ impl TokenProblem {
         Self::BadClaims,
         Self::UnknownSubject,
         Self::UnknownKey,
+        Self::SessionEnded,
     ];
 }
 
@@ -127,6 +132,13 @@ pub struct AccessTokenClaims {
     /// The granted scopes, space-separated.
     #[serde(default)]
     pub scope: Scopes,
+    /// The session (refresh-token family) the token was issued in: the
+    /// password grant starts one, each refresh continues it. A token whose
+    /// session was revoked (logout, reuse, "log out everywhere", password
+    /// change) is refused within the subject-cache lifetime. Absent from
+    /// tokens issued outside a session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// What [`AccessTokens::issue`] returns.
@@ -469,6 +481,33 @@ impl AccessTokens {
         scopes: &Scopes,
         now: u64,
     ) -> Result<IssuedToken, SigningError> {
+        self.issue_with_session(subject, client_id, scopes, None, now)
+    }
+
+    /// Issues a token for `subject` in the session `sid` (its `sid` claim):
+    /// the token ends with the session (see [`AccessTokenClaims::sid`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::issue`].
+    pub fn issue_in_session(
+        &self,
+        subject: &str,
+        client_id: &str,
+        scopes: &Scopes,
+        sid: &str,
+    ) -> Result<IssuedToken, SigningError> {
+        self.issue_with_session(subject, client_id, scopes, Some(sid), unix_now())
+    }
+
+    fn issue_with_session(
+        &self,
+        subject: &str,
+        client_id: &str,
+        scopes: &Scopes,
+        sid: Option<&str>,
+        now: u64,
+    ) -> Result<IssuedToken, SigningError> {
         let signing = self
             .signing
             .as_ref()
@@ -483,6 +522,7 @@ impl AccessTokens {
             jti: random_id(),
             client_id: client_id.to_owned(),
             scope: scopes.clone(),
+            sid: sid.map(str::to_owned),
         };
         let token = jsonwebtoken::encode(&signing.header, &claims, &signing.keys.encoding)
             .map_err(|e| SigningError(SigningFailure::Jwt(e)))?;
