@@ -20,6 +20,7 @@ mod demo {
     mod persistence;
     mod refresh;
     mod routes;
+    mod sessions;
     mod token;
 
     mod toolkit {

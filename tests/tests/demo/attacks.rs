@@ -364,6 +364,12 @@ async fn token_endpoint_refuses_hostile_forms() {
         assert_token_error(&reply, "invalid_grant");
         assert!(!reply.text.contains(&refresh), "{label} echoed");
     }
+    // An altered refresh token that still names a live session is handled
+    // as a replay (RFC 9700 §4.14.2): the session ends, its access token too.
+    assert_token_error(&app.refresh(&john.refresh).await, "invalid_grant");
+    let ended = app.get("/users/me", Some(&john.access)).await;
+    assert_challenge(&ended, Status::Unauthorized, "invalid_token");
+    let john = app.login("johndoe", "secret").await;
 
     let cases: Vec<(&str, String, &str)> = vec![
         (
