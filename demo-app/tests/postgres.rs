@@ -176,28 +176,76 @@ fn a_user_disabled_through_one_instance_is_refused_by_the_other_within_the_cache
     // Disabled by the admin command, on the same database.
     let disabled = workdir.run(&["user", "disable", "johndoe"], "");
     assert!(disabled.status.success(), "{disabled:?}");
-    let at = Instant::now();
-
-    let deadline = Duration::from_secs(SUBJECT_CACHE_TTL) + Duration::from_millis(1500);
-    loop {
-        let reply = me(&a, &access);
-        if reply.status == 401 {
-            assert_eq!(reply.json["error"], "invalid_token", "{reply:?}");
-            break;
-        }
-        assert_eq!(reply.status, 200, "{reply:?}");
-        assert!(
-            at.elapsed() < deadline,
-            "A still accepts a disabled user after {:?}",
-            at.elapsed()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert_refused_within_the_cache_ttl(&a, &access);
     assert_eq!(me(&b, &access).status, 401);
     // Disabling revoked the session: neither instance refreshes it.
     assert_invalid_grant(&refresh(&a, &field(&session, "refresh_token")));
     let login_b = token(&b, &[("username", "johndoe"), ("password", "secret")]);
     assert_eq!(login_b.status, 400, "{login_b:?}");
+}
+
+/// Polls `/users/me` on `server` until it refuses `access`, within the
+/// subject-cache TTL (plus slack for a slow machine).
+fn assert_refused_within_the_cache_ttl(server: &Server, access: &str) {
+    let at = Instant::now();
+    let deadline = Duration::from_secs(SUBJECT_CACHE_TTL) + Duration::from_millis(1500);
+    loop {
+        let reply = me(server, access);
+        if reply.status == 401 {
+            assert_eq!(reply.json["error"], "invalid_token", "{reply:?}");
+            return;
+        }
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert!(
+            at.elapsed() < deadline,
+            "the session still works after {:?}",
+            at.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_replay_long_after_the_theft_or_a_logout_ends_the_session_on_both_instances() {
+    let Some(workdir) = postgres_workdir() else {
+        return;
+    };
+    let (a, b) = two_instances(&workdir);
+
+    // A chain of 20 rotations, alternating instances, then the first token
+    // comes back: the family dies, with the access tokens it issued.
+    let first = login(&a, "johndoe", "secret");
+    let mut newest = (
+        field(&first, "access_token"),
+        field(&first, "refresh_token"),
+    );
+    for round in 0..20 {
+        let server = if round % 2 == 0 { &b } else { &a };
+        let reply = refresh(server, &newest.1);
+        assert_eq!(reply.status, 200, "rotation {round}: {reply:?}");
+        newest = (
+            field(&reply, "access_token"),
+            field(&reply, "refresh_token"),
+        );
+    }
+    let access = newest.0;
+    assert_eq!(me(&a, &access).status, 200);
+    assert_invalid_grant(&refresh(&b, &field(&first, "refresh_token")));
+    assert_invalid_grant(&refresh(&a, &newest.1));
+    assert_refused_within_the_cache_ttl(&a, &access);
+
+    // Logging out on one instance ends the session on the other.
+    let session = login(&a, "johndoe", "secret");
+    let access = field(&session, "access_token");
+    assert_eq!(me(&b, &access).status, 200);
+    let revoked = read(
+        agent()
+            .post(&a.url("/revoke"))
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .send_string(&format!("token={}", field(&session, "refresh_token"))),
+    );
+    assert_eq!(revoked.status, 200, "{revoked:?}");
+    assert_refused_within_the_cache_ttl(&b, &access);
 }
 
 #[test]

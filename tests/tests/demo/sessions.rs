@@ -55,7 +55,12 @@ async fn a_replay_revokes_the_family_however_many_rotations_ago() {
         // Another session of the same user is another family: untouched.
         assert_session_alive(&app, &bystander).await;
         let other = app.refresh(&bystander.refresh).await;
-        assert_eq!(other.status, Status::Ok, "after {rotations}: {}", other.text);
+        assert_eq!(
+            other.status,
+            Status::Ok,
+            "after {rotations}: {}",
+            other.text
+        );
     }
 }
 
