@@ -19,15 +19,29 @@ use std::borrow::Cow;
 /// What replaces a secret in the log.
 pub(crate) const REDACTED: &str = "<redacted>";
 
-/// Parameter names whose values are credentials.
-const SECRET_NAMES: [&str; 7] = [
+/// Parameter names whose values are credentials, compared after
+/// percent-decoding and lowercasing. Used for `name=value` pairs in log
+/// lines and for query parameters in [`url`].
+const SECRET_NAMES: [&str; 19] = [
     "access_token",
     "refresh_token",
-    "password",
-    "client_secret",
-    "token",
     "id_token",
+    "token",
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "sslpassword",
+    "secret",
+    "client_secret",
     "code",
+    "api_key",
+    "apikey",
+    "api-key",
+    "key",
+    "auth",
+    "sig",
+    "signature",
 ];
 
 /// `line` with every secret it may carry replaced by [`REDACTED`].
@@ -129,6 +143,49 @@ fn is_secret_name(name: &str) -> bool {
     SECRET_NAMES.iter().any(|secret| decoded == *secret)
 }
 
+/// `url` safe to log: the password of its user information replaced by
+/// `***` (`postgres://app:***@db/app`), and so is the value of every query
+/// parameter whose name is a credential ([`SECRET_NAMES`], any case,
+/// percent-decoded: `?password=***&page=2`). Other parameters, the path and
+/// the fragment are kept.
+pub(crate) fn url(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        // No authority (`sqlite::memory:`, `sqlite:demo.db?mode=rwc`).
+        return mask_query(url);
+    };
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    let authority = &url[start..authority_end];
+    let rest = mask_query(&url[authority_end..]);
+    let masked_authority = match authority.rfind('@') {
+        Some(at) => match authority[..at].find(':') {
+            Some(colon) => format!("{}:***{}", &authority[..colon], &authority[at..]),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    format!("{}{masked_authority}{rest}", &url[..start])
+}
+
+/// `tail` (path, query and fragment) with the values of credential query
+/// parameters replaced by `***`.
+fn mask_query(tail: &str) -> String {
+    let Some(q) = tail.find('?') else {
+        return tail.to_owned();
+    };
+    let fragment_at = tail[q..].find('#').map_or(tail.len(), |i| q + i);
+    let query = &tail[q + 1..fragment_at];
+    let masked: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_name(name) => format!("{name}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{}?{}{}", &tail[..q], masked.join("&"), &tail[fragment_at..])
+}
+
 /// Replaces every JWT-shaped run (three or more base64url segments joined by
 /// dots, each at least 8 characters) in `word`.
 fn redact_jwts(word: &str) -> Option<String> {
@@ -169,6 +226,33 @@ fn redact_jwts(word: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::redact;
+
+    #[test]
+    fn urls_keep_no_password_in_user_information_or_query() {
+        for (raw, shown) in [
+            (
+                "postgres://u:secret@h:5432/db?x=1",
+                "postgres://u:***@h:5432/db?x=1",
+            ),
+            (
+                "postgres://u@h/db?password=hunter2&sslmode=require",
+                "postgres://u@h/db?password=***&sslmode=require",
+            ),
+            (
+                "https://auth.example/jwks?PassWord=a&Token=b&page=2&access%5Ftoken=c#frag",
+                "https://auth.example/jwks?PassWord=***&Token=***&page=2&access%5Ftoken=***#frag",
+            ),
+            (
+                "https://h/?pwd=1&pass=2&secret=3&client_secret=4&code=5&api_key=6&refresh_token=7",
+                "https://h/?pwd=***&pass=***&secret=***&client_secret=***&code=***&api_key=***&refresh_token=***",
+            ),
+            ("sqlite:demo.db?mode=rwc", "sqlite:demo.db?mode=rwc"),
+            ("https://h/a?flag&mode=x", "https://h/a?flag&mode=x"),
+            ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
+        ] {
+            assert_eq!(super::url(raw), shown, "{raw}");
+        }
+    }
 
     #[test]
     fn queries_are_dropped_from_paths() {
