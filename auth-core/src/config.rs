@@ -16,6 +16,11 @@ use serde::{Deserialize, Deserializer};
 use crate::scopes::{ScopeError, ScopeRegistry};
 use crate::token::{AccessTokens, KeyError, KeySet, TokenKeys, VerificationKey};
 
+/// `auth_audience` unless configured: fine for one issuer and its own
+/// routes, refused in resource-server mode (see
+/// [`ResourceServerError::AudienceRequired`]).
+pub const DEFAULT_AUDIENCE: &str = "api";
+
 /// A configuration the toolkit refuses to start with.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -187,6 +192,12 @@ pub struct AuthConfig {
     /// (feature `remote-jwks`).
     #[serde(rename = "auth_jwks_url")]
     pub jwks_url: Option<String>,
+    /// Resource servers: accept a plain `http://` `auth_jwks_url` to
+    /// another machine. Off by default: anyone on the path could substitute
+    /// the keys; `https://` and loopback (`127.0.0.1`, `[::1]`,
+    /// `localhost`) need no opt-in.
+    #[serde(rename = "auth_jwks_allow_insecure_http")]
+    pub jwks_allow_insecure_http: bool,
     /// Resource servers: the shortest time between two fetches of the
     /// JWKS, in seconds; tokens with an unknown `kid` trigger at most one
     /// fetch per interval.
@@ -220,7 +231,7 @@ impl Default for AuthConfig {
             leeway: AccessTokens::DEFAULT_LEEWAY,
             subject_cache_ttl: 5,
             issuer: "auth-core".to_owned(),
-            audience: "api".to_owned(),
+            audience: DEFAULT_AUDIENCE.to_owned(),
             realm: DEFAULT_REALM.to_owned(),
             default_client_id: "default".to_owned(),
             algorithm: Algorithm::HS256,
@@ -236,6 +247,7 @@ impl Default for AuthConfig {
             throttle_free_attempts: 5,
             throttle_max_delay: 300,
             jwks_url: None,
+            jwks_allow_insecure_http: false,
             jwks_min_refresh_interval: 30,
             jwks_refresh_interval: 300,
             jwks_timeout: 5,
@@ -272,6 +284,7 @@ impl fmt::Debug for AuthConfig {
             .field("throttle_free_attempts", &self.throttle_free_attempts)
             .field("throttle_max_delay", &self.throttle_max_delay)
             .field("jwks_url", &self.jwks_url)
+            .field("jwks_allow_insecure_http", &self.jwks_allow_insecure_http)
             .field("jwks_min_refresh_interval", &self.jwks_min_refresh_interval)
             .field("jwks_refresh_interval", &self.jwks_refresh_interval)
             .field("jwks_timeout", &self.jwks_timeout)
@@ -720,6 +733,24 @@ pub enum ResourceServerError {
         /// The URL as configured.
         url: String,
     },
+    /// `auth_jwks_url` is plain `http://` to another machine and
+    /// `auth_jwks_allow_insecure_http` is not set.
+    #[error(
+        "auth_jwks_url {url:?} is plain http:// to another machine: anyone on the path could \
+         substitute the issuer's keys; use https://, or set auth_jwks_allow_insecure_http = true \
+         to accept the risk"
+    )]
+    InsecureJwksUrl {
+        /// The URL as configured, credentials and query masked.
+        url: String,
+    },
+    /// No explicit `auth_audience` in resource-server mode.
+    #[error(
+        "a resource server needs an explicit auth_audience (the aud its tokens are issued for, \
+         e.g. \"reports-api\"): with the default {DEFAULT_AUDIENCE:?}, services left at defaults \
+         accept each other's tokens"
+    )]
+    AudienceRequired,
     /// `auth_jwks_url` is set but the feature is off.
     #[error(
         "auth_jwks_url is set, but auth-core was built without the feature remote-jwks; \

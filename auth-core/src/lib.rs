@@ -48,7 +48,7 @@ pub use auth::Auth;
 pub use auth_macros::protected;
 pub use authorization::extract_bearer;
 pub use config::ResourceServerError;
-pub use config::{AuthConfig, ConfigError};
+pub use config::{AuthConfig, ConfigError, DEFAULT_AUDIENCE};
 pub use error::{AuthError, GrantProblem, RequestProblem, ScopeProblem, ServerProblem};
 pub use events::{AuthEvent, AuthEventKind};
 pub use fairing::AuthFairing;
