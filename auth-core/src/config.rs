@@ -211,6 +211,14 @@ pub struct AuthConfig {
     /// the whole request), in seconds.
     #[serde(rename = "auth_jwks_timeout")]
     pub jwks_timeout: u64,
+    /// The shortest new password accepted by [`Self::password_policy`], in
+    /// characters.
+    #[serde(rename = "auth_password_min_chars")]
+    pub password_min_chars: u64,
+    /// The lowest strength (`zxcvbn` score, 0 to 4) a new password needs in
+    /// [`Self::password_policy`]; `0` turns the estimate off.
+    #[serde(rename = "auth_password_min_score")]
+    pub password_min_score: u64,
     /// Database connections one process keeps open at most (the pool of
     /// the app's user and refresh-token store).
     #[serde(rename = "auth_database_max_connections")]
@@ -251,6 +259,8 @@ impl Default for AuthConfig {
             jwks_min_refresh_interval: 30,
             jwks_refresh_interval: 300,
             jwks_timeout: 5,
+            password_min_chars: crate::PasswordPolicy::DEFAULT_MIN_CHARS as u64,
+            password_min_score: u64::from(crate::PasswordPolicy::DEFAULT_MIN_SCORE),
             database_max_connections: 10,
             database_acquire_timeout: 10,
         }
@@ -288,6 +298,8 @@ impl fmt::Debug for AuthConfig {
             .field("jwks_min_refresh_interval", &self.jwks_min_refresh_interval)
             .field("jwks_refresh_interval", &self.jwks_refresh_interval)
             .field("jwks_timeout", &self.jwks_timeout)
+            .field("password_min_chars", &self.password_min_chars)
+            .field("password_min_score", &self.password_min_score)
             .field("database_max_connections", &self.database_max_connections)
             .field("database_acquire_timeout", &self.database_acquire_timeout)
             .finish()
@@ -497,7 +509,7 @@ impl VerificationKeyConfig {
 pub(crate) const DEFAULT_REALM: &str = "api";
 
 /// The allowed range of every numeric setting: key, smallest, largest.
-const RANGES: [(&str, u64, u64); 17] = [
+const RANGES: [(&str, u64, u64); 19] = [
     // Access tokens cannot be revoked: at most a day.
     ("auth_access_ttl", 1, 24 * 3600),
     ("auth_refresh_ttl", 1, 365 * 24 * 3600),
@@ -527,6 +539,9 @@ const RANGES: [(&str, u64, u64); 17] = [
     // shared by every instance.
     ("auth_database_max_connections", 1, 1000),
     ("auth_database_acquire_timeout", 1, 300),
+    // At most what the hasher accepts; NIST's minimum is 8.
+    ("auth_password_min_chars", 1, 256),
+    ("auth_password_min_score", 0, 4),
 ];
 
 impl AuthConfig {
@@ -566,6 +581,8 @@ impl AuthConfig {
             self.jwks_timeout,
             self.database_max_connections,
             self.database_acquire_timeout,
+            self.password_min_chars,
+            self.password_min_score,
         ];
         for ((key, min, max), value) in RANGES.into_iter().zip(values) {
             if !(min..=max).contains(&value) {
@@ -578,6 +595,16 @@ impl AuthConfig {
             }
         }
         self.scope_registry().map(|_| ())
+    }
+
+    /// The rules for new passwords: `auth_password_min_chars` and
+    /// `auth_password_min_score`. Apply it where passwords are set (user
+    /// creation, password changes), not at login.
+    #[must_use]
+    pub fn password_policy(&self) -> crate::PasswordPolicy {
+        crate::PasswordPolicy::new()
+            .with_min_chars(usize::try_from(self.password_min_chars).unwrap_or(usize::MAX))
+            .with_min_score(u8::try_from(self.password_min_score).unwrap_or(u8::MAX))
     }
 
     /// The declared scopes as a registry.
@@ -852,6 +879,8 @@ mod tests {
             ("auth_jwks_min_refresh_interval", 0),
             ("auth_jwks_refresh_interval", u64::MAX),
             ("auth_jwks_timeout", 0),
+            ("auth_password_min_chars", 0),
+            ("auth_password_min_score", 5),
         ] {
             let figment = Figment::new().merge(Serialized::default(key, value));
             let err = AuthConfig::from_figment(&figment)
