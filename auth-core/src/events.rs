@@ -293,7 +293,8 @@ mod tests {
             .count(AuthEventKind::LoginSucceeded)
             .expect("interval over");
         assert!(
-            summary.starts_with("auth: 1 logins, 50 refreshes, 1 revocations succeeded in the last"),
+            summary
+                .starts_with("auth: 1 logins, 50 refreshes, 1 revocations succeeded in the last"),
             "{summary}"
         );
         assert!(successes.count(AuthEventKind::Refreshed).is_none());

@@ -267,7 +267,12 @@ fn mask_query(tail: &str) -> String {
             _ => pair.to_owned(),
         })
         .collect();
-    format!("{}?{}{}", &tail[..q], masked.join("&"), &tail[fragment_at..])
+    format!(
+        "{}?{}{}",
+        &tail[..q],
+        masked.join("&"),
+        &tail[fragment_at..]
+    )
 }
 
 /// Replaces every JWT-shaped run (three or more base64url segments joined by
@@ -387,7 +392,10 @@ mod tests {
         let shown = redact(request);
         assert!(!shown.contains("am9objpzZWNyZXQ"), "{shown}");
         assert!(!shown.contains("Opaque-Cookie-Value"), "{shown}");
-        assert!(shown.contains("\"authorization\": \"<redacted>\","), "{shown}");
+        assert!(
+            shown.contains("\"authorization\": \"<redacted>\","),
+            "{shown}"
+        );
         assert!(shown.contains("\"cookie\": \"<redacted>\","), "{shown}");
         assert!(shown.contains("\"host\": \"127.0.0.1:8000\""), "{shown}");
         assert!(shown.contains("keep-me"), "{shown}");

@@ -207,10 +207,11 @@ mod tests {
     use super::*;
 
     fn config(url: &str) -> AuthConfig {
-        let mut config = AuthConfig::default();
-        config.audience = "reports".to_owned();
-        config.jwks_url = Some(url.to_owned());
-        config
+        AuthConfig {
+            audience: "reports".to_owned(),
+            jwks_url: Some(url.to_owned()),
+            ..AuthConfig::default()
+        }
     }
 
     fn build_error(config: &AuthConfig, audience_explicit: bool) -> Option<ConfigError> {

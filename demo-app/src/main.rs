@@ -350,8 +350,8 @@ fn check_scopes(list: &str, declared: &ScopeRegistry) -> Result<Scopes, String> 
 /// The rules for new passwords, from the configuration
 /// (`auth_password_min_chars`, `auth_password_min_score`).
 fn password_policy() -> Result<PasswordPolicy, String> {
-    let config =
-        AuthConfig::from_figment(&demo_app::figment()).map_err(|e| format!("configuration: {e}"))?;
+    let config = AuthConfig::from_figment(&demo_app::figment())
+        .map_err(|e| format!("configuration: {e}"))?;
     config
         .validate()
         .map_err(|e| format!("configuration: {e}"))?;

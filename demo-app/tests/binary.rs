@@ -115,7 +115,10 @@ fn adduser_adds_a_user_the_running_server_accepts() {
     );
     added.assert_success();
     assert!(added.stdout.contains("bob"), "{added:?}");
-    assert!(!added.stdout.contains("Glacier-Tuba-Orchard-58") && !added.stderr.contains("Glacier-Tuba-Orchard-58"));
+    assert!(
+        !added.stdout.contains("Glacier-Tuba-Orchard-58")
+            && !added.stderr.contains("Glacier-Tuba-Orchard-58")
+    );
 
     let bob = token(
         &server,
@@ -139,7 +142,10 @@ fn adduser_adds_a_user_the_running_server_accepts() {
     disabled.assert_success();
     let carol = token(
         &server,
-        &[("username", "carol"), ("password", "Velvet-Kayak-Meadow-31")],
+        &[
+            ("username", "carol"),
+            ("password", "Velvet-Kayak-Meadow-31"),
+        ],
     );
     assert_eq!(
         (carol.status, carol.json["error"].as_str()),
@@ -166,23 +172,35 @@ fn adduser_adds_a_user_the_running_server_accepts() {
 fn adduser_failures_are_clear_and_write_nothing() {
     let workdir = Workdir::new();
     workdir
-        .run(&["adduser", "bob", "--scopes", "read:items"], "Pumice-Lantern-Otter-11\n")
+        .run(
+            &["adduser", "bob", "--scopes", "read:items"],
+            "Pumice-Lantern-Otter-11\n",
+        )
         .assert_success();
 
-    let duplicate = workdir.run(&["adduser", "bob", "--scopes", "admin"], "Pumice-Lantern-Otter-22\n");
+    let duplicate = workdir.run(
+        &["adduser", "bob", "--scopes", "admin"],
+        "Pumice-Lantern-Otter-22\n",
+    );
     duplicate.assert_failure("already exists");
     let unknown = workdir.run(
         &["adduser", "dave", "--scopes", "read:items delete:all"],
         "Pumice-Lantern-Otter-33\n",
     );
     unknown.assert_failure("unknown scope \"delete:all\"");
-    let malformed = workdir.run(&["adduser", "dave", "--scopes", "read\"items"], "Pumice-Lantern-Otter-33\n");
+    let malformed = workdir.run(
+        &["adduser", "dave", "--scopes", "read\"items"],
+        "Pumice-Lantern-Otter-33\n",
+    );
     malformed.assert_failure("--scopes");
     let empty = workdir.run(&["adduser", "dave", "--scopes", "read:items"], "");
     empty.assert_failure("password is empty");
     let blank_line = workdir.run(&["adduser", "dave", "--scopes", "read:items"], "\n");
     blank_line.assert_failure("password is empty");
-    let bad_name = workdir.run(&["adduser", "da ve", "--scopes", "read:items"], "Pumice-Lantern-Otter-33\n");
+    let bad_name = workdir.run(
+        &["adduser", "da ve", "--scopes", "read:items"],
+        "Pumice-Lantern-Otter-33\n",
+    );
     bad_name.assert_failure("username");
     for failed in [
         &duplicate,
@@ -205,13 +223,25 @@ fn adduser_failures_are_clear_and_write_nothing() {
 
     // None of the failures wrote dave, and bob kept his first password.
     workdir
-        .run(&["adduser", "dave", "--scopes", "read:items"], "Pumice-Lantern-Otter-44\n")
+        .run(
+            &["adduser", "dave", "--scopes", "read:items"],
+            "Pumice-Lantern-Otter-44\n",
+        )
         .assert_success();
     let server = Server::start(&workdir);
-    let bob = token(&server, &[("username", "bob"), ("password", "Pumice-Lantern-Otter-11")]);
+    let bob = token(
+        &server,
+        &[("username", "bob"), ("password", "Pumice-Lantern-Otter-11")],
+    );
     assert_eq!(bob.status, 200, "{bob:?}");
     assert_eq!(bob.json["scope"], "read:items");
-    let dave = token(&server, &[("username", "dave"), ("password", "Pumice-Lantern-Otter-44")]);
+    let dave = token(
+        &server,
+        &[
+            ("username", "dave"),
+            ("password", "Pumice-Lantern-Otter-44"),
+        ],
+    );
     assert_eq!(dave.status, 200, "{dave:?}");
     // Users existed before the first start: no demo users were added.
     let john = token(&server, &[("username", "johndoe"), ("password", "secret")]);
@@ -263,7 +293,10 @@ fn user_commands_end_sessions_of_a_running_server() {
     let passwd = workdir.run(&["user", "passwd", "johndoe"], "Saffron-Trellis-Comet-71\n");
     passwd.assert_success();
     assert!(passwd.stdout.contains("revoked"), "{passwd:?}");
-    assert!(!passwd.stdout.contains("Saffron-Trellis-Comet-71") && !passwd.stderr.contains("Saffron-Trellis-Comet-71"));
+    assert!(
+        !passwd.stdout.contains("Saffron-Trellis-Comet-71")
+            && !passwd.stderr.contains("Saffron-Trellis-Comet-71")
+    );
     assert_invalid_grant(&refresh(&server, &field(&session, "refresh_token")));
     assert_invalid_grant(&login(&server, "johndoe", "secret"));
     let session = login(&server, "johndoe", "Saffron-Trellis-Comet-71");
@@ -316,7 +349,10 @@ fn user_commands_end_sessions_of_a_running_server() {
         )
         .assert_success();
     assert_invalid_grant(&refresh(&server, &field(&narrowed, "refresh_token")));
-    assert_eq!(login(&server, "johndoe", "Marble-Quiver-Ember-62").status, 200);
+    assert_eq!(
+        login(&server, "johndoe", "Marble-Quiver-Ember-62").status,
+        200
+    );
     let list = workdir.run(&["user", "list"], "");
     assert!(list.stdout.starts_with("3 users"), "{list:?}");
 }
@@ -325,7 +361,10 @@ fn user_commands_end_sessions_of_a_running_server() {
 fn user_command_failures_are_clear() {
     let workdir = Workdir::new();
     workdir
-        .run(&["adduser", "bob", "--scopes", "read:items"], "Pumice-Lantern-Otter-11\n")
+        .run(
+            &["adduser", "bob", "--scopes", "read:items"],
+            "Pumice-Lantern-Otter-11\n",
+        )
         .assert_success();
     for action in ["disable", "enable", "revoke", "delete"] {
         let missing = workdir.run(&["user", action, "nobody"], "");
@@ -377,7 +416,10 @@ fn new_passwords_must_follow_the_policy() {
         );
     }
     workdir
-        .run(&["adduser", "erin", "--scopes", "read:items"], "Glacier-Tuba-Orchard-58\n")
+        .run(
+            &["adduser", "erin", "--scopes", "read:items"],
+            "Glacier-Tuba-Orchard-58\n",
+        )
         .assert_success();
     workdir
         .run(&["user", "passwd", "erin"], "sunshine1\n")
@@ -385,12 +427,18 @@ fn new_passwords_must_follow_the_policy() {
     // The minimum length is configurable.
     let strict = Workdir::new().with_env("ROCKET_AUTH_PASSWORD_MIN_CHARS", "30");
     strict
-        .run(&["adduser", "erin", "--scopes", "read:items"], "Glacier-Tuba-Orchard-58\n")
+        .run(
+            &["adduser", "erin", "--scopes", "read:items"],
+            "Glacier-Tuba-Orchard-58\n",
+        )
         .assert_failure("at least 30 characters");
     let server = Server::start(&workdir);
     let erin = token(
         &server,
-        &[("username", "erin"), ("password", "Glacier-Tuba-Orchard-58")],
+        &[
+            ("username", "erin"),
+            ("password", "Glacier-Tuba-Orchard-58"),
+        ],
     );
     assert_eq!(erin.status, 200, "{erin:?}");
 }

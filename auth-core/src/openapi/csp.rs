@@ -68,8 +68,10 @@ mod tests {
     const OAUTH2_REDIRECT_SCRIPT: &str = "'sha256-4IiDsMH+GkJlxivIDNfi6qk0O5HPtzyvNwVT3Wt8TIw='";
 
     fn client() -> Client {
-        let rocket = rocket::custom(rocket::Config::figment().merge(("log_level", "off")))
-            .mount("/", super::super::docs(rocket_okapi::okapi::openapi3::OpenApi::default()));
+        let rocket = rocket::custom(rocket::Config::figment().merge(("log_level", "off"))).mount(
+            "/",
+            super::super::docs(rocket_okapi::okapi::openapi3::OpenApi::default()),
+        );
         Client::untracked(rocket).expect("valid rocket")
     }
 
@@ -88,8 +90,16 @@ mod tests {
             let response = client.get(path).dispatch();
             assert_eq!(response.status().code, 200, "{path}");
             let headers = response.headers();
-            assert_eq!(headers.get_one("Content-Security-Policy"), Some(DOCS_CSP), "{path}");
-            assert_eq!(headers.get_one("X-Content-Type-Options"), Some("nosniff"), "{path}");
+            assert_eq!(
+                headers.get_one("Content-Security-Policy"),
+                Some(DOCS_CSP),
+                "{path}"
+            );
+            assert_eq!(
+                headers.get_one("X-Content-Type-Options"),
+                Some("nosniff"),
+                "{path}"
+            );
         }
         for directive in [
             "default-src 'none'",
@@ -108,8 +118,15 @@ mod tests {
     fn the_only_inline_script_is_allowed_by_its_hash() {
         assert!(DOCS_CSP.contains(OAUTH2_REDIRECT_SCRIPT), "{DOCS_CSP}");
         let client = client();
-        let index = client.get("/docs/index.html").dispatch().into_string().unwrap();
-        assert!(!index.contains("<script>"), "index.html has an inline script");
+        let index = client
+            .get("/docs/index.html")
+            .dispatch()
+            .into_string()
+            .unwrap();
+        assert!(
+            !index.contains("<script>"),
+            "index.html has an inline script"
+        );
         let page = client
             .get("/docs/oauth2-redirect.html")
             .dispatch()
@@ -117,7 +134,7 @@ mod tests {
             .unwrap();
         let start = page.find("<script>").expect("the inline script") + "<script>".len();
         let end = start + page[start..].find("</script>").expect("its end");
-        let digest = sha2::Sha256::digest(page[start..end].as_bytes());
+        let digest = sha2::Sha256::digest(&page.as_bytes()[start..end]);
         let hash = base64::engine::general_purpose::STANDARD.encode(digest);
         assert_eq!(OAUTH2_REDIRECT_SCRIPT, format!("'sha256-{hash}'"));
     }

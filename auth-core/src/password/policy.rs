@@ -200,24 +200,42 @@ mod tests {
             } else {
                 PolicyViolation::ContainsUsername
             };
-            assert_eq!(policy.check("johndoe", password), Err(expected), "{password}");
+            assert_eq!(
+                policy.check("johndoe", password),
+                Err(expected),
+                "{password}"
+            );
         }
     }
 
     #[test]
     fn known_weak_passwords_are_refused_and_strong_ones_accepted() {
         let policy = PasswordPolicy::new();
-        for weak in ["password", "password1", "qwertyuiop", "12345678", "iloveyou2", "adminpass"]
-        {
+        for weak in [
+            "password",
+            "password1",
+            "qwertyuiop",
+            "12345678",
+            "iloveyou2",
+            "adminpass",
+        ] {
             assert!(
-                matches!(policy.check("bob", weak), Err(PolicyViolation::TooWeak { .. })),
+                matches!(
+                    policy.check("bob", weak),
+                    Err(PolicyViolation::TooWeak { .. })
+                ),
                 "{weak}"
             );
         }
         for strong in ["Glacier-Tuba-Orchard-58", "correct horse battery staple"] {
             assert_eq!(policy.check("bob", strong), Ok(()), "{strong}");
         }
-        assert_eq!(PasswordPolicy::new().with_min_score(0).check("bob", "password"), Ok(()));
+        assert_eq!(
+            PasswordPolicy::new()
+                .with_min_score(0)
+                .check("bob", "password"),
+            Ok(())
+        );
     }
 
     #[test]

@@ -142,13 +142,17 @@ async fn plain_http_to_another_machine_launches_only_with_the_opt_in() {
         .verification_keys(issuer_key())
         .build(&figment);
     assert!(auth.is_ok(), "{:?}", auth.err());
-    let refused = Auth::resource_server()
+    let Err(refused) = Auth::resource_server()
         .verification_keys(issuer_key())
         .build(&figment.merge(("auth_jwks_allow_insecure_http", false)))
-        .err()
-        .expect("refused")
-        .to_string();
-    assert!(refused.contains("auth_jwks_allow_insecure_http"), "{refused}");
+    else {
+        panic!("plain http without the opt-in should be refused");
+    };
+    let refused = refused.to_string();
+    assert!(
+        refused.contains("auth_jwks_allow_insecure_http"),
+        "{refused}"
+    );
 }
 
 #[rocket::async_test]
