@@ -16,6 +16,11 @@ use serde::{Deserialize, Deserializer};
 use crate::scopes::{ScopeError, ScopeRegistry};
 use crate::token::{AccessTokens, KeyError, KeySet, TokenKeys, VerificationKey};
 
+/// `auth_audience` unless configured: fine for one issuer and its own
+/// routes, refused in resource-server mode (see
+/// [`ResourceServerError::AudienceRequired`]).
+pub const DEFAULT_AUDIENCE: &str = "api";
+
 /// A configuration the toolkit refuses to start with.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -187,6 +192,12 @@ pub struct AuthConfig {
     /// (feature `remote-jwks`).
     #[serde(rename = "auth_jwks_url")]
     pub jwks_url: Option<String>,
+    /// Resource servers: accept a plain `http://` `auth_jwks_url` to
+    /// another machine. Off by default: anyone on the path could substitute
+    /// the keys; `https://` and loopback (`127.0.0.1`, `[::1]`,
+    /// `localhost`) need no opt-in.
+    #[serde(rename = "auth_jwks_allow_insecure_http")]
+    pub jwks_allow_insecure_http: bool,
     /// Resource servers: the shortest time between two fetches of the
     /// JWKS, in seconds; tokens with an unknown `kid` trigger at most one
     /// fetch per interval.
@@ -200,6 +211,14 @@ pub struct AuthConfig {
     /// the whole request), in seconds.
     #[serde(rename = "auth_jwks_timeout")]
     pub jwks_timeout: u64,
+    /// The shortest new password accepted by [`Self::password_policy`], in
+    /// characters.
+    #[serde(rename = "auth_password_min_chars")]
+    pub password_min_chars: u64,
+    /// The lowest strength (`zxcvbn` score, 0 to 4) a new password needs in
+    /// [`Self::password_policy`]; `0` turns the estimate off.
+    #[serde(rename = "auth_password_min_score")]
+    pub password_min_score: u64,
     /// Database connections one process keeps open at most (the pool of
     /// the app's user and refresh-token store).
     #[serde(rename = "auth_database_max_connections")]
@@ -220,7 +239,7 @@ impl Default for AuthConfig {
             leeway: AccessTokens::DEFAULT_LEEWAY,
             subject_cache_ttl: 5,
             issuer: "auth-core".to_owned(),
-            audience: "api".to_owned(),
+            audience: DEFAULT_AUDIENCE.to_owned(),
             realm: DEFAULT_REALM.to_owned(),
             default_client_id: "default".to_owned(),
             algorithm: Algorithm::HS256,
@@ -236,9 +255,12 @@ impl Default for AuthConfig {
             throttle_free_attempts: 5,
             throttle_max_delay: 300,
             jwks_url: None,
+            jwks_allow_insecure_http: false,
             jwks_min_refresh_interval: 30,
             jwks_refresh_interval: 300,
             jwks_timeout: 5,
+            password_min_chars: crate::PasswordPolicy::DEFAULT_MIN_CHARS as u64,
+            password_min_score: u64::from(crate::PasswordPolicy::DEFAULT_MIN_SCORE),
             database_max_connections: 10,
             database_acquire_timeout: 10,
         }
@@ -272,9 +294,12 @@ impl fmt::Debug for AuthConfig {
             .field("throttle_free_attempts", &self.throttle_free_attempts)
             .field("throttle_max_delay", &self.throttle_max_delay)
             .field("jwks_url", &self.jwks_url)
+            .field("jwks_allow_insecure_http", &self.jwks_allow_insecure_http)
             .field("jwks_min_refresh_interval", &self.jwks_min_refresh_interval)
             .field("jwks_refresh_interval", &self.jwks_refresh_interval)
             .field("jwks_timeout", &self.jwks_timeout)
+            .field("password_min_chars", &self.password_min_chars)
+            .field("password_min_score", &self.password_min_score)
             .field("database_max_connections", &self.database_max_connections)
             .field("database_acquire_timeout", &self.database_acquire_timeout)
             .finish()
@@ -484,7 +509,7 @@ impl VerificationKeyConfig {
 pub(crate) const DEFAULT_REALM: &str = "api";
 
 /// The allowed range of every numeric setting: key, smallest, largest.
-const RANGES: [(&str, u64, u64); 17] = [
+const RANGES: [(&str, u64, u64); 19] = [
     // Access tokens cannot be revoked: at most a day.
     ("auth_access_ttl", 1, 24 * 3600),
     ("auth_refresh_ttl", 1, 365 * 24 * 3600),
@@ -514,6 +539,9 @@ const RANGES: [(&str, u64, u64); 17] = [
     // shared by every instance.
     ("auth_database_max_connections", 1, 1000),
     ("auth_database_acquire_timeout", 1, 300),
+    // At most what the hasher accepts; NIST's minimum is 8.
+    ("auth_password_min_chars", 1, 256),
+    ("auth_password_min_score", 0, 4),
 ];
 
 impl AuthConfig {
@@ -553,6 +581,8 @@ impl AuthConfig {
             self.jwks_timeout,
             self.database_max_connections,
             self.database_acquire_timeout,
+            self.password_min_chars,
+            self.password_min_score,
         ];
         for ((key, min, max), value) in RANGES.into_iter().zip(values) {
             if !(min..=max).contains(&value) {
@@ -565,6 +595,16 @@ impl AuthConfig {
             }
         }
         self.scope_registry().map(|_| ())
+    }
+
+    /// The rules for new passwords: `auth_password_min_chars` and
+    /// `auth_password_min_score`. Apply it where passwords are set (user
+    /// creation, password changes), not at login.
+    #[must_use]
+    pub fn password_policy(&self) -> crate::PasswordPolicy {
+        crate::PasswordPolicy::new()
+            .with_min_chars(usize::try_from(self.password_min_chars).unwrap_or(usize::MAX))
+            .with_min_score(u8::try_from(self.password_min_score).unwrap_or(u8::MAX))
     }
 
     /// The declared scopes as a registry.
@@ -720,6 +760,24 @@ pub enum ResourceServerError {
         /// The URL as configured.
         url: String,
     },
+    /// `auth_jwks_url` is plain `http://` to another machine and
+    /// `auth_jwks_allow_insecure_http` is not set.
+    #[error(
+        "auth_jwks_url {url:?} is plain http:// to another machine: anyone on the path could \
+         substitute the issuer's keys; use https://, or set auth_jwks_allow_insecure_http = true \
+         to accept the risk"
+    )]
+    InsecureJwksUrl {
+        /// The URL as configured, credentials and query masked.
+        url: String,
+    },
+    /// No explicit `auth_audience` in resource-server mode.
+    #[error(
+        "a resource server needs an explicit auth_audience (the aud its tokens are issued for, \
+         e.g. \"reports-api\"): with the default {DEFAULT_AUDIENCE:?}, services left at defaults \
+         accept each other's tokens"
+    )]
+    AudienceRequired,
     /// `auth_jwks_url` is set but the feature is off.
     #[error(
         "auth_jwks_url is set, but auth-core was built without the feature remote-jwks; \
@@ -821,6 +879,8 @@ mod tests {
             ("auth_jwks_min_refresh_interval", 0),
             ("auth_jwks_refresh_interval", u64::MAX),
             ("auth_jwks_timeout", 0),
+            ("auth_password_min_chars", 0),
+            ("auth_password_min_score", 5),
         ] {
             let figment = Figment::new().merge(Serialized::default(key, value));
             let err = AuthConfig::from_figment(&figment)

@@ -125,7 +125,11 @@ impl Backend {
     }
 }
 
-/// `url` with its password, if any, replaced by `***`: safe to log.
+/// `url` safe to log: the password of its user information, and the value
+/// of every query parameter named like a credential (`password`, `pass`,
+/// `pwd`, `secret`, `token`, `access_token`, `refresh_token`,
+/// `client_secret`, `code`, `api_key`, ..., in any case), replaced by `***`.
+/// Other parameters are kept.
 ///
 /// # Example
 ///
@@ -134,29 +138,15 @@ impl Backend {
 ///     auth_core::database::redact_url("postgres://app:hunter2@db/app"),
 ///     "postgres://app:***@db/app"
 /// );
+/// assert_eq!(
+///     auth_core::database::redact_url("postgres://app@db/app?Password=hunter2&sslmode=require"),
+///     "postgres://app@db/app?Password=***&sslmode=require"
+/// );
 /// assert_eq!(auth_core::database::redact_url("sqlite://demo.db"), "sqlite://demo.db");
 /// ```
 #[must_use]
 pub fn redact_url(url: &str) -> String {
-    let Some(start) = url.find("://").map(|i| i + 3) else {
-        return url.to_owned();
-    };
-    let authority_end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| start + i);
-    let authority = &url[start..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_owned();
-    };
-    let Some(colon) = authority[..at].find(':') else {
-        return url.to_owned();
-    };
-    format!(
-        "{}{}:***{}",
-        &url[..start],
-        &authority[..colon],
-        &url[start + at..]
-    )
+    crate::redact::url(url)
 }
 
 /// The user and refresh-token store a database URL selects.
@@ -489,6 +479,10 @@ mod tests {
             ("postgresql://u@h/db", "postgresql://u@h/db"),
             ("postgres://h/db", "postgres://h/db"),
             ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
+            (
+                "postgres://u@h/db?password=hunter2&application_name=demo",
+                "postgres://u@h/db?password=***&application_name=demo",
+            ),
             ("sqlite::memory:", "sqlite::memory:"),
         ] {
             assert_eq!(redact_url(url), shown);

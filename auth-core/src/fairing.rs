@@ -89,9 +89,14 @@ impl Auth {
     ///
     /// # Errors
     ///
-    /// Launch is aborted, with the reason in the log, when no key source is
-    /// configured, a static key is symmetric, `auth_jwks_url` is not an
-    /// `http(s)` URL (or the feature `remote-jwks` is off), or the first
+    /// Launch is aborted, with the reason in the log, when `auth_audience`
+    /// is not set explicitly (the default `"api"` would make services left
+    /// at defaults accept each other's tokens; settings given with
+    /// [`AuthFairing::config`] count as explicit unless their audience is
+    /// the default), no key source is configured, a static key is
+    /// symmetric, `auth_jwks_url` is not an `http(s)` URL (or the feature
+    /// `remote-jwks` is off), is plain `http://` to another machine without
+    /// `auth_jwks_allow_insecure_http = true`, or the first
     /// fetch of the JWKS fails (no retry: start the resource server once
     /// the issuer answers, or let the supervisor restart it).
     pub fn resource_server() -> AuthFairing {
@@ -237,7 +242,13 @@ impl AuthFairing {
         };
         config.validate()?;
         if self.resource_server {
-            return self.build_resource_server(&config);
+            // Settings given in code say their audience; read from the
+            // figment, the default only counts when it was written down.
+            let audience_explicit = match &self.config {
+                Some(config) => config.audience != crate::config::DEFAULT_AUDIENCE,
+                None => figment.find_value("auth_audience").is_ok(),
+            };
+            return self.build_resource_server(&config, audience_explicit);
         }
         let tokens = config.access_tokens(self.keys.clone())?;
         let tokens = with_more_keys(tokens, &self.verification_keys)?;
@@ -299,7 +310,11 @@ fn with_more_keys(tokens: AccessTokens, more: &KeySet) -> Result<AccessTokens, C
 impl AuthFairing {
     /// [`Self::build`] for a resource server: a verifier, no stores, no
     /// hashing.
-    fn build_resource_server(&self, config: &AuthConfig) -> Result<Auth, ConfigError> {
+    fn build_resource_server(
+        &self,
+        config: &AuthConfig,
+        audience_explicit: bool,
+    ) -> Result<Auth, ConfigError> {
         let mut keys = config.verification_keys()?;
         for key in &self.verification_keys {
             keys.insert(key.clone())?;
@@ -315,7 +330,7 @@ impl AuthFairing {
                 "auth: a resource server never signs: auth_secret and auth_signing_key are ignored"
             );
         }
-        let (tokens, resource_server) = ResourceServer::build(config, keys)?;
+        let (tokens, resource_server) = ResourceServer::build(config, keys, audience_explicit)?;
         let mut scopes = config.scope_registry()?;
         scopes.extend(self.scopes.clone());
         Ok(Auth {

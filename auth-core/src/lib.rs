@@ -48,7 +48,7 @@ pub use auth::Auth;
 pub use auth_macros::protected;
 pub use authorization::extract_bearer;
 pub use config::ResourceServerError;
-pub use config::{AuthConfig, ConfigError};
+pub use config::{AuthConfig, ConfigError, DEFAULT_AUDIENCE};
 pub use error::{AuthError, GrantProblem, RequestProblem, ScopeProblem, ServerProblem};
 pub use events::{AuthEvent, AuthEventKind};
 pub use fairing::AuthFairing;
@@ -57,7 +57,10 @@ pub use grant::{
     MAX_CLIENT_ID_LEN, MAX_SCOPE_LEN, MAX_USERNAME_LEN, TokenResponse, hash_refresh_token,
 };
 pub use guard::{AuthUser, BearerToken, MaybeUser, Protected};
-pub use password::{MAX_PASSWORD_LEN, Password, PasswordError, PasswordHasher, Verification};
+pub use password::{
+    MAX_PASSWORD_LEN, Password, PasswordError, PasswordHasher, PasswordPolicy, PolicyViolation,
+    Verification,
+};
 pub use quiet_log::{SUMMARY_INTERVAL, install_logger};
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{

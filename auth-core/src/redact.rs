@@ -19,20 +19,118 @@ use std::borrow::Cow;
 /// What replaces a secret in the log.
 pub(crate) const REDACTED: &str = "<redacted>";
 
-/// Parameter names whose values are credentials.
-const SECRET_NAMES: [&str; 7] = [
+/// Parameter names whose values are credentials, compared after
+/// percent-decoding and lowercasing. Used for `name=value` pairs in log
+/// lines and for query parameters in [`url`].
+const SECRET_NAMES: [&str; 19] = [
     "access_token",
     "refresh_token",
-    "password",
-    "client_secret",
-    "token",
     "id_token",
+    "token",
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "sslpassword",
+    "secret",
+    "client_secret",
     "code",
+    "api_key",
+    "apikey",
+    "api-key",
+    "key",
+    "auth",
+    "sig",
+    "signature",
+];
+
+/// Headers whose values are credentials: Rocket logs whole requests and
+/// responses, headers included, at `debug` (`received request: ..`).
+const SECRET_HEADERS: [&str; 6] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "x-auth-token",
 ];
 
 /// `line` with every secret it may carry replaced by [`REDACTED`].
 #[must_use]
 pub(crate) fn redact(line: &str) -> Cow<'_, str> {
+    match redact_headers(line) {
+        Some(masked) => Cow::Owned(redact_words(&masked).into_owned()),
+        None => redact_words(line),
+    }
+}
+
+/// Replaces the value of every credential header in `text`, in the form
+/// `Debug` gives (`"authorization": "Basic ..."`, as in Rocket's debug
+/// lines) and in the form `Display` gives (`Authorization: Basic ...`, to
+/// the end of the line). `None` when there is nothing to redact.
+fn redact_headers(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    if !SECRET_HEADERS.iter().any(|name| lower.contains(name)) {
+        return None;
+    }
+    // Byte ranges of the values to replace; header names are ASCII, so
+    // positions in `lower` are positions in `text`.
+    let mut values: Vec<(usize, usize)> = Vec::new();
+    for name in SECRET_HEADERS {
+        let mut from = 0;
+        while let Some(found) = lower[from..].find(name) {
+            let at = from + found;
+            from = at + name.len();
+            let before = lower[..at].chars().next_back();
+            let after = &lower[at + name.len()..];
+            if let Some(value) = after.strip_prefix("\": \"")
+                && before == Some('"')
+            {
+                let start = at + name.len() + 4;
+                let end = closing_quote(value).map_or(text.len(), |i| start + i);
+                values.push((start, end));
+            } else if let Some(value) = after.strip_prefix(": ")
+                && before.is_none_or(|c| c.is_whitespace() || matches!(c, '{' | ',' | '['))
+            {
+                let start = at + name.len() + 2;
+                let end = value.find(['\n', '\r']).map_or(text.len(), |i| start + i);
+                values.push((start, end));
+            }
+        }
+    }
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (start, end) in values {
+        if start < copied {
+            continue;
+        }
+        out.push_str(&text[copied..start]);
+        out.push_str(REDACTED);
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+/// The index of the first `"` in `s` that no backslash escapes.
+fn closing_quote(s: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return Some(i),
+            _ => escaped = false,
+        }
+    }
+    None
+}
+
+/// [`redact`] past the headers: word by word.
+fn redact_words(line: &str) -> Cow<'_, str> {
     // Rocket logs a failing guard's error with `{:?}`; a body that did not
     // parse (JSON, forms) is quoted in it verbatim.
     if line.contains("guard `")
@@ -129,6 +227,54 @@ fn is_secret_name(name: &str) -> bool {
     SECRET_NAMES.iter().any(|secret| decoded == *secret)
 }
 
+/// `url` safe to log: the password of its user information replaced by
+/// `***` (`postgres://app:***@db/app`), and so is the value of every query
+/// parameter whose name is a credential ([`SECRET_NAMES`], any case,
+/// percent-decoded: `?password=***&page=2`). Other parameters, the path and
+/// the fragment are kept.
+pub(crate) fn url(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        // No authority (`sqlite::memory:`, `sqlite:demo.db?mode=rwc`).
+        return mask_query(url);
+    };
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    let authority = &url[start..authority_end];
+    let rest = mask_query(&url[authority_end..]);
+    let masked_authority = match authority.rfind('@') {
+        Some(at) => match authority[..at].find(':') {
+            Some(colon) => format!("{}:***{}", &authority[..colon], &authority[at..]),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    format!("{}{masked_authority}{rest}", &url[..start])
+}
+
+/// `tail` (path, query and fragment) with the values of credential query
+/// parameters replaced by `***`.
+fn mask_query(tail: &str) -> String {
+    let Some(q) = tail.find('?') else {
+        return tail.to_owned();
+    };
+    let fragment_at = tail[q..].find('#').map_or(tail.len(), |i| q + i);
+    let query = &tail[q + 1..fragment_at];
+    let masked: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_name(name) => format!("{name}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!(
+        "{}?{}{}",
+        &tail[..q],
+        masked.join("&"),
+        &tail[fragment_at..]
+    )
+}
+
 /// Replaces every JWT-shaped run (three or more base64url segments joined by
 /// dots, each at least 8 characters) in `word`.
 fn redact_jwts(word: &str) -> Option<String> {
@@ -171,6 +317,33 @@ mod tests {
     use super::redact;
 
     #[test]
+    fn urls_keep_no_password_in_user_information_or_query() {
+        for (raw, shown) in [
+            (
+                "postgres://u:secret@h:5432/db?x=1",
+                "postgres://u:***@h:5432/db?x=1",
+            ),
+            (
+                "postgres://u@h/db?password=hunter2&sslmode=require",
+                "postgres://u@h/db?password=***&sslmode=require",
+            ),
+            (
+                "https://auth.example/jwks?PassWord=a&Token=b&page=2&access%5Ftoken=c#frag",
+                "https://auth.example/jwks?PassWord=***&Token=***&page=2&access%5Ftoken=***#frag",
+            ),
+            (
+                "https://h/?pwd=1&pass=2&secret=3&client_secret=4&code=5&api_key=6&refresh_token=7",
+                "https://h/?pwd=***&pass=***&secret=***&client_secret=***&code=***&api_key=***&refresh_token=***",
+            ),
+            ("sqlite:demo.db?mode=rwc", "sqlite:demo.db?mode=rwc"),
+            ("https://h/a?flag&mode=x", "https://h/a?flag&mode=x"),
+            ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
+        ] {
+            assert_eq!(super::url(raw), shown, "{raw}");
+        }
+    }
+
+    #[test]
     fn queries_are_dropped_from_paths() {
         assert_eq!(
             redact("GET /token?password=hunter2&username=bob:"),
@@ -207,6 +380,45 @@ mod tests {
             redact("Request guard `AuthUser` failed: InvalidToken(Expired)."),
             "Request guard `AuthUser` failed: InvalidToken(Expired)."
         );
+    }
+
+    #[test]
+    fn credential_headers_are_redacted_in_debug_and_display_forms() {
+        // Rocket's `received request: {:#?}` at debug level.
+        let request = "received request: Request {\n    method: GET,\n    headers: {\n        \
+             \"host\": \"127.0.0.1:8000\",\n        \"authorization\": \"Basic am9objpzZWNyZXQ=\",\n        \
+             \"cookie\": \"sid=Opaque-Cookie-Value; theme=dark\",\n        \
+             \"x-trace\": \"keep-me\",\n    },\n}";
+        let shown = redact(request);
+        assert!(!shown.contains("am9objpzZWNyZXQ"), "{shown}");
+        assert!(!shown.contains("Opaque-Cookie-Value"), "{shown}");
+        assert!(
+            shown.contains("\"authorization\": \"<redacted>\","),
+            "{shown}"
+        );
+        assert!(shown.contains("\"cookie\": \"<redacted>\","), "{shown}");
+        assert!(shown.contains("\"host\": \"127.0.0.1:8000\""), "{shown}");
+        assert!(shown.contains("keep-me"), "{shown}");
+        // `Debug` of one header map on one line, an escaped quote inside.
+        assert_eq!(
+            redact(r#"{"Set-Cookie": "a=\"b\"; HttpOnly", "accept": "*/*"}"#),
+            r#"{"Set-Cookie": "<redacted>", "accept": "*/*"}"#
+        );
+        // `Display` of a header.
+        assert_eq!(
+            redact("Authorization: Basic am9objpzZWNyZXQ=\nnext"),
+            "Authorization: <redacted>\nnext"
+        );
+        assert_eq!(
+            redact("header Proxy-Authorization: Bearer opaque"),
+            "header Proxy-Authorization: <redacted>"
+        );
+        // Words that only contain a header's name are left alone.
+        assert_eq!(
+            redact("no authorization header: refused"),
+            "no authorization header: refused"
+        );
+        assert_eq!(redact("cookies: 3"), "cookies: 3");
     }
 
     #[test]

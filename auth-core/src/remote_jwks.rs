@@ -329,11 +329,6 @@ impl RemoteJwks {
         }
     }
 
-    /// The URL the keys come from.
-    pub(crate) fn url(&self) -> &str {
-        self.inner.fetcher.url()
-    }
-
     /// How many fetches were started.
     pub(crate) fn fetches(&self) -> u64 {
         self.inner.fetches.load(Ordering::Relaxed)

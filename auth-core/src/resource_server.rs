@@ -29,10 +29,17 @@ pub(crate) struct ResourceServer {
 impl ResourceServer {
     /// The verifier and the resource-server state, from the settings and
     /// the keys given in code. Fetches nothing: [`Self::start`] does.
+    ///
+    /// `audience_explicit`: whether `auth_audience` was configured rather
+    /// than left at its default; a resource server refuses the default.
     pub(crate) fn build(
         config: &AuthConfig,
         static_keys: KeySet,
+        audience_explicit: bool,
     ) -> Result<(AccessTokens, Self), ConfigError> {
+        if !audience_explicit || config.audience.trim().is_empty() {
+            return Err(ResourceServerError::AudienceRequired.into());
+        }
         if let Some(key) = static_keys.iter().find(|key| key.is_symmetric()) {
             return Err(ResourceServerError::SymmetricKey {
                 kid: key.kid().to_owned(),
@@ -50,6 +57,19 @@ impl ResourceServer {
                     url: url.to_owned(),
                 }
                 .into());
+            }
+            if !is_https_or_loopback(url) {
+                if !config.jwks_allow_insecure_http {
+                    return Err(ResourceServerError::InsecureJwksUrl {
+                        url: crate::redact::url(url),
+                    }
+                    .into());
+                }
+                log::warn!(
+                    "auth: the JWKS URL {} is not https and auth_jwks_allow_insecure_http is set: \
+                     anyone on the path can substitute keys",
+                    crate::redact::url(url)
+                );
             }
         }
         #[cfg(feature = "remote-jwks")]
@@ -100,12 +120,6 @@ impl ResourceServer {
     pub(crate) async fn start(&self) -> Result<(), String> {
         #[cfg(feature = "remote-jwks")]
         if let Some(remote) = &self.remote {
-            if !is_https_or_loopback(remote.url()) {
-                log::warn!(
-                    "auth: the JWKS URL {} is not https: anyone on the path can substitute keys",
-                    remote.url()
-                );
-            }
             remote.fetch_now().await.map_err(|e| e.to_string())?;
             if let Some(period) = self.refresh_interval {
                 remote.spawn_periodic_refresh(period);
@@ -144,7 +158,6 @@ impl ResourceServer {
 
 /// Whether keys fetched from `url` cannot be substituted on the network:
 /// `https://`, or plain HTTP to this machine.
-#[cfg(feature = "remote-jwks")]
 fn is_https_or_loopback(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("https://") {
@@ -189,9 +202,50 @@ fn merge(static_keys: &KeySet, fetched: &jsonwebtoken::jwk::JwkSet) -> Result<Ke
     Ok(keys)
 }
 
-#[cfg(all(test, feature = "remote-jwks"))]
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(url: &str) -> AuthConfig {
+        AuthConfig {
+            audience: "reports".to_owned(),
+            jwks_url: Some(url.to_owned()),
+            ..AuthConfig::default()
+        }
+    }
+
+    fn build_error(config: &AuthConfig, audience_explicit: bool) -> Option<ConfigError> {
+        ResourceServer::build(config, KeySet::new(), audience_explicit).err()
+    }
+
+    #[test]
+    fn the_default_audience_is_refused() {
+        let config = config("https://auth.example/jwks");
+        for (explicit, audience) in [(false, "reports"), (true, ""), (true, "  ")] {
+            let mut config = config.clone();
+            config.audience = audience.to_owned();
+            let err = build_error(&config, explicit).expect("refused");
+            assert_eq!(err, ResourceServerError::AudienceRequired.into());
+            assert!(err.to_string().contains("auth_audience"), "{err}");
+        }
+    }
+
+    #[cfg(feature = "remote-jwks")]
+    #[test]
+    fn plain_http_to_another_machine_needs_the_opt_in() {
+        let mut config = config("http://admin:hunter2@auth.example/jwks");
+        let err = build_error(&config, true).expect("refused");
+        let text = err.to_string();
+        assert!(text.contains("auth_jwks_allow_insecure_http"), "{text}");
+        assert!(text.contains("auth_jwks_url"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+
+        config.jwks_allow_insecure_http = true;
+        assert_eq!(build_error(&config, true), None);
+        for url in ["http://127.0.0.1:8000/jwks", "https://auth.example/jwks"] {
+            assert_eq!(build_error(&self::config(url), true), None, "{url}");
+        }
+    }
 
     #[test]
     fn plain_http_is_trusted_only_to_this_machine() {

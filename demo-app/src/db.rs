@@ -7,7 +7,7 @@
 //! (`migrations/` and `migrations-postgres/`).
 
 use auth_core::database::Database;
-use auth_core::{Auth, PasswordHasher, Scopes, StoreError, UserRecord};
+use auth_core::{Auth, PasswordHasher, Scopes, StoreError, UserRecord, UserStore as _};
 use rocket::fairing::AdHoc;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -100,6 +100,14 @@ async fn prepare(store: &Database, hasher: &PasswordHasher) -> Result<(), StoreE
     migrate(store).await?;
     seed_users(store, hasher).await?;
     seed_tasks(store).await.map_err(StoreError::backend)?;
+    // A release build is meant for real use: say loudly when anyone who
+    // read the README can log in (debug builds skip the hashes).
+    if !cfg!(debug_assertions) {
+        let exposed = with_documented_passwords(store, hasher).await?;
+        if !exposed.is_empty() {
+            log::error!("{}", documented_passwords_warning(&exposed));
+        }
+    }
     let users = store.count_users().await?;
     log::info!("demo: database ready, {users} users");
     Ok(())
@@ -123,6 +131,37 @@ async fn seed_users(store: &Database, hasher: &PasswordHasher) -> Result<(), Sto
         }
     }
     Ok(())
+}
+
+/// The demo users that still have the password the README documents.
+pub(crate) async fn with_documented_passwords(
+    store: &Database,
+    hasher: &PasswordHasher,
+) -> Result<Vec<&'static str>, StoreError> {
+    let mut exposed = Vec::new();
+    for (username, password, _, _) in DEMO_USERS {
+        let Some(user) = store.find_user(username).await? else {
+            continue;
+        };
+        if matches!(
+            hasher.verify(password, &user.password_hash).await,
+            Ok(auth_core::Verification::Match { .. })
+        ) {
+            exposed.push(username);
+        }
+    }
+    Ok(exposed)
+}
+
+/// The launch warning of a release build whose demo users keep their
+/// documented passwords. Names the users, never the passwords.
+pub(crate) fn documented_passwords_warning(users: &[&str]) -> String {
+    format!(
+        "demo: RELEASE BUILD WITH PUBLIC PASSWORDS: the demo users {} still have the passwords \
+         documented in the README, so anyone can log in as them; set new ones with \
+         `demo-app user passwd NAME` or remove them with `demo-app user delete NAME`",
+        users.join(", ")
+    )
 }
 
 /// Adds the demo tasks when the task table is empty, in one statement so
@@ -230,5 +269,33 @@ impl Db {
     /// Every user, by username.
     pub(crate) async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.store.list_users().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::database::PoolSettings;
+
+    #[rocket::async_test]
+    async fn the_demo_users_documented_passwords_are_found_and_named_not_shown() {
+        let store = Database::connect("sqlite::memory:", &PoolSettings::default())
+            .await
+            .expect("in-memory database");
+        let hasher = PasswordHasher::new();
+        prepare(&store, &hasher).await.expect("seeded");
+        assert_eq!(
+            with_documented_passwords(&store, &hasher).await.unwrap(),
+            ["johndoe", "alice", "admin"]
+        );
+        let hash = hasher.hash("Glacier-Tuba-Orchard-58").await.unwrap();
+        assert!(store.set_password("johndoe", &hash).await.unwrap());
+        let exposed = with_documented_passwords(&store, &hasher).await.unwrap();
+        assert_eq!(exposed, ["alice", "admin"]);
+        let warning = documented_passwords_warning(&exposed);
+        assert!(warning.contains("alice, admin"), "{warning}");
+        for (_, password, _, _) in DEMO_USERS {
+            assert!(!warning.contains(password), "{warning}");
+        }
     }
 }

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 
 use auth_core::database::{Database, redact_url};
 use auth_core::{
-    AuthConfig, MAX_PASSWORD_LEN, Password, PasswordHasher, RefreshTokenStore as _, ScopeRegistry,
-    Scopes, UserStore as _,
+    AuthConfig, MAX_PASSWORD_LEN, Password, PasswordHasher, PasswordPolicy, RefreshTokenStore as _,
+    ScopeRegistry, Scopes, UserStore as _,
 };
 use clap::{Parser, Subcommand};
 use rocket::figment::Figment;
@@ -153,7 +153,7 @@ async fn user(action: UserCommand) -> Result<String, String> {
         _ => None,
     };
     let password = match &action {
-        UserCommand::Passwd { .. } => Some(read_password()?),
+        UserCommand::Passwd { name } => Some(read_password(name, &password_policy()?)?),
         _ => None,
     };
     let store = open_store().await?;
@@ -269,7 +269,7 @@ async fn adduser(name: &str, scopes: &str, disabled: bool) -> Result<String, Str
     let url = demo_app::database_url(&figment).map_err(|e| format!("configuration: {e}"))?;
     auth_core::database::Backend::of(&url)
         .map_err(|e| format!("database {}: {e}", redact_url(&url)))?;
-    let password = read_password()?;
+    let password = read_password(name, &password_policy()?)?;
     let hash = PasswordHasher::new()
         .hash(password.expose())
         .await
@@ -347,9 +347,20 @@ fn check_scopes(list: &str, declared: &ScopeRegistry) -> Result<Scopes, String> 
     Ok(scopes)
 }
 
-/// Reads one line from standard input as the password, without echo when
-/// it is a terminal.
-fn read_password() -> Result<Password, String> {
+/// The rules for new passwords, from the configuration
+/// (`auth_password_min_chars`, `auth_password_min_score`).
+fn password_policy() -> Result<PasswordPolicy, String> {
+    let config = AuthConfig::from_figment(&demo_app::figment())
+        .map_err(|e| format!("configuration: {e}"))?;
+    config
+        .validate()
+        .map_err(|e| format!("configuration: {e}"))?;
+    Ok(config.password_policy())
+}
+
+/// Reads one line from standard input as the new password of `username`,
+/// without echo when it is a terminal, and checks it against `policy`.
+fn read_password(username: &str, policy: &PasswordPolicy) -> Result<Password, String> {
     let stdin = std::io::stdin();
     let echo = if stdin.is_terminal() {
         eprint!("Password: ");
@@ -380,12 +391,11 @@ fn read_password() -> Result<Password, String> {
                 .to_owned(),
         );
     }
-    if password.len() > MAX_PASSWORD_LEN {
-        return Err(format!(
-            "the password is longer than {MAX_PASSWORD_LEN} bytes"
-        ));
-    }
-    Ok(Password::new(password))
+    let password = Password::new(password);
+    policy
+        .check(username, password.expose())
+        .map_err(|e| format!("password refused: {e}"))?;
+    Ok(password)
 }
 
 /// Turns terminal echo off (`stty -echo`) until dropped. Best effort: where

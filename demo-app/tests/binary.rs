@@ -111,15 +111,18 @@ fn adduser_adds_a_user_the_running_server_accepts() {
 
     let added = workdir.run(
         &["adduser", "bob", "--scopes", "read:items"],
-        "bob-password-1\n",
+        "Glacier-Tuba-Orchard-58\n",
     );
     added.assert_success();
     assert!(added.stdout.contains("bob"), "{added:?}");
-    assert!(!added.stdout.contains("bob-password-1") && !added.stderr.contains("bob-password-1"));
+    assert!(
+        !added.stdout.contains("Glacier-Tuba-Orchard-58")
+            && !added.stderr.contains("Glacier-Tuba-Orchard-58")
+    );
 
     let bob = token(
         &server,
-        &[("username", "bob"), ("password", "bob-password-1")],
+        &[("username", "bob"), ("password", "Glacier-Tuba-Orchard-58")],
     );
     assert_eq!(bob.status, 200, "{bob:?}");
     assert_eq!(bob.json["scope"], "read:items");
@@ -134,12 +137,15 @@ fn adduser_adds_a_user_the_running_server_accepts() {
             "read:items write:items",
             "--disabled",
         ],
-        "carol-password\r\n",
+        "Velvet-Kayak-Meadow-31\r\n",
     );
     disabled.assert_success();
     let carol = token(
         &server,
-        &[("username", "carol"), ("password", "carol-password")],
+        &[
+            ("username", "carol"),
+            ("password", "Velvet-Kayak-Meadow-31"),
+        ],
     );
     assert_eq!(
         (carol.status, carol.json["error"].as_str()),
@@ -166,23 +172,35 @@ fn adduser_adds_a_user_the_running_server_accepts() {
 fn adduser_failures_are_clear_and_write_nothing() {
     let workdir = Workdir::new();
     workdir
-        .run(&["adduser", "bob", "--scopes", "read:items"], "pw-1\n")
+        .run(
+            &["adduser", "bob", "--scopes", "read:items"],
+            "Pumice-Lantern-Otter-11\n",
+        )
         .assert_success();
 
-    let duplicate = workdir.run(&["adduser", "bob", "--scopes", "admin"], "pw-2\n");
+    let duplicate = workdir.run(
+        &["adduser", "bob", "--scopes", "admin"],
+        "Pumice-Lantern-Otter-22\n",
+    );
     duplicate.assert_failure("already exists");
     let unknown = workdir.run(
         &["adduser", "dave", "--scopes", "read:items delete:all"],
-        "pw-3\n",
+        "Pumice-Lantern-Otter-33\n",
     );
     unknown.assert_failure("unknown scope \"delete:all\"");
-    let malformed = workdir.run(&["adduser", "dave", "--scopes", "read\"items"], "pw-3\n");
+    let malformed = workdir.run(
+        &["adduser", "dave", "--scopes", "read\"items"],
+        "Pumice-Lantern-Otter-33\n",
+    );
     malformed.assert_failure("--scopes");
     let empty = workdir.run(&["adduser", "dave", "--scopes", "read:items"], "");
     empty.assert_failure("password is empty");
     let blank_line = workdir.run(&["adduser", "dave", "--scopes", "read:items"], "\n");
     blank_line.assert_failure("password is empty");
-    let bad_name = workdir.run(&["adduser", "da ve", "--scopes", "read:items"], "pw-3\n");
+    let bad_name = workdir.run(
+        &["adduser", "da ve", "--scopes", "read:items"],
+        "Pumice-Lantern-Otter-33\n",
+    );
     bad_name.assert_failure("username");
     for failed in [
         &duplicate,
@@ -194,24 +212,36 @@ fn adduser_failures_are_clear_and_write_nothing() {
     ] {
         assert_eq!(failed.status.code(), Some(1), "{failed:?}");
         assert!(
-            !failed.stderr.contains("pw-"),
+            !failed.stderr.contains("Pumice-Lantern"),
             "echoes the password: {failed:?}"
         );
     }
     // clap's usage errors.
-    let no_scopes = workdir.run(&["adduser", "dave"], "pw-3\n");
+    let no_scopes = workdir.run(&["adduser", "dave"], "Pumice-Lantern-Otter-33\n");
     assert_eq!(no_scopes.status.code(), Some(2), "{no_scopes:?}");
     assert!(no_scopes.stderr.contains("--scopes"), "{no_scopes:?}");
 
     // None of the failures wrote dave, and bob kept his first password.
     workdir
-        .run(&["adduser", "dave", "--scopes", "read:items"], "pw-4\n")
+        .run(
+            &["adduser", "dave", "--scopes", "read:items"],
+            "Pumice-Lantern-Otter-44\n",
+        )
         .assert_success();
     let server = Server::start(&workdir);
-    let bob = token(&server, &[("username", "bob"), ("password", "pw-1")]);
+    let bob = token(
+        &server,
+        &[("username", "bob"), ("password", "Pumice-Lantern-Otter-11")],
+    );
     assert_eq!(bob.status, 200, "{bob:?}");
     assert_eq!(bob.json["scope"], "read:items");
-    let dave = token(&server, &[("username", "dave"), ("password", "pw-4")]);
+    let dave = token(
+        &server,
+        &[
+            ("username", "dave"),
+            ("password", "Pumice-Lantern-Otter-44"),
+        ],
+    );
     assert_eq!(dave.status, 200, "{dave:?}");
     // Users existed before the first start: no demo users were added.
     let john = token(&server, &[("username", "johndoe"), ("password", "secret")]);
@@ -260,20 +290,23 @@ fn user_commands_end_sessions_of_a_running_server() {
 
     // A new password ends sessions; only the new password logs in.
     let session = login(&server, "johndoe", "secret");
-    let passwd = workdir.run(&["user", "passwd", "johndoe"], "new-secret-1\n");
+    let passwd = workdir.run(&["user", "passwd", "johndoe"], "Saffron-Trellis-Comet-71\n");
     passwd.assert_success();
     assert!(passwd.stdout.contains("revoked"), "{passwd:?}");
-    assert!(!passwd.stdout.contains("new-secret-1") && !passwd.stderr.contains("new-secret-1"));
+    assert!(
+        !passwd.stdout.contains("Saffron-Trellis-Comet-71")
+            && !passwd.stderr.contains("Saffron-Trellis-Comet-71")
+    );
     assert_invalid_grant(&refresh(&server, &field(&session, "refresh_token")));
     assert_invalid_grant(&login(&server, "johndoe", "secret"));
-    let session = login(&server, "johndoe", "new-secret-1");
+    let session = login(&server, "johndoe", "Saffron-Trellis-Comet-71");
     assert_eq!(session.status, 200, "{session:?}");
 
     // Disabling ends sessions, and enabling again does not revive them.
     workdir
         .run(&["user", "disable", "johndoe"], "")
         .assert_success();
-    assert_invalid_grant(&login(&server, "johndoe", "new-secret-1"));
+    assert_invalid_grant(&login(&server, "johndoe", "Saffron-Trellis-Comet-71"));
     let enabled = workdir.run(&["user", "enable", "johndoe"], "");
     enabled.assert_success();
     assert!(
@@ -286,7 +319,7 @@ fn user_commands_end_sessions_of_a_running_server() {
     let scopes = workdir.run(&["user", "scopes", "johndoe", "read:items"], "");
     scopes.assert_success();
     assert!(scopes.stdout.contains("scopes read:items"), "{scopes:?}");
-    let narrowed = login(&server, "johndoe", "new-secret-1");
+    let narrowed = login(&server, "johndoe", "Saffron-Trellis-Comet-71");
     assert_eq!(narrowed.json["scope"], "read:items", "{narrowed:?}");
 
     // The list shows state and scopes.
@@ -312,11 +345,14 @@ fn user_commands_end_sessions_of_a_running_server() {
     workdir
         .run(
             &["adduser", "johndoe", "--scopes", "read:items"],
-            "again-2\n",
+            "Marble-Quiver-Ember-62\n",
         )
         .assert_success();
     assert_invalid_grant(&refresh(&server, &field(&narrowed, "refresh_token")));
-    assert_eq!(login(&server, "johndoe", "again-2").status, 200);
+    assert_eq!(
+        login(&server, "johndoe", "Marble-Quiver-Ember-62").status,
+        200
+    );
     let list = workdir.run(&["user", "list"], "");
     assert!(list.stdout.starts_with("3 users"), "{list:?}");
 }
@@ -325,7 +361,10 @@ fn user_commands_end_sessions_of_a_running_server() {
 fn user_command_failures_are_clear() {
     let workdir = Workdir::new();
     workdir
-        .run(&["adduser", "bob", "--scopes", "read:items"], "pw-1\n")
+        .run(
+            &["adduser", "bob", "--scopes", "read:items"],
+            "Pumice-Lantern-Otter-11\n",
+        )
         .assert_success();
     for action in ["disable", "enable", "revoke", "delete"] {
         let missing = workdir.run(&["user", action, "nobody"], "");
@@ -333,7 +372,7 @@ fn user_command_failures_are_clear() {
         assert_eq!(missing.status.code(), Some(1), "{missing:?}");
     }
     workdir
-        .run(&["user", "passwd", "nobody"], "pw-2\n")
+        .run(&["user", "passwd", "nobody"], "Pumice-Lantern-Otter-22\n")
         .assert_failure("no user named \"nobody\"");
     workdir
         .run(&["user", "passwd", "bob"], "")
@@ -351,4 +390,55 @@ fn user_command_failures_are_clear() {
     // clap's usage errors exit with 2.
     let usage = workdir.run(&["user", "frobnicate", "bob"], "");
     assert_eq!(usage.status.code(), Some(2), "{usage:?}");
+}
+
+/// New passwords follow auth-core's `PasswordPolicy` (NIST SP 800-63B):
+/// too short, the username, and known-weak passwords are refused with the
+/// rule that failed, never echoing the password, and nothing is written.
+#[test]
+fn new_passwords_must_follow_the_policy() {
+    let workdir = Workdir::new();
+    for (name, password, rule) in [
+        ("erin", "Ab1!xyz", "at least 8 characters"),
+        ("erin", "Erin-Erin-Erin-7", "must not contain the username"),
+        ("erin", "password123", "too easy to guess"),
+        ("erin", "qwertyuiop", "too easy to guess"),
+    ] {
+        let refused = workdir.run(
+            &["adduser", name, "--scopes", "read:items"],
+            &format!("{password}\n"),
+        );
+        refused.assert_failure(rule);
+        assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+        assert!(
+            !refused.stderr.contains(password) && !refused.stdout.contains(password),
+            "echoes the password: {refused:?}"
+        );
+    }
+    workdir
+        .run(
+            &["adduser", "erin", "--scopes", "read:items"],
+            "Glacier-Tuba-Orchard-58\n",
+        )
+        .assert_success();
+    workdir
+        .run(&["user", "passwd", "erin"], "sunshine1\n")
+        .assert_failure("too easy to guess");
+    // The minimum length is configurable.
+    let strict = Workdir::new().with_env("ROCKET_AUTH_PASSWORD_MIN_CHARS", "30");
+    strict
+        .run(
+            &["adduser", "erin", "--scopes", "read:items"],
+            "Glacier-Tuba-Orchard-58\n",
+        )
+        .assert_failure("at least 30 characters");
+    let server = Server::start(&workdir);
+    let erin = token(
+        &server,
+        &[
+            ("username", "erin"),
+            ("password", "Glacier-Tuba-Orchard-58"),
+        ],
+    );
+    assert_eq!(erin.status, 200, "{erin:?}");
 }

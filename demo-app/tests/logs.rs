@@ -181,3 +181,73 @@ fn refused_requests_do_not_write_a_warning_each() {
         );
     }
 }
+
+/// At Rocket's release default level (`critical`), which hides `info`,
+/// successful logins and refreshes still reach the log: as a summary at
+/// `warn` (ASVS 7.2.1), the first at once, the rest at most once per
+/// `SUMMARY_INTERVAL`. No line per success, so logins cannot flood it.
+#[test]
+fn successes_are_summarised_at_the_release_default_level() {
+    let workdir = Workdir::new().with_env("ROCKET_LOG_LEVEL", "critical");
+    let added = workdir.run(
+        &["adduser", "summary", "--scopes", "read:items"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(added.status.success(), "{added:?}");
+    let server = Server::start(&workdir);
+    let login = token(&server, &[("username", "summary"), ("password", PASSWORD)]);
+    assert_eq!(login.status, 200, "{login:?}");
+    let mut refresh = field(&login, "refresh_token");
+    for _ in 0..3 {
+        let refreshed = token(
+            &server,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        );
+        assert_eq!(refreshed.status, 200, "{refreshed:?}");
+        refresh = field(&refreshed, "refresh_token");
+    }
+    let log = server.log_text();
+    assert!(
+        log.contains("auth: 1 logins, 0 refreshes, 0 revocations succeeded since the start"),
+        "{log}"
+    );
+    // The refreshes wait for the next interval; no line each.
+    assert!(!log.contains("event=refreshed"), "{log}");
+    assert!(!log.contains("event=login_succeeded"), "{log}");
+
+    std::thread::sleep(auth_core::SUMMARY_INTERVAL + std::time::Duration::from_millis(200));
+    let refreshed = token(
+        &server,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    );
+    assert_eq!(refreshed.status, 200, "{refreshed:?}");
+    let log = server.log_text();
+    assert!(
+        log.contains("auth: 0 logins, 4 refreshes, 0 revocations succeeded in the last"),
+        "{log}"
+    );
+}
+
+/// At `debug`, Rocket logs whole requests, headers included: the values
+/// of `Authorization` (here `Basic`) and `Cookie` are redacted.
+#[test]
+fn credential_headers_are_redacted_at_debug_level() {
+    const BASIC: &str = "bG9nZ2VyOkRpc3RpbmN0aXZlLUhvcnNlLUJhdHRlcnktNDI=";
+    const COOKIE: &str = "Opaque-Session-Cookie-Walrus-31";
+    let workdir = Workdir::new().with_env("ROCKET_LOG_LEVEL", "debug");
+    let server = Server::start(&workdir);
+    let reply = read(
+        agent()
+            .get(&server.url("/users/me"))
+            .set("Authorization", &format!("Basic {BASIC}"))
+            .set("Cookie", &format!("session={COOKIE}"))
+            .call(),
+    );
+    assert!(reply.status >= 400, "{reply:?}");
+    let log = server.log_text();
+    assert!(log.contains("received request"), "{log}");
+    assert!(log.contains("\"authorization\": \"<redacted>\""), "{log}");
+    for secret in [BASIC, &BASIC[..16], COOKIE] {
+        assert!(!log.contains(secret), "the log leaks {secret:?}:\n{log}");
+    }
+}

@@ -142,11 +142,11 @@ fn two_instances_share_users_items_tokens_and_refresh_families() {
     // A user added with the admin command logs in on both.
     let added = workdir.run(
         &["adduser", "carol", "--scopes", "read:items"],
-        "carol-password\n",
+        "Velvet-Kayak-Meadow-31\n",
     );
     assert!(added.status.success(), "{added:?}");
     for server in [&a, &b] {
-        let carol = login(server, "carol", "carol-password");
+        let carol = login(server, "carol", "Velvet-Kayak-Meadow-31");
         assert_eq!(carol.json["scope"], "read:items");
     }
     let listed = workdir.run(&["user", "list"], "");

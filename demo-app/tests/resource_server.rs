@@ -140,6 +140,8 @@ impl ResourceServer {
             .env("ROCKET_ADDRESS", "127.0.0.1")
             .env("ROCKET_PORT", port.to_string())
             .env("ROCKET_AUTH_JWKS_URL", jwks_url)
+            .env("ROCKET_AUTH_AUDIENCE", "api")
+            .env_remove("ROCKET_AUTH_JWKS_ALLOW_INSECURE_HTTP")
             .env(
                 "ROCKET_AUTH_JWKS_MIN_REFRESH_INTERVAL",
                 INTERVAL.as_secs().to_string(),
@@ -453,6 +455,38 @@ fn the_resource_server_trusts_the_demo_keys_and_follows_a_rotation() {
     assert_invalid_token(&get(&rs.url("/reports"), Some(&unknown)), "unknown kid");
     assert_invalid_token(&get(&rs.url("/reports"), Some(&token_a)), "A removed");
     assert_eq!(get(&rs.url("/reports"), Some(&token_b)).status, 200);
+}
+
+/// The resource server's combined output when it exits at launch.
+fn launch_log(command: &mut Command) -> String {
+    let output = command.output().expect("run resource-server");
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
+#[test]
+fn the_resource_server_refuses_defaults_that_trust_too_much() {
+    let workdir = Workdir::new();
+    let url = format!("http://127.0.0.1:{}/.well-known/jwks.json", free_port());
+
+    // No explicit audience: refused before any fetch.
+    let mut command = ResourceServer::command(&workdir, &url, free_port());
+    command.env_remove("ROCKET_AUTH_AUDIENCE");
+    let log = launch_log(&mut command);
+    assert!(log.contains("refusing to start"), "{log}");
+    assert!(log.contains("explicit auth_audience"), "{log}");
+
+    // Plain http to another machine: refused, naming the opt-in; with the
+    // opt-in the launch goes on to the fetch (which fails: nobody listens).
+    let remote = "http://192.0.2.1:9/.well-known/jwks.json";
+    let log = launch_log(&mut ResourceServer::command(&workdir, remote, free_port()));
+    assert!(log.contains("auth_jwks_allow_insecure_http"), "{log}");
+    let mut command = ResourceServer::command(&workdir, remote, free_port());
+    command
+        .env("ROCKET_AUTH_JWKS_ALLOW_INSECURE_HTTP", "true")
+        .env("ROCKET_AUTH_JWKS_TIMEOUT", "1");
+    let log = launch_log(&mut command);
+    assert!(log.contains("fetching the JWKS"), "{log}");
 }
 
 #[test]

@@ -15,9 +15,11 @@ use rocket::tokio::sync::oneshot;
 use subtle::ConstantTimeEq as _;
 
 use admission::Admission;
+pub use policy::{PasswordPolicy, PolicyViolation};
 
 mod admission;
 mod area;
+mod policy;
 #[cfg(test)]
 mod tests;
 mod workers;

@@ -5,7 +5,7 @@
 //! has not seen (a rotation).
 //!
 //! ```sh
-//! cargo run -p demo-app --bin resource-server   # http://127.0.0.1:8001
+//! ROCKET_AUTH_AUDIENCE=api cargo run -p demo-app --bin resource-server   # http://127.0.0.1:8001
 //! ```
 //!
 //! Routes: `GET /health`; `GET /reports` (`read:items`); `GET /summary`
@@ -14,8 +14,13 @@
 //! Configuration as for the demo (`Rocket.toml`, `ROCKET_*`), with other
 //! defaults: port `8001`, and `auth_jwks_url` =
 //! `http://127.0.0.1:8000/.well-known/jwks.json` (the demo's).
-//! `auth_issuer` and `auth_audience` must be the demo's (both default to
-//! the same values).
+//! `auth_issuer` must be the demo's (both default to the same value).
+//! `auth_audience` has no default here: a resource server refuses to start
+//! without an explicit one, so that services left at defaults do not accept
+//! each other's tokens. The demo issues tokens for `api` (its default), so
+//! set `ROCKET_AUTH_AUDIENCE=api` (or give both the same name). A plain
+//! `http://` JWKS URL is only accepted on loopback, unless
+//! `auth_jwks_allow_insecure_http = true`.
 #![warn(clippy::pedantic)]
 #![allow(
     clippy::needless_pass_by_value,

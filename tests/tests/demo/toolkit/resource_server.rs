@@ -132,6 +132,30 @@ async fn the_issuers_tokens_are_accepted_without_a_user_store() {
 }
 
 #[rocket::async_test]
+async fn plain_http_to_another_machine_launches_only_with_the_opt_in() {
+    // The URL is never fetched: the static key is enough, and the launch
+    // only depends on the settings.
+    let figment = figment()
+        .merge(("auth_jwks_url", "http://auth.example/jwks.json"))
+        .merge(("auth_jwks_allow_insecure_http", true));
+    let auth = Auth::resource_server()
+        .verification_keys(issuer_key())
+        .build(&figment);
+    assert!(auth.is_ok(), "{:?}", auth.err());
+    let Err(refused) = Auth::resource_server()
+        .verification_keys(issuer_key())
+        .build(&figment.merge(("auth_jwks_allow_insecure_http", false)))
+    else {
+        panic!("plain http without the opt-in should be refused");
+    };
+    let refused = refused.to_string();
+    assert!(
+        refused.contains("auth_jwks_allow_insecure_http"),
+        "{refused}"
+    );
+}
+
+#[rocket::async_test]
 async fn static_keys_can_come_from_the_configuration() {
     let figment = figment().merge((
         "auth_verification_keys",
@@ -163,6 +187,22 @@ async fn a_resource_server_without_public_keys_does_not_launch() {
         // Not an http(s) URL.
         rocket::custom(figment().merge(("auth_jwks_url", "file:///etc/jwks.json")))
             .attach(Auth::resource_server()),
+        // Plain http to another machine, without the explicit opt-in.
+        rocket::custom(figment().merge(("auth_jwks_url", "http://auth.example/jwks.json")))
+            .attach(Auth::resource_server().verification_keys(issuer_key())),
+        // No explicit audience: the default would accept any default service's tokens.
+        rocket::custom(
+            rocket::Config::figment()
+                .merge(("auth_issuer", ISSUER))
+                .merge(("log_level", "off")),
+        )
+        .attach(Auth::resource_server().verification_keys(issuer_key())),
+        // The default audience given in code counts as no audience.
+        rocket::custom(figment()).attach(
+            Auth::resource_server()
+                .verification_keys(issuer_key())
+                .config(auth_core::AuthConfig::default()),
+        ),
     ] {
         match rocket.ignite().await {
             Ok(_) => panic!("launch should have been refused"),
