@@ -173,15 +173,33 @@ pub struct AuthConfig {
     /// 0 keeps the process's priority; default 19, the lowest).
     #[serde(rename = "auth_hash_nice")]
     pub hash_nice: u64,
-    /// Whether failed logins are throttled per username and address.
+    /// Whether failed logins are throttled per (username, address), per
+    /// address and per username.
     #[serde(rename = "auth_throttle")]
     pub throttle: bool,
-    /// Failed logins allowed per username before delays start.
+    /// Failed logins allowed per username, and per (username, address),
+    /// before delays start (an address gets four times as many across
+    /// usernames; default 5).
     #[serde(rename = "auth_throttle_free_attempts")]
     pub throttle_free_attempts: u64,
-    /// The longest delay throttling imposes, in seconds.
+    /// The longest delay throttling imposes, in seconds (default 300): no
+    /// caller waits longer, and an address that logged in as the user
+    /// before skips the per-username delay altogether.
     #[serde(rename = "auth_throttle_max_delay")]
     pub throttle_max_delay: u64,
+    /// The request header that carries the client's address, set by a
+    /// reverse proxy you trust, e.g. `"X-Real-IP"` (default: none, so the
+    /// address is the socket's peer and no header a client sends counts).
+    ///
+    /// # Security
+    ///
+    /// Set it only when every request comes through a proxy that
+    /// overwrites the header (nginx: `proxy_set_header X-Real-IP
+    /// $remote_addr;`); otherwise clients choose the address they are
+    /// throttled under. For a list-valued header such as
+    /// `X-Forwarded-For`, the last entry (the one your proxy added) counts.
+    #[serde(rename = "auth_trusted_proxy_header")]
+    pub trusted_proxy_header: Option<String>,
     /// Resource servers ([`crate::Auth::resource_server`]): the issuer's
     /// JWKS URL, e.g. `https://auth.example/.well-known/jwks.json`
     /// (feature `remote-jwks`).
@@ -235,6 +253,7 @@ impl Default for AuthConfig {
             throttle: true,
             throttle_free_attempts: 5,
             throttle_max_delay: 300,
+            trusted_proxy_header: None,
             jwks_url: None,
             jwks_min_refresh_interval: 30,
             jwks_refresh_interval: 300,
@@ -271,6 +290,7 @@ impl fmt::Debug for AuthConfig {
             .field("throttle", &self.throttle)
             .field("throttle_free_attempts", &self.throttle_free_attempts)
             .field("throttle_max_delay", &self.throttle_max_delay)
+            .field("trusted_proxy_header", &self.trusted_proxy_header)
             .field("jwks_url", &self.jwks_url)
             .field("jwks_min_refresh_interval", &self.jwks_min_refresh_interval)
             .field("jwks_refresh_interval", &self.jwks_refresh_interval)

@@ -278,6 +278,7 @@ impl AuthFairing {
                 u32::try_from(config.throttle_free_attempts).unwrap_or(u32::MAX),
                 Duration::from_secs(config.throttle_max_delay),
             ),
+            trusted_proxy_header: config.trusted_proxy_header,
             event_hooks: self.event_hooks.clone(),
             resource_server: None,
         })
@@ -333,6 +334,7 @@ impl AuthFairing {
                 .unwrap_or(usize::MAX),
             subjects: SubjectCache::new(Duration::ZERO),
             throttle: Throttle::new(false, 1, Duration::from_secs(1)),
+            trusted_proxy_header: config.trusted_proxy_header.clone(),
             event_hooks: self.event_hooks.clone(),
             resource_server: Some(resource_server),
         })

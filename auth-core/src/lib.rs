@@ -9,6 +9,7 @@
 mod answers;
 mod auth;
 mod authorization;
+mod client_address;
 pub mod config;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod database;
@@ -45,6 +46,7 @@ mod throttle;
 mod token;
 
 pub use auth::Auth;
+pub use client_address::ClientAddress;
 pub use auth_macros::protected;
 pub use authorization::extract_bearer;
 pub use config::ResourceServerError;
