@@ -200,6 +200,13 @@ pub struct AuthConfig {
     /// `X-Forwarded-For`, the last entry (the one your proxy added) counts.
     #[serde(rename = "auth_trusted_proxy_header")]
     pub trusted_proxy_header: Option<String>,
+    /// How many throttling counters an instance keeps in memory (default
+    /// 10,000). Only counters that hold nothing are dropped to make room;
+    /// when the table is full of live ones, new usernames share one
+    /// counter and new (username, address) pairs get none, so a full
+    /// table slows callers down rather than freeing guesses.
+    #[serde(rename = "auth_throttle_capacity")]
+    pub throttle_capacity: u64,
     /// Resource servers ([`crate::Auth::resource_server`]): the issuer's
     /// JWKS URL, e.g. `https://auth.example/.well-known/jwks.json`
     /// (feature `remote-jwks`).
@@ -254,6 +261,7 @@ impl Default for AuthConfig {
             throttle_free_attempts: 5,
             throttle_max_delay: 300,
             trusted_proxy_header: None,
+            throttle_capacity: 10_000,
             jwks_url: None,
             jwks_min_refresh_interval: 30,
             jwks_refresh_interval: 300,
@@ -291,6 +299,7 @@ impl fmt::Debug for AuthConfig {
             .field("throttle_free_attempts", &self.throttle_free_attempts)
             .field("throttle_max_delay", &self.throttle_max_delay)
             .field("trusted_proxy_header", &self.trusted_proxy_header)
+            .field("throttle_capacity", &self.throttle_capacity)
             .field("jwks_url", &self.jwks_url)
             .field("jwks_min_refresh_interval", &self.jwks_min_refresh_interval)
             .field("jwks_refresh_interval", &self.jwks_refresh_interval)
@@ -504,7 +513,7 @@ impl VerificationKeyConfig {
 pub(crate) const DEFAULT_REALM: &str = "api";
 
 /// The allowed range of every numeric setting: key, smallest, largest.
-const RANGES: [(&str, u64, u64); 17] = [
+const RANGES: [(&str, u64, u64); 18] = [
     // Access tokens cannot be revoked: at most a day.
     ("auth_access_ttl", 1, 24 * 3600),
     ("auth_refresh_ttl", 1, 365 * 24 * 3600),
@@ -523,6 +532,8 @@ const RANGES: [(&str, u64, u64); 17] = [
     ("auth_throttle_free_attempts", 1, 1000),
     // Nobody can be locked out for longer than a day.
     ("auth_throttle_max_delay", 1, 24 * 3600),
+    // Each counter is a few dozen bytes plus its username.
+    ("auth_throttle_capacity", 100, 10_000_000),
     // Resource servers may keep a removed key this long.
     ("auth_jwks_max_age", 0, 24 * 3600),
     // At least a second between JWKS fetches; at most an hour before a
@@ -567,6 +578,7 @@ impl AuthConfig {
             self.hash_nice,
             self.throttle_free_attempts,
             self.throttle_max_delay,
+            self.throttle_capacity,
             self.jwks_max_age,
             self.jwks_min_refresh_interval,
             self.jwks_refresh_interval,

@@ -273,10 +273,11 @@ impl AuthFairing {
             max_sessions_per_user: usize::try_from(config.max_sessions_per_user)
                 .unwrap_or(usize::MAX),
             subjects: SubjectCache::new(Duration::from_secs(config.subject_cache_ttl)),
-            throttle: Throttle::new(
+            throttle: Throttle::with_capacity(
                 config.throttle,
                 u32::try_from(config.throttle_free_attempts).unwrap_or(u32::MAX),
                 Duration::from_secs(config.throttle_max_delay),
+                usize::try_from(config.throttle_capacity).unwrap_or(usize::MAX),
             ),
             trusted_proxy_header: config.trusted_proxy_header,
             event_hooks: self.event_hooks.clone(),

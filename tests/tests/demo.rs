@@ -20,6 +20,7 @@ mod demo {
     mod persistence;
     mod refresh;
     mod routes;
+    mod throttle;
     mod token;
 
     mod toolkit {
