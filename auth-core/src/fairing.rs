@@ -251,6 +251,7 @@ impl AuthFairing {
             .refresh_tokens
             .clone()
             .unwrap_or_else(|| Arc::new(MemoryRefreshTokenStore::new()));
+        let shared_counters = users.shared_counters();
         Ok(Auth {
             tokens,
             hasher: self
@@ -278,7 +279,8 @@ impl AuthFairing {
                 u32::try_from(config.throttle_free_attempts).unwrap_or(u32::MAX),
                 Duration::from_secs(config.throttle_max_delay),
                 usize::try_from(config.throttle_capacity).unwrap_or(usize::MAX),
-            ),
+            )
+            .with_shared(shared_counters),
             trusted_proxy_header: config.trusted_proxy_header,
             event_hooks: self.event_hooks.clone(),
             resource_server: None,

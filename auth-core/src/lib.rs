@@ -42,7 +42,7 @@ pub mod sqlite;
 mod store;
 mod subject_cache;
 mod testing;
-mod throttle;
+pub mod throttle;
 mod token;
 
 pub use auth::Auth;

@@ -60,7 +60,7 @@ impl Auth {
         };
         // The attempt is reserved (counted as a failure) before any hashing,
         // so concurrent guesses get no more hashes than a sequence would.
-        let attempt = match self.throttle.reserve(&form.username, form.client_address) {
+        let attempt = match self.throttle.reserve(&form.username, form.client_address).await {
             Ok(attempt) => attempt,
             Err(retry_after) => {
                 self.emit(&event(AuthEventKind::Throttled).reason("slow_down"));
@@ -76,11 +76,11 @@ impl Auth {
                 return Err(invalid_credentials());
             }
             Err(Refused::Error(e)) => {
-                self.throttle.release(attempt);
+                self.throttle.release(attempt).await;
                 return Err(e);
             }
         };
-        self.throttle.succeeded(attempt);
+        self.throttle.succeeded(attempt).await;
         let scopes = self.negotiate(&user.scopes, &form.scopes)?;
         let family = Family::generate();
         let issued =

@@ -25,14 +25,19 @@
 //! fresh guesses. Each instance counts on its own, except the per-username
 //! counters on PostgreSQL, which several instances share.
 
+#[cfg(all(test, feature = "postgres"))]
+mod pg_tests;
+mod shared;
 mod table;
 #[cfg(test)]
 mod tests;
 
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+pub use shared::{CounterChange, SharedCounter, SharedCounters};
+use shared::{Rules, now_ms};
 use table::{Key, Table};
 
 /// How many counters are kept at most.
@@ -76,6 +81,10 @@ pub(crate) struct Attempt {
     username: Box<str>,
     address: Option<IpAddr>,
     counted: Vec<Counted>,
+    /// Whether the address is known for the username (no username delay).
+    known: bool,
+    /// Whether the shared counter counted it.
+    shared: bool,
 }
 
 /// One counter an attempt raised, and the block it had before.
@@ -87,12 +96,25 @@ struct Counted {
 }
 
 /// The settings and the counters.
-#[derive(Debug)]
 pub(crate) struct Throttle {
     enabled: bool,
     free_attempts: u32,
     max_delay: Duration,
     table: Mutex<Table>,
+    /// Per-username counters shared with other instances, if the store
+    /// has them.
+    shared: Option<Arc<dyn SharedCounters>>,
+}
+
+impl std::fmt::Debug for Throttle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Throttle")
+            .field("enabled", &self.enabled)
+            .field("free_attempts", &self.free_attempts)
+            .field("max_delay", &self.max_delay)
+            .field("shared", &self.shared.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Throttle {
@@ -114,7 +136,27 @@ impl Throttle {
             free_attempts: free_attempts.max(1),
             max_delay: max_delay.max(Duration::from_secs(1)),
             table: Mutex::new(Table::new(capacity.max(2))),
+            shared: None,
         }
+    }
+
+    /// Also counts failures per username in `shared`, across instances.
+    pub(crate) fn with_shared(mut self, shared: Option<Arc<dyn SharedCounters>>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    fn rules(&self) -> Rules {
+        Rules {
+            free: u64::from(self.free_attempts),
+            max_delay: self.max_delay,
+            forget_after: self.forget_after(),
+        }
+    }
+
+    fn forget_before(&self, now: u64) -> u64 {
+        let forget = u64::try_from(self.forget_after().as_millis()).unwrap_or(u64::MAX);
+        now.saturating_sub(forget)
     }
 
     /// After this long without a failure, a counter starts over.
@@ -136,10 +178,54 @@ impl Throttle {
         Duration::from_secs(doubled).min(self.max_delay)
     }
 
-    /// Admits an attempt and counts it as a failure, atomically; or
+    /// Admits an attempt and counts it as a failure, atomically (in memory
+    /// and, unless the address is known, in the shared counters); or
     /// `Err(seconds)` if the caller must wait that long first.
-    pub(crate) fn reserve(&self, username: &str, address: Option<IpAddr>) -> Result<Attempt, u64> {
-        self.reserve_at(username, address, Instant::now())
+    pub(crate) async fn reserve(
+        &self,
+        username: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Attempt, u64> {
+        let mut attempt = self.reserve_at(username, address, Instant::now())?;
+        let Some(shared) = self.shared.as_ref().filter(|_| self.enabled && !attempt.known) else {
+            return Ok(attempt);
+        };
+        let rules = self.rules();
+        let now = now_ms();
+        let change = move |counter: &mut SharedCounter| rules.reserve(counter, now);
+        match shared
+            .update(&attempt.username, self.forget_before(now), &change)
+            .await
+        {
+            Ok(0) => {
+                attempt.shared = true;
+                Ok(attempt)
+            }
+            Ok(wait_ms) => {
+                self.release_local(&attempt);
+                Err(wait_ms.div_ceil(1000))
+            }
+            Err(e) => {
+                log::warn!("auth: shared login throttle unavailable, counting in memory: {e}");
+                Ok(attempt)
+            }
+        }
+    }
+
+    /// Gives the shared counter's reservation back.
+    async fn give_back_shared(&self, attempt: &Attempt) {
+        let Some(shared) = self.shared.as_ref().filter(|_| attempt.shared) else {
+            return;
+        };
+        let rules = self.rules();
+        let now = now_ms();
+        let change = move |counter: &mut SharedCounter| rules.give_back(counter, now);
+        if let Err(e) = shared
+            .update(&attempt.username, self.forget_before(now), &change)
+            .await
+        {
+            log::warn!("auth: shared login throttle unavailable: {e}");
+        }
     }
 
     fn reserve_at(
@@ -154,6 +240,8 @@ impl Throttle {
             username: username.into(),
             address,
             counted: Vec::new(),
+            known: false,
+            shared: false,
         };
         if !self.enabled {
             return Ok(attempt);
@@ -170,6 +258,7 @@ impl Throttle {
         // A known address skips the username's delay, but only while its own
         // (username, address) counter holds it to the hard limit.
         let known = pair.is_some() && address.is_some_and(|a| table.is_known(username, a));
+        attempt.known = known;
         let judged = [pair.as_ref(), by_address.as_ref(), user.as_ref().filter(|_| !known)];
         let wait = judged
             .into_iter()
@@ -209,16 +298,17 @@ impl Throttle {
     /// The password was right: the attempt is no failure, the (username,
     /// address) counter starts over and the address becomes known for the
     /// username.
-    pub(crate) fn succeeded(&self, attempt: Attempt) {
-        self.succeeded_at(attempt, Instant::now());
+    pub(crate) async fn succeeded(&self, attempt: Attempt) {
+        self.succeeded_at(&attempt, Instant::now());
+        self.give_back_shared(&attempt).await;
     }
 
-    fn succeeded_at(&self, attempt: Attempt, now: Instant) {
+    fn succeeded_at(&self, attempt: &Attempt, now: Instant) {
         if !self.enabled {
             return;
         }
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
-        self.give_back(&mut table, &attempt, now);
+        self.give_back(&mut table, attempt, now);
         if let Some(address) = attempt.address {
             table.remove(&Key::Pair(attempt.username.clone(), address));
             table.remember(&attempt.username, address, now);
@@ -227,12 +317,17 @@ impl Throttle {
 
     /// The attempt was not answered (a store or hashing failure): it is no
     /// failure.
-    pub(crate) fn release(&self, attempt: Attempt) {
+    pub(crate) async fn release(&self, attempt: Attempt) {
+        self.release_local(&attempt);
+        self.give_back_shared(&attempt).await;
+    }
+
+    fn release_local(&self, attempt: &Attempt) {
         if !self.enabled {
             return;
         }
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
-        self.give_back(&mut table, &attempt, Instant::now());
+        self.give_back(&mut table, attempt, Instant::now());
     }
 
     fn give_back(&self, table: &mut Table, attempt: &Attempt, now: Instant) {
