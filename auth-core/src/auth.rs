@@ -56,6 +56,8 @@ pub struct Auth {
     pub(crate) max_sessions_per_user: usize,
     pub(crate) subjects: SubjectCache,
     pub(crate) throttle: Throttle,
+    /// The header a trusted proxy puts the client's address in, if any.
+    pub(crate) trusted_proxy_header: Option<String>,
     pub(crate) event_hooks: Vec<EventHook>,
     /// Set in resource-server mode ([`Auth::resource_server`]): tokens are
     /// only verified, and the user store is never asked.

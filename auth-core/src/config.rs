@@ -178,15 +178,40 @@ pub struct AuthConfig {
     /// 0 keeps the process's priority; default 19, the lowest).
     #[serde(rename = "auth_hash_nice")]
     pub hash_nice: u64,
-    /// Whether failed logins are throttled per username and address.
+    /// Whether failed logins are throttled per (username, address), per
+    /// address and per username.
     #[serde(rename = "auth_throttle")]
     pub throttle: bool,
-    /// Failed logins allowed per username before delays start.
+    /// Failed logins allowed per username, and per (username, address),
+    /// before delays start (an address gets four times as many across
+    /// usernames; default 5).
     #[serde(rename = "auth_throttle_free_attempts")]
     pub throttle_free_attempts: u64,
-    /// The longest delay throttling imposes, in seconds.
+    /// The longest delay throttling imposes, in seconds (default 300): no
+    /// caller waits longer, and an address that logged in as the user
+    /// before skips the per-username delay altogether.
     #[serde(rename = "auth_throttle_max_delay")]
     pub throttle_max_delay: u64,
+    /// The request header that carries the client's address, set by a
+    /// reverse proxy you trust, e.g. `"X-Real-IP"` (default: none, so the
+    /// address is the socket's peer and no header a client sends counts).
+    ///
+    /// # Security
+    ///
+    /// Set it only when every request comes through a proxy that
+    /// overwrites the header (nginx: `proxy_set_header X-Real-IP
+    /// $remote_addr;`); otherwise clients choose the address they are
+    /// throttled under. For a list-valued header such as
+    /// `X-Forwarded-For`, the last entry (the one your proxy added) counts.
+    #[serde(rename = "auth_trusted_proxy_header")]
+    pub trusted_proxy_header: Option<String>,
+    /// How many throttling counters an instance keeps in memory (default
+    /// 10,000). Only counters that hold nothing are dropped to make room;
+    /// when the table is full of live ones, new usernames share one
+    /// counter and new (username, address) pairs get none, so a full
+    /// table slows callers down rather than freeing guesses.
+    #[serde(rename = "auth_throttle_capacity")]
+    pub throttle_capacity: u64,
     /// Resource servers ([`crate::Auth::resource_server`]): the issuer's
     /// JWKS URL, e.g. `https://auth.example/.well-known/jwks.json`
     /// (feature `remote-jwks`).
@@ -254,6 +279,8 @@ impl Default for AuthConfig {
             throttle: true,
             throttle_free_attempts: 5,
             throttle_max_delay: 300,
+            trusted_proxy_header: None,
+            throttle_capacity: 10_000,
             jwks_url: None,
             jwks_allow_insecure_http: false,
             jwks_min_refresh_interval: 30,
@@ -293,6 +320,8 @@ impl fmt::Debug for AuthConfig {
             .field("throttle", &self.throttle)
             .field("throttle_free_attempts", &self.throttle_free_attempts)
             .field("throttle_max_delay", &self.throttle_max_delay)
+            .field("trusted_proxy_header", &self.trusted_proxy_header)
+            .field("throttle_capacity", &self.throttle_capacity)
             .field("jwks_url", &self.jwks_url)
             .field("jwks_allow_insecure_http", &self.jwks_allow_insecure_http)
             .field("jwks_min_refresh_interval", &self.jwks_min_refresh_interval)
@@ -509,7 +538,7 @@ impl VerificationKeyConfig {
 pub(crate) const DEFAULT_REALM: &str = "api";
 
 /// The allowed range of every numeric setting: key, smallest, largest.
-const RANGES: [(&str, u64, u64); 19] = [
+const RANGES: [(&str, u64, u64); 20] = [
     // Access tokens cannot be revoked: at most a day.
     ("auth_access_ttl", 1, 24 * 3600),
     ("auth_refresh_ttl", 1, 365 * 24 * 3600),
@@ -528,6 +557,8 @@ const RANGES: [(&str, u64, u64); 19] = [
     ("auth_throttle_free_attempts", 1, 1000),
     // Nobody can be locked out for longer than a day.
     ("auth_throttle_max_delay", 1, 24 * 3600),
+    // Each counter is a few dozen bytes plus its username.
+    ("auth_throttle_capacity", 100, 10_000_000),
     // Resource servers may keep a removed key this long.
     ("auth_jwks_max_age", 0, 24 * 3600),
     // At least a second between JWKS fetches; at most an hour before a
@@ -563,7 +594,7 @@ impl AuthConfig {
     /// [`ConfigError::OutOfRange`] for the first setting out of range,
     /// [`ConfigError::Scope`] for an invalid declared scope.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let values = [
+        let values: [u64; RANGES.len()] = [
             self.access_ttl,
             self.refresh_ttl,
             self.refresh_max_age,
@@ -575,6 +606,7 @@ impl AuthConfig {
             self.hash_nice,
             self.throttle_free_attempts,
             self.throttle_max_delay,
+            self.throttle_capacity,
             self.jwks_max_age,
             self.jwks_min_refresh_interval,
             self.jwks_refresh_interval,

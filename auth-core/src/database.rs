@@ -371,6 +371,10 @@ impl UserStore for Database {
     ) -> Result<(), StoreError> {
         each!(self, store => store.set_password_hash(username, password_hash).await)
     }
+
+    fn shared_counters(&self) -> Option<std::sync::Arc<dyn crate::throttle::SharedCounters>> {
+        each!(self, store => store.shared_counters())
+    }
 }
 
 #[rocket::async_trait]

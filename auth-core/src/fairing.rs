@@ -262,6 +262,7 @@ impl AuthFairing {
             .refresh_tokens
             .clone()
             .unwrap_or_else(|| Arc::new(MemoryRefreshTokenStore::new()));
+        let shared_counters = users.shared_counters();
         Ok(Auth {
             tokens,
             hasher: self
@@ -284,11 +285,14 @@ impl AuthFairing {
             max_sessions_per_user: usize::try_from(config.max_sessions_per_user)
                 .unwrap_or(usize::MAX),
             subjects: SubjectCache::new(Duration::from_secs(config.subject_cache_ttl)),
-            throttle: Throttle::new(
+            throttle: Throttle::with_capacity(
                 config.throttle,
                 u32::try_from(config.throttle_free_attempts).unwrap_or(u32::MAX),
                 Duration::from_secs(config.throttle_max_delay),
-            ),
+                usize::try_from(config.throttle_capacity).unwrap_or(usize::MAX),
+            )
+            .with_shared(shared_counters),
+            trusted_proxy_header: config.trusted_proxy_header,
             event_hooks: self.event_hooks.clone(),
             resource_server: None,
         })
@@ -348,6 +352,7 @@ impl AuthFairing {
                 .unwrap_or(usize::MAX),
             subjects: SubjectCache::new(Duration::ZERO),
             throttle: Throttle::new(false, 1, Duration::from_secs(1)),
+            trusted_proxy_header: config.trusted_proxy_header.clone(),
             event_hooks: self.event_hooks.clone(),
             resource_server: Some(resource_server),
         })

@@ -64,8 +64,9 @@ pub struct PasswordRequestForm {
     pub client_id: Option<String>,
     /// `client_secret`, if sent; its `Debug` is redacted.
     pub client_secret: Option<Password>,
-    /// The client's IP address as Rocket sees it (`Request::client_ip`),
-    /// filled in by the data guard; failed logins are throttled per address.
+    /// The client's IP address ([`crate::ClientAddress`]: the socket's peer
+    /// unless `auth_trusted_proxy_header` is set), filled in by the data
+    /// guard; failed logins are throttled per address.
     /// `None` when the form was parsed from a string.
     pub client_address: Option<IpAddr>,
 }
@@ -102,8 +103,8 @@ pub struct RefreshRequestForm {
     pub client_id: Option<String>,
     /// `client_secret`, if sent; its `Debug` is redacted.
     pub client_secret: Option<Password>,
-    /// The client's IP address as Rocket sees it (`Request::client_ip`),
-    /// filled in by the data guard, for auth events. `None` when the form
+    /// The client's IP address ([`crate::ClientAddress`]), filled in by
+    /// the data guard, for auth events. `None` when the form
     /// was parsed from a string.
     pub client_address: Option<IpAddr>,
 }
@@ -353,7 +354,7 @@ async fn read_fields(request: &Request<'_>, data: Data<'_>) -> Result<Fields, Au
     {
         fields.add_basic_credentials(client_id, client_secret)?;
     }
-    fields.client_address = request.client_ip();
+    fields.client_address = crate::client_address::client_address(request);
     Ok(fields)
 }
 

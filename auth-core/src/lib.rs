@@ -9,6 +9,7 @@
 mod answers;
 mod auth;
 mod authorization;
+mod client_address;
 pub mod config;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod database;
@@ -41,12 +42,13 @@ pub mod sqlite;
 mod store;
 mod subject_cache;
 mod testing;
-mod throttle;
+pub mod throttle;
 mod token;
 
 pub use auth::Auth;
 pub use auth_macros::protected;
 pub use authorization::extract_bearer;
+pub use client_address::ClientAddress;
 pub use config::ResourceServerError;
 pub use config::{AuthConfig, ConfigError, DEFAULT_AUDIENCE};
 pub use error::{AuthError, GrantProblem, RequestProblem, ScopeProblem, ServerProblem};

@@ -1,10 +1,8 @@
 //! The demo's routes (contract §7).
 
-use std::net::IpAddr;
-
 use auth_core::{
-    Auth, AuthError, AuthUser, MaybeUser, PasswordRequestFormStrict, RequestProblem, TokenRequest,
-    TokenResponse, protected,
+    Auth, AuthError, AuthUser, ClientAddress, MaybeUser, PasswordRequestFormStrict, RequestProblem,
+    TokenRequest, TokenResponse, protected,
 };
 use rocket::form::{self, Form, FromForm};
 use rocket::serde::json::{self, Json};
@@ -82,14 +80,14 @@ struct Revocation {
 async fn revoke(
     form: Result<Form<Revocation>, form::Errors<'_>>,
     auth: &Auth,
-    client: Option<IpAddr>,
+    client: ClientAddress,
 ) -> Result<(), AuthError> {
     let missing = || AuthError::InvalidRequest(RequestProblem::MissingParameter("token"));
     let form = form.map_err(|_| missing())?;
     if form.token.is_empty() {
         return Err(missing());
     }
-    auth.revoke_from(&form.token, client).await?;
+    auth.revoke_from(&form.token, client.0).await?;
     Ok(())
 }
 

@@ -21,6 +21,7 @@ mod demo {
     mod refresh;
     mod routes;
     mod sessions;
+    mod throttle;
     mod token;
 
     mod toolkit {

@@ -58,21 +58,33 @@ impl Auth {
                 .client_id(client_id)
                 .address(form.client_address)
         };
-        // Throttled attempts are refused before any hashing.
-        if let Err(retry_after) = self.throttle.check(&form.username, form.client_address) {
-            self.emit(&event(AuthEventKind::Throttled).reason("slow_down"));
-            return Err(AuthError::SlowDown { retry_after });
-        }
+        // The attempt is reserved (counted as a failure) before any hashing,
+        // so concurrent guesses get no more hashes than a sequence would.
+        let attempt = match self
+            .throttle
+            .reserve(&form.username, form.client_address)
+            .await
+        {
+            Ok(attempt) => attempt,
+            Err(retry_after) => {
+                self.emit(&event(AuthEventKind::Throttled).reason("slow_down"));
+                return Err(AuthError::SlowDown { retry_after });
+            }
+        };
         let user = match self.check_credentials(&form.username, password).await {
             Ok(user) => user,
             Err(Refused::Credentials(reason)) => {
-                self.throttle.failed(&form.username, form.client_address);
+                // The reservation stays: that was the failure.
+                drop(attempt);
                 self.emit(&event(AuthEventKind::LoginFailed).reason(reason));
                 return Err(invalid_credentials());
             }
-            Err(Refused::Error(e)) => return Err(e),
+            Err(Refused::Error(e)) => {
+                self.throttle.release(attempt).await;
+                return Err(e);
+            }
         };
-        self.throttle.succeeded(&form.username);
+        self.throttle.succeeded(attempt).await;
         let scopes = self.negotiate(&user.scopes, &form.scopes)?;
         let family = Family::generate();
         let issued =

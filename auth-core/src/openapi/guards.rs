@@ -158,3 +158,13 @@ impl<'r> OpenApiFromRequest<'r> for &'r Auth {
         Ok(RequestHeaderInput::None)
     }
 }
+
+impl<'r> OpenApiFromRequest<'r> for crate::ClientAddress {
+    fn from_request_input(
+        _generator: &mut OpenApiGenerator,
+        _name: String,
+        _required: bool,
+    ) -> rocket_okapi::Result<RequestHeaderInput> {
+        Ok(RequestHeaderInput::None)
+    }
+}

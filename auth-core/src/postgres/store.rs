@@ -12,6 +12,7 @@ use crate::store::{
     FamilyRecord, MAX_FAMILY_TOKENS, PRUNE_BATCH, RefreshState, RefreshTokenRecord,
     RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserRecord, UserStore,
 };
+use crate::throttle::{CounterChange, SharedCounter, SharedCounters};
 
 /// The columns of a refresh token, in the order of [`add_token`].
 const TOKEN_COLUMNS: &str = "token_hash, family_id, username, client_id, scopes, \
@@ -415,6 +416,10 @@ impl PgStore {
 
 #[rocket::async_trait]
 impl UserStore for PgStore {
+    fn shared_counters(&self) -> Option<std::sync::Arc<dyn SharedCounters>> {
+        Some(std::sync::Arc::new(self.clone()))
+    }
+
     async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT username, password_hash, scopes, disabled FROM users WHERE username = $1",
@@ -602,5 +607,66 @@ impl RefreshTokenStore for PgStore {
         }
         tx.commit().await.map_err(StoreError::backend)?;
         Ok(oldest)
+    }
+}
+
+/// The failed-login counters per username (table `login_throttle`): each
+/// update locks the username's row, so instances count in turn.
+#[rocket::async_trait]
+impl SharedCounters for PgStore {
+    async fn update(
+        &self,
+        username: &str,
+        forget_before: u64,
+        change: CounterChange<'_>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "DELETE FROM login_throttle WHERE username IN (SELECT username FROM login_throttle \
+             WHERE last_seen < $1 ORDER BY last_seen LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(to_sql_int("last_seen", forget_before)?)
+        .bind(to_sql_int("limit", PRUNE_BATCH as u64)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::backend)?;
+        sqlx::query(
+            "INSERT INTO login_throttle (username, failures, blocked_until, last_seen) \
+             VALUES ($1, 0, 0, 0) ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(username)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::backend)?;
+        let (failures, blocked_until, last_seen): (i64, i64, i64) = sqlx::query_as(
+            "SELECT failures, blocked_until, last_seen FROM login_throttle \
+             WHERE username = $1 FOR UPDATE",
+        )
+        .bind(username)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::backend)?;
+        let unsigned = |column, v: i64| {
+            u64::try_from(v).map_err(|_| corrupt("login_throttle", column, "negative"))
+        };
+        let mut counter = SharedCounter::new(
+            unsigned("failures", failures)?,
+            unsigned("blocked_until", blocked_until)?,
+            unsigned("last_seen", last_seen)?,
+        );
+        let result = change(&mut counter);
+        sqlx::query(
+            "UPDATE login_throttle SET failures = $2, blocked_until = $3, last_seen = $4 \
+             WHERE username = $1",
+        )
+        .bind(username)
+        .bind(to_sql_int("failures", counter.failures)?)
+        .bind(to_sql_int("blocked_until", counter.blocked_until)?)
+        .bind(to_sql_int("last_seen", counter.last_seen)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::backend)?;
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(result)
     }
 }

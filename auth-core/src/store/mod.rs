@@ -191,6 +191,14 @@ pub trait UserStore: Send + Sync + 'static {
         username: &str,
         password_hash: &str,
     ) -> Result<(), StoreError>;
+
+    /// Failed-login counters per username that every instance on this
+    /// store shares ([`crate::throttle`]), if the store has them: the
+    /// PostgreSQL store does; the default is `None` (counters in memory,
+    /// per instance).
+    fn shared_counters(&self) -> Option<Arc<dyn crate::throttle::SharedCounters>> {
+        None
+    }
 }
 
 /// What [`RefreshTokenStore::rotate`] did.
