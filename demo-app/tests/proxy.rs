@@ -249,3 +249,37 @@ fn slow_and_idle_connections_are_closed_by_the_shipped_proxy() {
     let health = agent().get(&proxy.url("/health")).call().expect("health");
     assert_eq!(health.status(), 200);
 }
+
+/// Behind the shipped proxy, with the app trusting the header it sets
+/// (`auth_trusted_proxy_header = "X-Real-IP"`), a client's own `X-Real-IP`
+/// is overwritten: failed logins are counted under the address nginx saw.
+#[test]
+fn behind_the_shipped_proxy_a_client_cannot_choose_its_counted_address() {
+    let Some(nginx) = nginx() else { return };
+    let workdir = Workdir::new().with_env("ROCKET_AUTH_TRUSTED_PROXY_HEADER", "X-Real-IP");
+    let server = Server::start(&workdir);
+    let upstream = server.base.rsplit(':').next().unwrap().parse().unwrap();
+    let proxy = Proxy::start(&nginx, &workdir.path().join("nginx"), upstream);
+
+    let reply = agent()
+        .post(&proxy.url("/token"))
+        .set("X-Real-IP", "203.0.113.66")
+        .send_form(&[("username", "john"), ("password", "not-his-password")]);
+    let reply = common::read(reply);
+    assert_eq!(reply.json["error"], "invalid_grant", "{}", reply.json);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        let log = server.log_text();
+        if let Some(line) = log.lines().find(|l| l.contains("event=login_failed")) {
+            break line.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no login_failed event in:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(line.contains("address=127.0.0.1"), "{line}");
+    assert!(!line.contains("203.0.113.66"), "{line}");
+}

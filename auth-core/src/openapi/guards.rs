@@ -159,7 +159,7 @@ impl<'r> OpenApiFromRequest<'r> for &'r Auth {
     }
 }
 
-impl<'r> OpenApiFromRequest<'r> for crate::ClientAddress {
+impl OpenApiFromRequest<'_> for crate::ClientAddress {
     fn from_request_input(
         _generator: &mut OpenApiGenerator,
         _name: String,

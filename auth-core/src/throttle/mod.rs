@@ -18,7 +18,11 @@
 //! An attempt is counted as a failure when it is admitted, before the hash
 //! ([`Throttle::reserve`]); a right password gives the reservation back
 //! ([`Throttle::succeeded`]). So a burst of concurrent guesses gets no more
-//! hashes than a sequence would.
+//! hashes than a sequence would. An attempt refused only because of
+//! attempts still in flight waits for them to be answered (at most
+//! [`IN_FLIGHT_WAIT`]) instead of being refused: if they were right
+//! passwords it goes ahead, as it would have in a sequence, so a burst of
+//! right logins is not throttled.
 //!
 //! IPv6 addresses count per /64 (one subscriber's prefix). The state is in
 //! memory in a bounded table ([`table`]) whose eviction never gives anyone
@@ -36,6 +40,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use rocket::tokio::sync::Notify;
+
 pub use shared::{CounterChange, SharedCounter, SharedCounters};
 use shared::{Rules, now_ms};
 use table::{Key, Table};
@@ -46,6 +52,9 @@ pub(crate) const CAPACITY: usize = 10_000;
 /// A client address gets this many times the free attempts of a username:
 /// several people may share one address (NAT, proxies).
 const ADDRESS_FACTOR: u32 = 4;
+
+/// How long an attempt waits for attempts in flight before it is refused.
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(10);
 
 /// Longest username kept as a key, in bytes.
 const MAX_KEY_LEN: usize = 256;
@@ -85,6 +94,43 @@ pub(crate) struct Attempt {
     known: bool,
     /// Whether the shared counter counted it.
     shared: bool,
+    /// Where the attempt is marked in flight, cleared when it is dropped.
+    owner: Option<Owner>,
+}
+
+/// The table an attempt is in flight in, and whom to wake when it is
+/// answered.
+#[derive(Debug)]
+struct Owner {
+    table: Arc<Mutex<Table>>,
+    answered: Arc<Notify>,
+}
+
+/// Dropping an attempt answers it: its failures stay counted unless given
+/// back before, and attempts waiting for it look again.
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        let Some(owner) = self.owner.take() else {
+            return;
+        };
+        {
+            let mut table = owner.table.lock().unwrap_or_else(PoisonError::into_inner);
+            for counted in &self.counted {
+                if let Some(entry) = table.get_mut(&counted.key) {
+                    entry.in_flight = entry.in_flight.saturating_sub(1);
+                }
+            }
+        }
+        owner.answered.notify_waiters();
+    }
+}
+
+/// Why an attempt is not admitted now: it must wait this many seconds, or
+/// only attempts in flight hold it back (and it may wait for them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Wait(u64),
+    InFlight(u64),
 }
 
 /// One counter an attempt raised, and the block it had before.
@@ -100,7 +146,9 @@ pub(crate) struct Throttle {
     enabled: bool,
     free_attempts: u32,
     max_delay: Duration,
-    table: Mutex<Table>,
+    table: Arc<Mutex<Table>>,
+    /// Woken whenever an attempt is answered.
+    answered: Arc<Notify>,
     /// Per-username counters shared with other instances, if the store
     /// has them.
     shared: Option<Arc<dyn SharedCounters>>,
@@ -135,7 +183,8 @@ impl Throttle {
             enabled,
             free_attempts: free_attempts.max(1),
             max_delay: max_delay.max(Duration::from_secs(1)),
-            table: Mutex::new(Table::new(capacity.max(2))),
+            table: Arc::new(Mutex::new(Table::new(capacity.max(2)))),
+            answered: Arc::new(Notify::new()),
             shared: None,
         }
     }
@@ -188,7 +237,7 @@ impl Throttle {
         username: &str,
         address: Option<IpAddr>,
     ) -> Result<Attempt, u64> {
-        let mut attempt = self.reserve_at(username, address, Instant::now())?;
+        let mut attempt = self.admit(username, address).await?;
         let Some(shared) = self
             .shared
             .as_ref()
@@ -234,12 +283,48 @@ impl Throttle {
         }
     }
 
+    /// Admits an attempt in memory, waiting while only attempts in flight
+    /// hold it back.
+    async fn admit(&self, username: &str, address: Option<IpAddr>) -> Result<Attempt, u64> {
+        let deadline = rocket::tokio::time::Instant::now() + IN_FLIGHT_WAIT;
+        loop {
+            // Registered before looking, so no answer is missed in between.
+            let answered = self.answered.notified();
+            let mut answered = std::pin::pin!(answered);
+            answered.as_mut().enable();
+            match self.try_reserve_at(username, address, Instant::now()) {
+                Ok(attempt) => return Ok(attempt),
+                Err(Refusal::Wait(seconds)) => return Err(seconds),
+                Err(Refusal::InFlight(seconds)) => {
+                    if rocket::tokio::time::timeout_at(deadline, answered)
+                        .await
+                        .is_err()
+                    {
+                        return Err(seconds);
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Self::try_reserve_at`] without waiting for attempts in flight.
+    #[cfg(test)]
     fn reserve_at(
         &self,
         username: &str,
         address: Option<IpAddr>,
         now: Instant,
     ) -> Result<Attempt, u64> {
+        self.try_reserve_at(username, address, now)
+            .map_err(|(Refusal::Wait(s) | Refusal::InFlight(s))| s)
+    }
+
+    fn try_reserve_at(
+        &self,
+        username: &str,
+        address: Option<IpAddr>,
+        now: Instant,
+    ) -> Result<Attempt, Refusal> {
         let username = username_key(username);
         let address = address.map(address_key);
         let mut attempt = Attempt {
@@ -248,6 +333,7 @@ impl Throttle {
             counted: Vec::new(),
             known: false,
             shared: false,
+            owner: None,
         };
         if !self.enabled {
             return Ok(attempt);
@@ -280,16 +366,29 @@ impl Throttle {
             by_address.as_ref(),
             user.as_ref().filter(|_| !known),
         ];
-        let wait = judged
-            .into_iter()
-            .flatten()
-            .filter_map(|key| table.get(key))
-            .map(|entry| entry.blocked_until.saturating_duration_since(now))
-            .max()
-            .unwrap_or_default();
+        let mut wait = Duration::ZERO;
+        let mut settled_block = false;
+        for key in judged.into_iter().flatten() {
+            let Some(entry) = table.get(key) else {
+                continue;
+            };
+            let left = entry.blocked_until.saturating_duration_since(now);
+            if !left.is_zero() {
+                wait = wait.max(left);
+                // Blocked by answered failures, not only by attempts that
+                // may still turn out right.
+                settled_block |=
+                    entry.failures - entry.in_flight.min(entry.failures) > self.free(key);
+            }
+        }
         if !wait.is_zero() {
             // Whole seconds, rounded up: never tell a client to come back early.
-            return Err(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            return Err(if settled_block {
+                Refusal::Wait(seconds)
+            } else {
+                Refusal::InFlight(seconds)
+            });
         }
         for key in [user, pair, by_address].into_iter().flatten() {
             let free = self.free(&key);
@@ -300,6 +399,7 @@ impl Throttle {
                 entry.failures = 0;
             }
             entry.failures = entry.failures.saturating_add(1);
+            entry.in_flight = entry.in_flight.saturating_add(1);
             entry.last_seen = now;
             let blocked_before = entry.blocked_until;
             if entry.failures > free {
@@ -312,6 +412,10 @@ impl Throttle {
                 blocked_set: entry.blocked_until,
             });
         }
+        attempt.owner = Some(Owner {
+            table: Arc::clone(&self.table),
+            answered: Arc::clone(&self.answered),
+        });
         Ok(attempt)
     }
 

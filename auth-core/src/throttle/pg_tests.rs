@@ -13,6 +13,10 @@ use crate::postgres::PgStore;
 use crate::postgres::tests::fresh_database;
 use crate::store::UserStore;
 
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the throttle takes an optional address"
+)]
 fn address(i: u32) -> Option<IpAddr> {
     Some(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i)))
 }

@@ -33,7 +33,11 @@ pub(super) enum Key {
 /// One counter.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Entry {
+    /// Failures, counting attempts still in flight.
     pub(super) failures: u32,
+    /// Attempts admitted and not yet answered: their failures may still be
+    /// given back.
+    pub(super) in_flight: u32,
     pub(super) blocked_until: Instant,
     pub(super) last_seen: Instant,
 }
@@ -42,6 +46,7 @@ impl Entry {
     fn new(now: Instant) -> Self {
         Self {
             failures: 0,
+            in_flight: 0,
             blocked_until: now,
             last_seen: now,
         }

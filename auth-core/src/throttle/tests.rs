@@ -5,6 +5,10 @@ use super::*;
 
 const ADDR: Option<IpAddr> = Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
 
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the throttle takes an optional address"
+)]
 fn v4(last: u8) -> Option<IpAddr> {
     Some(IpAddr::V4(Ipv4Addr::new(198, 51, 100, last)))
 }
@@ -153,13 +157,8 @@ fn ipv6_counts_per_64() {
             .unwrap()
             .is_known("bob", address_key(in_64(4).unwrap()))
     );
-    let other = Some(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1)));
-    assert!(
-        !t.table
-            .lock()
-            .unwrap()
-            .is_known("bob", address_key(other.unwrap()))
-    );
+    let other = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1));
+    assert!(!t.table.lock().unwrap().is_known("bob", address_key(other)));
     let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
     assert_eq!(address_key(mapped), ADDR.unwrap());
 }
@@ -235,4 +234,48 @@ fn long_usernames_share_a_bounded_key() {
     fail(&t, &long, None, now).unwrap();
     fail(&t, &long, None, now).unwrap();
     assert!(fail(&t, &"é".repeat(MAX_KEY_LEN / 2), None, now).is_err());
+}
+
+/// Sixteen logins at once, each answered after a simulated hash: `right`
+/// says whether the password was right. The checked ones and the refusals.
+async fn concurrent_logins(right: bool) -> (usize, Vec<u64>) {
+    use rocket::futures::future::join_all;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let t = Arc::new(throttle());
+    let checked = Arc::new(AtomicUsize::new(0));
+    let logins = (0..16).map(|_| {
+        let (t, checked) = (Arc::clone(&t), Arc::clone(&checked));
+        async move {
+            let attempt = t.reserve("bob", ADDR).await?;
+            rocket::tokio::time::sleep(Duration::from_millis(20)).await;
+            checked.fetch_add(1, Ordering::SeqCst);
+            if right {
+                t.succeeded(attempt).await;
+            }
+            Ok::<(), u64>(())
+        }
+    });
+    let refused = join_all(logins)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    (checked.load(Ordering::SeqCst), refused)
+}
+
+#[rocket::async_test]
+async fn a_burst_of_right_passwords_waits_for_the_answers_instead_of_being_refused() {
+    let (checked, refused) = concurrent_logins(true).await;
+    assert_eq!(refused, [0u64; 0], "none refused");
+    assert_eq!(checked, 16);
+}
+
+#[rocket::async_test]
+async fn a_burst_of_wrong_passwords_that_waited_is_refused_once_they_fail() {
+    let (checked, refused) = concurrent_logins(false).await;
+    assert_eq!(checked, 4, "three free and the one that starts the delay");
+    assert_eq!(refused.len(), 12);
+    assert!(refused.iter().all(|&s| s >= 1), "{refused:?}");
 }
