@@ -114,7 +114,8 @@ impl Auth {
     /// family of a login) also needs the session to be live: after a logout,
     /// a detected refresh-token replay, "log out everywhere" or a password
     /// change, the session's access tokens are refused with
-    /// [`TokenProblem::SessionEnded`].
+    /// [`TokenProblem::SessionEnded`]; a token carrying a scope the user no
+    /// longer holds is refused with [`TokenProblem::ScopeWithdrawn`].
     ///
     /// A subject found enabled, and a session found live, are remembered for
     /// `auth_subject_cache_ttl` seconds (5 by default, 0 to ask the stores on
@@ -157,15 +158,18 @@ impl Auth {
             .verify_shared(token)
             .map_err(AuthError::InvalidToken)?;
         let sid = claims.sid.as_deref();
-        if self.subjects.is_fresh(&claims.sub, sid) {
+        if self.subjects.is_fresh(&claims.sub, sid, &claims.scope) {
             return Ok(claims);
         }
-        match self.users.find_user(&claims.sub).await? {
-            Some(user) if !user.disabled => {}
+        let held = match self.users.find_user(&claims.sub).await? {
+            Some(user) if !user.disabled => Arc::new(user.scopes),
             _ => {
                 self.subjects.forget(&claims.sub);
                 return Err(AuthError::InvalidToken(TokenProblem::UnknownSubject));
             }
+        };
+        if !held.contains_all(&claims.scope) {
+            return Err(AuthError::InvalidToken(TokenProblem::ScopeWithdrawn));
         }
         if let Some(sid) = sid {
             let family = self.refresh_tokens.family(sid).await?;
@@ -174,7 +178,7 @@ impl Auth {
                 return Err(AuthError::InvalidToken(TokenProblem::SessionEnded));
             }
         }
-        self.subjects.remember(&claims.sub, sid);
+        self.subjects.remember(&claims.sub, sid, &held);
         Ok(claims)
     }
 

@@ -74,11 +74,15 @@ pub enum TokenProblem {
     /// a refresh-token replay, or by a password change.
     #[error("the session of the access token has ended")]
     SessionEnded,
+    /// The token carries a scope its subject no longer holds (withdrawn
+    /// after the token was issued).
+    #[error("a scope of the access token was withdrawn from its subject")]
+    ScopeWithdrawn,
 }
 
 impl TokenProblem {
     /// Every problem, in declaration order (`ALL[p as usize] == p`).
-    pub(crate) const ALL: [Self; 12] = [
+    pub(crate) const ALL: [Self; 13] = [
         Self::Malformed,
         Self::BadSignature,
         Self::Expired,
@@ -91,6 +95,7 @@ impl TokenProblem {
         Self::UnknownSubject,
         Self::UnknownKey,
         Self::SessionEnded,
+        Self::ScopeWithdrawn,
     ];
 }
 

@@ -1,7 +1,8 @@
 //! Contract §9: the session lifecycle over HTTP. A spent refresh token
 //! revokes its family however many rotations ago it was spent; ending a
 //! session ends its access tokens too (on every instance, within the
-//! subject-cache TTL); live sessions per user are capped.
+//! subject-cache TTL), and so does a scope withdrawn from the user; live
+//! sessions per user are capped.
 
 use std::time::Duration;
 
@@ -161,6 +162,38 @@ async fn a_password_change_ends_every_session_of_the_user() {
     assert_session_ended(&a, &john).await;
     // Other users keep their sessions.
     assert_session_alive(&b, &admin).await;
+}
+
+#[rocket::async_test]
+async fn a_withdrawn_scope_is_refused_on_every_instance_within_the_cache_ttl() {
+    let (a, b) = two_instances().await;
+    let admin = a.login("admin", "adminpass").await;
+    let users = b.get("/admin/users", Some(&admin.access)).await;
+    assert_eq!(users.status, Status::Ok, "{}", users.text);
+
+    // An admin tool on the same database withdraws `admin` from admin.
+    let store = SqliteStore::new(a.db.pool().await);
+    let kept = "read:items write:items".parse().unwrap();
+    assert!(store.set_scopes("admin", &kept).await.unwrap());
+    store.pool().close().await;
+
+    past_the_cache_ttl().await;
+    for app in [&a, &b] {
+        // The token still carries `admin`: it is refused everywhere, on
+        // the route that needs the scope and on one that does not.
+        let users = app.get("/admin/users", Some(&admin.access)).await;
+        assert_challenge(&users, Status::Unauthorized, "invalid_token");
+        let me = app.get("/users/me", Some(&admin.access)).await;
+        assert_challenge(&me, Status::Unauthorized, "invalid_token");
+    }
+    // The session goes on with what is left: a refresh narrows the token.
+    let reply = a.refresh(&admin.refresh).await;
+    assert_eq!(reply.status, Status::Ok, "{}", reply.text);
+    assert_eq!(reply.json["scope"], "read:items write:items");
+    let narrowed = Tokens::from(&reply);
+    assert_session_alive(&b, &narrowed).await;
+    let users = b.get("/admin/users", Some(&narrowed.access)).await;
+    assert_challenge(&users, Status::Forbidden, "insufficient_scope");
 }
 
 #[rocket::async_test]
