@@ -16,16 +16,16 @@
 //!   address), so nobody can keep a user out.
 //!
 //! An attempt is counted as a failure when it is admitted, before the hash
-//! ([`Throttle::reserve`]); a right password gives the reservation back
-//! ([`Throttle::succeeded`]). So a burst of concurrent guesses gets no more
+//! (`Throttle::reserve`); a right password gives the reservation back
+//! (`Throttle::succeeded`). So a burst of concurrent guesses gets no more
 //! hashes than a sequence would. An attempt refused only because of
 //! attempts still in flight waits for them to be answered (at most
-//! [`IN_FLIGHT_WAIT`]) instead of being refused: if they were right
+//! `IN_FLIGHT_WAIT`) instead of being refused: if they were right
 //! passwords it goes ahead, as it would have in a sequence, so a burst of
 //! right logins is not throttled.
 //!
 //! IPv6 addresses count per /64 (one subscriber's prefix). The state is in
-//! memory in a bounded table ([`table`]) whose eviction never gives anyone
+//! memory in a bounded table (`table`) whose eviction never gives anyone
 //! fresh guesses. Each instance counts on its own, except the per-username
 //! counters on PostgreSQL, which several instances share.
 
