@@ -75,6 +75,8 @@ mod rows;
 mod store;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod throttle_tests;
 
 pub use migrate::{MIGRATOR, migrate, run_migrator};
 pub use pool::{connect_options, open, open_lazy};

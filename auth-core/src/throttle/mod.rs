@@ -29,8 +29,6 @@
 //! fresh guesses. Each instance counts on its own, except the per-username
 //! counters on PostgreSQL, which several instances share.
 
-#[cfg(all(test, feature = "postgres"))]
-mod pg_tests;
 mod shared;
 mod table;
 #[cfg(test)]

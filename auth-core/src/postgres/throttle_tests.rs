@@ -1,5 +1,6 @@
-//! Two instances on one PostgreSQL database share the per-username bound:
-//! each has its own in-memory throttle and pool, as two processes would.
+//! Login throttling on two instances of one PostgreSQL database: they share
+//! the per-username bound, while each has its own in-memory throttle and
+//! pool, as two processes would.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -7,11 +8,11 @@ use std::time::Duration;
 
 use rocket::futures::future::join_all;
 
-use super::Throttle;
+use super::PgStore;
+use super::tests::fresh_database;
 use crate::pool_settings::PoolSettings;
-use crate::postgres::PgStore;
-use crate::postgres::tests::fresh_database;
 use crate::store::UserStore;
+use crate::throttle::Throttle;
 
 #[expect(
     clippy::unnecessary_wraps,
