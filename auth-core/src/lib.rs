@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 #![warn(clippy::pedantic)]
 #![allow(
     clippy::module_name_repetitions,

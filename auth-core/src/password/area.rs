@@ -125,6 +125,10 @@ impl AreaPool {
 }
 
 #[cfg(target_os = "linux")]
+#[allow(
+    unsafe_code,
+    reason = "the crate's only unsafe code: mapping argon2's work areas, each use with its SAFETY argument"
+)]
 mod mapped {
     use std::ptr::NonNull;
 
