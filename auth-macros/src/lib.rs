@@ -157,8 +157,8 @@ mod validate;
 ///   the route without its scopes: put it between `#[protected]` and the
 ///   route attribute;
 /// * in a protected module: a route taking optional auth, `#[protected]` on
-///   a function without a route attribute or below one, a macro call, a
-///   module in another file.
+///   a function without a route attribute or below one, a route attribute
+///   inside `#[cfg_attr(..)]`, a macro call, a module in another file.
 ///
 /// On error the handler is emitted unchanged next to the errors, so
 /// `routes![..]` still finds it and one mistake gives one error.

@@ -272,6 +272,19 @@ fn member_fn(
         .attrs
         .iter()
         .position(|attr| attribute_name(attr).as_deref() == Some("protected"));
+    // A route attribute behind `cfg_attr` would escape the module's
+    // protection when the condition holds: refuse it rather than guess.
+    if let Some(attr) = func.attrs.iter().find(|attr| hides_route(attr)) {
+        errors.push(syn::Error::new_spanned(
+            attr,
+            format!(
+                "#[protected] on `mod {module}` cannot see a route attribute inside \
+                 #[cfg_attr(..)]; put #[cfg(..)] on the whole function instead, or move \
+                 it out of the module"
+            ),
+        ));
+        return Member::Keep(Item::Fn(func));
+    }
     match (route, protected) {
         (None, None) => return Member::Keep(Item::Fn(func)),
         (None, Some(at)) => {
@@ -326,6 +339,33 @@ pub(crate) fn without_protected(mut module: syn::ItemMod) -> syn::ItemMod {
         }
     }
     module
+}
+
+/// Whether `attr` is a `#[cfg_attr(..)]` that names a route attribute.
+fn hides_route(attr: &Attribute) -> bool {
+    fn names_route(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            proc_macro2::TokenTree::Ident(ident) => {
+                ROUTE_ATTRIBUTES.contains(&ident.to_string().as_str())
+            }
+            proc_macro2::TokenTree::Group(group) => names_route(group.stream()),
+            _ => false,
+        })
+    }
+    match &attr.meta {
+        syn::Meta::List(list) if attribute_name(attr).as_deref() == Some("cfg_attr") => {
+            // Skip the condition: `cfg_attr(feature = "get", ..)` names no route.
+            let mut tokens = list.tokens.clone().into_iter();
+            let rest: proc_macro2::TokenStream = tokens
+                .by_ref()
+                .skip_while(
+                    |tree| !matches!(tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == ','),
+                )
+                .collect();
+            names_route(rest)
+        }
+        _ => false,
+    }
 }
 
 /// Removes the `#[protected(...)]` attributes from `attrs` and returns what
