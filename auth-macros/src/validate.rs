@@ -17,6 +17,14 @@ const SCOPES: &str = "scopes";
 /// The argument that lists alternatives: `any(scopes = "..", scopes = "..")`.
 const ANY: &str = "any";
 
+/// `#[protected]` on a `#[catch]` function.
+const CATCHER: &str = "catchers cannot be protected: #[protected] works on routes \
+                       (#[get], #[post], ...); remove it from this #[catch] function";
+
+/// A second `#[protected]` on one item.
+const DUPLICATE: &str = "duplicate #[protected]; use one attribute and list every scope in it, \
+                         e.g. #[protected(scopes = \"read:items write:items\")]";
+
 /// An example of `any(...)` for messages.
 const ANY_EXAMPLE: &str = "any(scopes = \"admin\", scopes = \"write:items\")";
 
@@ -293,8 +301,7 @@ fn member_fn(
                 .iter()
                 .any(|a| attribute_name(a).as_deref() == Some("catch"))
             {
-                "catchers cannot be protected: #[protected] works on routes \
-                 (#[get], #[post], ...); remove it from this #[catch] function"
+                CATCHER
             } else {
                 "#[protected] on a function without a route attribute; in a protected \
                  module only routes (#[get], #[post], ...) are protected and other \
@@ -386,11 +393,7 @@ fn take_protected(
             paths.push(attr.path().clone());
         }
         if found.is_some() {
-            errors.push(syn::Error::new_spanned(
-                &attr,
-                "duplicate #[protected]; use one attribute and list every scope in it, \
-                 e.g. #[protected(scopes = \"read:items write:items\")]",
-            ));
+            errors.push(syn::Error::new_spanned(&attr, DUPLICATE));
             continue;
         }
         let args = match &attr.meta {
@@ -955,18 +958,10 @@ fn route_attribute(attrs: &[Attribute], errors: &mut Errors) -> bool {
             Some("catch") => {
                 // A catcher runs after a route failed; Rocket gives it no
                 // request guards, so there is nothing to check a token with.
-                errors.push(syn::Error::new_spanned(
-                    attr,
-                    "catchers cannot be protected: #[protected] works on routes \
-                     (#[get], #[post], ...); remove it from this #[catch] function",
-                ));
+                errors.push(syn::Error::new_spanned(attr, CATCHER));
                 return openapi;
             }
-            Some("protected") => errors.push(syn::Error::new_spanned(
-                attr,
-                "duplicate #[protected]; use one attribute and list every scope in it, \
-                 e.g. #[protected(scopes = \"read:items write:items\")]",
-            )),
+            Some("protected") => errors.push(syn::Error::new_spanned(attr, DUPLICATE)),
             _ => {}
         }
     }
