@@ -88,5 +88,7 @@ pub use jsonwebtoken::Algorithm;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::guard::{NoScopes, Protected, RequiredScopes};
-    pub use crate::openapi_order::{BelowProtected, OpenApiOrder, openapi_below_protected};
+    pub use crate::openapi_order::{
+        BelowProtected, OPENAPI_ORDER, OpenApiOrder, openapi_below_protected,
+    };
 }

@@ -2,8 +2,8 @@
 //! (see the comment on `openapi_order_check` in `auth-macros`).
 //!
 //! `rocket_okapi`'s `#[openapi]` leaves a function `okapi_add_operation_for_<fn>_`
-//! beside the handler. `#[protected]` defines a constant of that name of type
-//! [`OpenApiOrder`] and glob-imports it; when `#[openapi]` ran first, its
+//! beside the handler. `#[protected]` imports [`OPENAPI_ORDER`] under that
+//! name and glob-imports it; when `#[openapi]` ran first, its
 //! function shadows the constant, and [`openapi_below_protected`] gets a
 //! function instead, which fails with the message below.
 
@@ -22,6 +22,9 @@ pub trait BelowProtected {}
 pub struct OpenApiOrder;
 
 impl BelowProtected for OpenApiOrder {}
+
+/// The value every `#[protected]` imports under `rocket_okapi`'s name.
+pub const OPENAPI_ORDER: OpenApiOrder = OpenApiOrder;
 
 /// Compiles only for an [`OpenApiOrder`].
 pub const fn openapi_below_protected<T: BelowProtected>(_: &T) {}

@@ -143,16 +143,20 @@ pub(crate) fn module(module: Module) -> TokenStream {
 // before the guard is added, so its scopes would be missing from the
 // document. `#[protected]` cannot see an attribute that already ran, but it
 // can see what that attribute left: a function `okapi_add_operation_for_<fn>_`
-// beside the handler. The check below defines a constant of that name in a
-// module of its own and glob-imports it; a function of the same name in the
-// handler's module shadows the glob import, and the constant then has the
+// beside the handler. The check below imports a constant under that name in
+// a module of its own and glob-imports it; a function of the same name in
+// the handler's module shadows the glob import, and the name then has the
 // function's type, which lacks the trait the check requires:
 //
 //     mod __auth_openapi_order_items {
-//         pub(super) const okapi_add_operation_for_items_: OpenApiOrder = OpenApiOrder;
+//         pub(super) use ::auth_core::__private::OPENAPI_ORDER as okapi_add_operation_for_items_;
 //     }
 //     use __auth_openapi_order_items::*;
 //     const _: () = ::auth_core::__private::openapi_below_protected(&okapi_add_operation_for_items_);
+//
+// Every such name is the one constant `OPENAPI_ORDER`, so two of these glob
+// imports meeting in one module (a child module's `use super::*`, with
+// handlers of the same name in both) are not ambiguous.
 //
 // Emitted only when the crate depends on rocket_okapi and no `#[openapi]`
 // follows `#[protected]`.
@@ -171,12 +175,10 @@ pub(crate) fn openapi_order_check(krate: &syn::Ident, func: &syn::ItemFn) -> Tok
         #[doc(hidden)]
         #[allow(non_snake_case, reason = "named after the handler")]
         mod #module {
-            #[allow(non_upper_case_globals, reason = "rocket_okapi's name for the function")]
-            pub(super) const #name: ::#krate::__private::OpenApiOrder =
-                ::#krate::__private::OpenApiOrder;
+            pub(super) use ::#krate::__private::OPENAPI_ORDER as #name;
         }
         #[allow(unused_imports, reason = "shadowed when #[openapi] is above #[protected]")]
-        use #module::*;
+        use self::#module::*;
         const _: () = ::#krate::__private::openapi_below_protected(&#name);
     }
 }

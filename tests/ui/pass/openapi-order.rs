@@ -20,9 +20,28 @@ fn documented_any() {}
 #[get("/undocumented")]
 fn undocumented() {}
 
+// A child module that glob-imports its parent, with a handler of the same
+// name in both.
+mod parent {
+    use auth_core::protected;
+    use rocket::get;
+
+    #[protected]
+    #[get("/parent/items")]
+    pub fn items() {}
+
+    pub mod child {
+        use super::*;
+
+        #[protected(scopes = "admin")]
+        #[get("/child/items")]
+        pub fn items() {}
+    }
+}
+
 fn main() {
     let (documented, _spec) = openapi_get_routes_spec![documented, documented_any];
     let _ = rocket::build()
         .mount("/", documented)
-        .mount("/", routes![undocumented]);
+        .mount("/", routes![undocumented, parent::items, parent::child::items]);
 }
