@@ -53,6 +53,18 @@ pub enum AuthError {
         /// Every scope the route requires.
         required: Scopes,
     },
+    /// A valid token that holds none of a route's alternatives in full
+    /// (`#[protected(any(..))]`; 403 `insufficient_scope`).
+    ///
+    /// RFC 6750 §3 gives the challenge one `scope` list, with no way to say
+    /// "or". It names the first alternative, as written in the attribute:
+    /// that set suffices, and authors list the least privileged first. The
+    /// `error_description` names every alternative.
+    #[error("this resource requires {}", describe_alternatives(alternatives))]
+    InsufficientScopeAnyOf {
+        /// Each set of scopes that would suffice, in the order written.
+        alternatives: Vec<Scopes>,
+    },
     /// Bad credentials or a bad refresh token at the token endpoint
     /// (400 `invalid_grant`).
     #[error(transparent)]
@@ -219,6 +231,18 @@ struct Parts {
     challenge: Challenge,
 }
 
+/// "the scope a, or the scopes b c".
+fn describe_alternatives(alternatives: &[Scopes]) -> String {
+    let described: Vec<String> = alternatives
+        .iter()
+        .map(|scopes| {
+            let noun = if scopes.len() == 1 { "scope" } else { "scopes" };
+            format!("the {noun} {scopes}")
+        })
+        .collect();
+    described.join(", or ")
+}
+
 impl AuthError {
     /// The one place that maps an error to its status, code and challenge.
     fn parts(&self) -> Parts {
@@ -229,7 +253,7 @@ impl AuthError {
             ) => (Status::BadRequest, "invalid_request", Challenge::WithError),
             Self::InvalidRequest(_) => (Status::BadRequest, "invalid_request", Challenge::None),
             Self::InvalidToken(_) => (Status::Unauthorized, "invalid_token", Challenge::WithError),
-            Self::InsufficientScope { .. } => (
+            Self::InsufficientScope { .. } | Self::InsufficientScopeAnyOf { .. } => (
                 Status::Forbidden,
                 "insufficient_scope",
                 Challenge::WithError,
@@ -315,8 +339,16 @@ impl AuthError {
             push_quoted_safe(&mut value, &self.description());
             value.push('"');
         }
-        if let Self::InsufficientScope { required } = self {
-            let _ = write!(value, ", scope=\"{required}\"");
+        match self {
+            Self::InsufficientScope { required } => {
+                let _ = write!(value, ", scope=\"{required}\"");
+            }
+            Self::InsufficientScopeAnyOf { alternatives } => {
+                if let Some(first) = alternatives.first() {
+                    let _ = write!(value, ", scope=\"{first}\"");
+                }
+            }
+            _ => {}
         }
         Some(value)
     }

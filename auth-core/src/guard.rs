@@ -288,10 +288,51 @@ impl<'r> FromRequest<'r> for &'r Auth {
 }
 
 /// The scopes a `#[protected]` handler requires. Implemented by the macro.
+///
+/// A request passes when its token holds every scope of [`Self::SCOPES`]
+/// and every scope of at least one alternative of [`Self::ANY_OF`].
 #[doc(hidden)]
 pub trait RequiredScopes: Send + Sync + 'static {
-    /// Every scope the handler requires.
+    /// Scopes every request needs.
     const SCOPES: &'static [&'static str];
+    /// Alternatives of `any(...)`, in the order written: one of them must
+    /// be held in full, on top of [`Self::SCOPES`]. Without `any`, the one
+    /// empty alternative.
+    const ANY_OF: &'static [&'static [&'static str]] = &[&[]];
+}
+
+/// Whether `user` holds what `S` requires. Allocates nothing.
+fn holds<S: RequiredScopes>(user: &AuthUser) -> bool {
+    let has = |scope: &&str| user.has_scope(scope);
+    S::SCOPES.iter().all(has)
+        && S::ANY_OF
+            .iter()
+            .any(|alternative| alternative.iter().all(has))
+}
+
+/// The scopes of each alternative of `S`, [`RequiredScopes::SCOPES`]
+/// included, in the order written.
+fn alternatives<S: RequiredScopes>() -> impl Iterator<Item = Scopes> {
+    S::ANY_OF.iter().map(|alternative| {
+        // `#[protected]` validated every scope at compile time.
+        S::SCOPES
+            .iter()
+            .chain(alternative.iter())
+            .map(|s| Scope::validated(s))
+            .collect()
+    })
+}
+
+/// The refusal of a token that lacks what `S` requires.
+fn insufficient<S: RequiredScopes>() -> AuthError {
+    let mut alternatives: Vec<Scopes> = alternatives::<S>().collect();
+    if alternatives.len() == 1 {
+        AuthError::InsufficientScope {
+            required: alternatives.remove(0),
+        }
+    } else {
+        AuthError::InsufficientScopeAnyOf { alternatives }
+    }
 }
 
 /// `#[protected]` without scopes.
@@ -314,8 +355,8 @@ impl RequiredScopes for NoScopes {
 /// | no `Authorization` header, or not `Bearer` | 401, `WWW-Authenticate: Bearer realm=".."` |
 /// | `Bearer` with an empty token, several `Authorization` headers | 400 `invalid_request` |
 /// | malformed, forged, expired or otherwise invalid token | 401 `invalid_token` |
-/// | valid token without every listed scope | 403 `insufficient_scope` |
-/// | valid token with every listed scope | the handler runs |
+/// | valid token without every listed scope (or, with `any(...)`, without every scope of any alternative) | 403 `insufficient_scope` |
+/// | valid token with every listed scope (and one alternative in full) | the handler runs |
 ///
 /// You never write this type in a route: see [`macro@crate::protected`] for
 /// the exact rewrite. You meet it when calling a protected handler
@@ -328,14 +369,8 @@ impl<'r, S: RequiredScopes> FromRequest<'r> for Protected<S> {
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, AuthError> {
         match authenticate(request).await {
-            Ok(Some(user)) if S::SCOPES.iter().all(|s| user.has_scope(s)) => {
-                Outcome::Success(Protected(PhantomData))
-            }
-            Ok(Some(_)) => {
-                // `#[protected]` validated every scope at compile time.
-                let required = S::SCOPES.iter().map(|s| Scope::validated(s)).collect();
-                fail(request, AuthError::InsufficientScope { required })
-            }
+            Ok(Some(user)) if holds::<S>(user) => Outcome::Success(Protected(PhantomData)),
+            Ok(Some(_)) => fail(request, insufficient::<S>()),
             Ok(None) => fail(request, AuthError::MissingCredentials),
             Err(e) => fail(request, e.clone()),
         }

@@ -23,6 +23,7 @@ mod guard;
 pub mod jwks;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+mod openapi_order;
 mod password;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod pool_settings;
@@ -88,4 +89,7 @@ pub use jsonwebtoken::Algorithm;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::guard::{NoScopes, Protected, RequiredScopes};
+    pub use crate::openapi_order::{
+        BelowProtected, OPENAPI_ORDER, OpenApiOrder, openapi_below_protected,
+    };
 }

@@ -98,6 +98,7 @@ const AUTH_ERRORS: &[&str] = &[
     "InvalidRequest(",
     "InvalidToken(",
     "InsufficientScope {",
+    "InsufficientScopeAnyOf {",
     "InvalidGrant(",
     "UnsupportedGrantType",
     "InvalidScope(",

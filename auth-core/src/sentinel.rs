@@ -4,8 +4,8 @@
 //!
 //! * [`AuthUser`], [`MaybeUser`], `&Auth` and the guard `#[protected]`
 //!   inserts need the [`Auth`] fairing attached.
-//! * Every scope a `#[protected(scopes = "...")]` handler requires must be
-//!   declared (in code with [`crate::AuthFairing::scope`] or in
+//! * Every scope a `#[protected(scopes = "...")]` handler requires, in
+//!   every alternative of `any(...)`, must be declared (in code with [`crate::AuthFairing::scope`] or in
 //!   `auth_scopes`): an undeclared scope is never granted, so the route
 //!   could only ever answer 403. The message names the handler, the scope
 //!   and the closest declared scope.
@@ -56,10 +56,15 @@ impl<S: RequiredScopes> Sentinel for Protected<S> {
             return fairing_missing(rocket, "#[protected]");
         };
         let mut abort = false;
-        for scope in S::SCOPES {
-            if auth.scopes().is_declared(scope) {
+        let every = S::SCOPES
+            .iter()
+            .chain(S::ANY_OF.iter().flat_map(|a| a.iter()));
+        let mut seen: Vec<&str> = Vec::new();
+        for &scope in every {
+            if auth.scopes().is_declared(scope) || seen.contains(&scope) {
                 continue;
             }
+            seen.push(scope);
             abort = true;
             match closest(auth.scopes(), scope) {
                 Some(near) => log::error!(

@@ -9,7 +9,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::FnArg;
 use syn::ext::IdentExt;
 
-use crate::validate::Handler;
+use crate::validate::{Handler, Member, Module};
 
 // The canonical description of the rewrite, with an example, is the
 // "What it expands to" section of the `protected` docs in `lib.rs`; the
@@ -34,7 +34,9 @@ pub(crate) fn handler(handler: Handler) -> TokenStream {
     let Handler {
         krate,
         scopes,
+        any,
         mut func,
+        openapi_below: _,
     } = handler;
     // The span of the `#[protected(...)]` attribute: errors about the
     // injected guard land there.
@@ -42,11 +44,28 @@ pub(crate) fn handler(handler: Handler) -> TokenStream {
     let vis = &func.vis;
     let fn_name = func.sig.ident.unraw();
 
-    let (definition, scopes_ty) = match &scopes {
-        Some(scopes) => {
+    let marker_span = scopes
+        .as_ref()
+        .or(any.first())
+        .map(|scopes| scopes.lit.span());
+    let (definition, scopes_ty) = match marker_span {
+        Some(lit_span) => {
             let name = format_ident!("__auth_scopes_{}", fn_name);
-            let lit_span = scopes.lit.span();
-            let values = &scopes.tokens;
+            let values = scopes
+                .as_ref()
+                .map(|s| s.tokens.as_slice())
+                .unwrap_or_default();
+            // Only routes with alternatives name them; the trait's default
+            // is the one empty alternative.
+            let any_of = (!any.is_empty()).then(|| {
+                let alternatives = any.iter().map(|alternative| {
+                    let values = &alternative.tokens;
+                    quote!(&[#(#values),*])
+                });
+                quote_spanned! {lit_span=>
+                    const ANY_OF: &'static [&'static [&'static str]] = &[#(#alternatives),*];
+                }
+            });
             let definition = quote_spanned! {lit_span=>
                 #[doc(hidden)]
                 #[allow(
@@ -58,6 +77,7 @@ pub(crate) fn handler(handler: Handler) -> TokenStream {
                 #vis struct #name;
                 impl ::#krate::__private::RequiredScopes for #name {
                     const SCOPES: &'static [&'static str] = &[#(#values),*];
+                    #any_of
                 }
             };
             (definition, quote!(#name))
@@ -89,6 +109,77 @@ pub(crate) fn handler(handler: Handler) -> TokenStream {
         #definition
         #alias_definition
         #func
+    }
+}
+
+/// A protected module: each route handler in it, at any depth, expanded as
+/// [`handler`] expands one; everything else as written.
+pub(crate) fn module(module: Module) -> TokenStream {
+    let Module {
+        mut item,
+        members,
+        paths,
+    } = module;
+    let uses = paths.iter().map(|path| -> syn::Item {
+        syn::parse_quote! {
+            #[allow(unused_imports, reason = "keeps the import of #[protected] in use")]
+            use #path as _;
+        }
+    });
+    let items = uses
+        .chain(members.into_iter().map(|member| match member {
+            Member::Keep(item) => item,
+            Member::Route(route) => syn::Item::Verbatim(handler(route)),
+            Member::Module(inner) => syn::Item::Verbatim(self::module(inner)),
+        }))
+        .collect();
+    if let Some((_, content)) = &mut item.content {
+        *content = items;
+    }
+    quote!(#item)
+}
+
+// With `#[openapi]` above `#[protected]`, rocket_okapi documents the handler
+// before the guard is added, so its scopes would be missing from the
+// document. `#[protected]` cannot see an attribute that already ran, but it
+// can see what that attribute left: a function `okapi_add_operation_for_<fn>_`
+// beside the handler. The check below imports a constant under that name in
+// a module of its own and glob-imports it; a function of the same name in
+// the handler's module shadows the glob import, and the name then has the
+// function's type, which lacks the trait the check requires:
+//
+//     mod __auth_openapi_order_items {
+//         pub(super) use ::auth_core::__private::OPENAPI_ORDER as okapi_add_operation_for_items_;
+//     }
+//     use __auth_openapi_order_items::*;
+//     const _: () = ::auth_core::__private::openapi_below_protected(&okapi_add_operation_for_items_);
+//
+// Every such name is the one constant `OPENAPI_ORDER`, so two of these glob
+// imports meeting in one module (a child module's `use super::*`, with
+// handlers of the same name in both) are not ambiguous.
+//
+// Emitted only when the crate depends on rocket_okapi and no `#[openapi]`
+// follows `#[protected]`.
+
+/// The check that `#[openapi]` was not written above `#[protected]`.
+pub(crate) fn openapi_order_check(krate: &syn::Ident, func: &syn::ItemFn) -> TokenStream {
+    let ident = &func.sig.ident;
+    if ident.to_string().starts_with("r#") {
+        return TokenStream::new();
+    }
+    let attr = Span::call_site();
+    // rocket_okapi's name, with the span it gives it.
+    let name = syn::Ident::new(&format!("okapi_add_operation_for_{ident}_"), ident.span());
+    let module = format_ident!("__auth_openapi_order_{}", ident, span = attr);
+    quote_spanned! {attr=>
+        #[doc(hidden)]
+        #[allow(non_snake_case, reason = "named after the handler")]
+        mod #module {
+            pub(super) use ::#krate::__private::OPENAPI_ORDER as #name;
+        }
+        #[allow(unused_imports, reason = "shadowed when #[openapi] is above #[protected]")]
+        use self::#module::*;
+        const _: () = ::#krate::__private::openapi_below_protected(&#name);
     }
 }
 

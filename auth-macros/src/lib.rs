@@ -45,6 +45,40 @@ mod validate;
 /// * `scopes = "..."`: space-separated scopes the token must all hold. Each
 ///   is an RFC 6749 §3.3 scope-token: printable ASCII without spaces, `"` or
 ///   `\`. Without `scopes`, any valid access token is accepted.
+/// * `any(scopes = "...", scopes = "...", ..)`: two or more alternatives,
+///   each written like `scopes`; the token must hold every scope of one of
+///   them. A refused token gets 403 with `scope="<first alternative>"`.
+///   Not combined with `scopes` in one attribute (write the shared scopes
+///   into each alternative).
+///
+/// ```ignore
+/// #[protected(any(scopes = "write:items", scopes = "admin"))]
+/// #[delete("/items/<id>")]
+/// fn delete_item(id: u64) { .. }
+/// ```
+///
+/// # On a module
+///
+/// On an inline module, the attribute applies to every route function in
+/// it (nested inline modules included), combined (AND) with the route's own
+/// `#[protected(..)]`, which can add scopes or alternatives but never drop
+/// the module's. Other functions, catchers and items are left as written.
+///
+/// ```ignore
+/// #[protected(scopes = "admin")]
+/// mod admin {
+///     #[get("/admin/users")]
+///     pub fn users() { .. }                     // admin
+///
+///     #[protected(scopes = "write:users")]
+///     #[delete("/admin/users/<name>")]
+///     pub fn remove(name: &str) { .. }          // admin AND write:users
+/// }
+/// ```
+///
+/// Each route expands as below, with the combined requirement; its marker
+/// gets `const ANY_OF: &'static [&'static [&'static str]]` beside `SCOPES`
+/// when there are alternatives.
 ///
 /// # What it expands to
 ///
@@ -115,16 +149,45 @@ mod validate;
 /// * a parameter named `__auth_guard`;
 /// * a crate that does not depend on `auth-core`;
 /// * a parameter of type `Option<AuthUser>` or `MaybeUser`: a protected
-///   handler never runs for an anonymous caller, so take `AuthUser`.
+///   handler never runs for an anonymous caller, so take `AuthUser`;
+/// * `any(..)` that is empty, has one alternative, repeats an alternative or
+///   has one that another makes redundant (a superset of another), is
+///   nested, or stands beside `scopes`;
+/// * `#[openapi]` (`rocket_okapi`) above `#[protected]`, which would document
+///   the route without its scopes: put it between `#[protected]` and the
+///   route attribute;
+/// * in a protected module: a route taking optional auth, `#[protected]` on
+///   a function without a route attribute or below one, a route attribute
+///   inside `#[cfg_attr(..)]`, a macro call, a module in another file.
 ///
 /// On error the handler is emitted unchanged next to the errors, so
 /// `routes![..]` still finds it and one mistake gives one error.
 #[proc_macro_attribute]
 pub fn protected(args: TokenStream, item: TokenStream) -> TokenStream {
     let original = proc_macro2::TokenStream::from(item.clone());
-    let checked = validate::handler(syn::parse(args), syn::parse(item), validate::core_crate());
+    let item = syn::parse::<syn::Item>(item);
+    if let Ok(syn::Item::Mod(module)) = item {
+        return match validate::module(syn::parse(args), module.clone(), validate::core_crate()) {
+            Ok(module) => expand::module(module).into(),
+            Err(err) => {
+                // Without its `#[protected]` attributes inside, so that each
+                // mistake is reported once.
+                let module = validate::without_protected(module);
+                let mut out = err.to_compile_error();
+                out.extend(quote::quote!(#module));
+                out.into()
+            }
+        };
+    }
+    let checked = validate::handler(syn::parse(args), item, validate::core_crate());
     match checked {
-        Ok(handler) => expand::handler(handler).into(),
+        Ok(handler) => {
+            let check = (!handler.openapi_below && validate::uses_rocket_okapi())
+                .then(|| expand::openapi_order_check(&handler.krate, &handler.func));
+            let mut out = expand::handler(handler);
+            out.extend(check);
+            out.into()
+        }
         Err(err) => {
             let mut out = err.to_compile_error();
             out.extend(original);

@@ -1,6 +1,7 @@
-//! Syntax of the argument list: `#[protected(name = value, ...)]`.
+//! Syntax of the argument list: `#[protected(name = value, ...)]`, where an
+//! argument may also be a parenthesized list, `any(name = value, ...)`.
 //!
-//! This stage only reads the shape `name [= value], ...` and keeps every
+//! This stage only reads the shape `name [= value | (list)], ...` and keeps every
 //! original token. Whether a name is known, a value is a string or a scope is
 //! well formed is decided by `validate`, so that one build reports every
 //! mistake instead of stopping at the first.
@@ -37,6 +38,9 @@ pub(crate) enum Value {
     /// `name = <anything else>`, e.g. `1` or `read:items` without quotes;
     /// kept so an error can cover exactly those tokens.
     Other(TokenStream),
+    /// `name(...)`: a nested argument list, e.g.
+    /// `any(scopes = "admin", scopes = "write:items")`.
+    Nested(Args),
 }
 
 impl Parse for Args {
@@ -63,6 +67,13 @@ impl Parse for Entry {
             });
         }
         let name = input.call(Ident::parse_any)?;
+
+        if input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            let value = Value::Nested(content.parse()?);
+            return Ok(Self { name, value });
+        }
 
         if input.is_empty() || input.peek(Token![,]) {
             let value = Value::Missing(name.span());
@@ -190,6 +201,19 @@ mod tests {
             panic!("expected an error");
         };
         assert!(err.to_string().starts_with("missing argument name"));
+    }
+
+    #[test]
+    fn parenthesized_lists_nest() {
+        let args = parse(quote!(any(scopes = "admin", scopes = "a b"), any()));
+        assert_eq!(args.entries.len(), 2);
+        let Value::Nested(inner) = &args.entries[0].value else {
+            panic!("expected a nested list");
+        };
+        assert_eq!(inner.entries.len(), 2);
+        assert!(matches!(&inner.entries[1].value, Value::Str(lit) if lit.value() == "a b"));
+        assert!(matches!(&args.entries[1].value, Value::Nested(inner) if inner.entries.is_empty()));
+        assert!(syn::parse2::<Args>(quote!(any(scopes "a"))).is_err());
     }
 
     #[test]

@@ -11,8 +11,22 @@ use syn::{Attribute, FnArg, GenericArgument, Ident, Item, ItemFn, LitStr, PathAr
 
 use crate::parse::{Args, Value};
 
-/// The one argument `#[protected]` knows.
+/// The argument that lists required scopes.
 const SCOPES: &str = "scopes";
+
+/// The argument that lists alternatives: `any(scopes = "..", scopes = "..")`.
+const ANY: &str = "any";
+
+/// `#[protected]` on a `#[catch]` function.
+const CATCHER: &str = "catchers cannot be protected: #[protected] works on routes \
+                       (#[get], #[post], ...); remove it from this #[catch] function";
+
+/// A second `#[protected]` on one item.
+const DUPLICATE: &str = "duplicate #[protected]; use one attribute and list every scope in it, \
+                         e.g. #[protected(scopes = \"read:items write:items\")]";
+
+/// An example of `any(...)` for messages.
+const ANY_EXAMPLE: &str = "any(scopes = \"admin\", scopes = \"write:items\")";
 
 /// Names of Rocket's route attributes, as the last path segment
 /// (`get`, `rocket::get`, ...).
@@ -24,11 +38,47 @@ const ROUTE_ATTRIBUTES: &[&str] = &[
 pub(crate) struct Handler {
     /// The name under which the user's crate depends on `auth-core`.
     pub(crate) krate: Ident,
+    /// Scopes every request needs.
     pub(crate) scopes: Option<Scopes>,
+    /// Alternatives of `any(...)`: on top of `scopes`, a request needs every
+    /// scope of one of them. Empty without `any`, never one alone.
+    pub(crate) any: Vec<Scopes>,
     pub(crate) func: ItemFn,
+    /// Whether `#[openapi]` is among the attributes below `#[protected]`
+    /// (or the handler sits in a protected module, where the order does
+    /// not matter).
+    pub(crate) openapi_below: bool,
+}
+
+/// What the arguments of one `#[protected(...)]` require.
+#[derive(Default)]
+pub(crate) struct Requirement {
+    pub(crate) scopes: Option<Scopes>,
+    pub(crate) any: Vec<Scopes>,
+}
+
+/// A module under `#[protected]`, checked: its route handlers, at any
+/// depth, carry the module's requirement combined with their own.
+pub(crate) struct Module {
+    /// The module, its items replaced by `members`.
+    pub(crate) item: syn::ItemMod,
+    pub(crate) members: Vec<Member>,
+    /// The paths of the `#[protected]` attributes taken off its items, each
+    /// once: `expand` keeps them in use, so the `use` that brought them
+    /// into scope is not reported unused.
+    pub(crate) paths: Vec<syn::Path>,
+}
+
+/// One item of a protected module.
+pub(crate) enum Member {
+    /// Left as written: helpers, types, catchers, `use`s.
+    Keep(Item),
+    Route(Handler),
+    Module(Module),
 }
 
 /// The validated `scopes = "..."` argument.
+#[derive(Clone)]
 pub(crate) struct Scopes {
     /// The literal as written, for spans.
     pub(crate) lit: LitStr,
@@ -49,6 +99,12 @@ pub(crate) fn core_crate() -> syn::Result<Ident> {
     }
 }
 
+/// Whether the crate being compiled depends on `rocket_okapi`, whose
+/// `#[openapi]` must come below `#[protected]`.
+pub(crate) fn uses_rocket_okapi() -> bool {
+    proc_macro_crate::crate_name("rocket_okapi").is_ok()
+}
+
 fn missing_core_crate() -> syn::Error {
     syn::Error::new(
         Span::call_site(),
@@ -67,11 +123,11 @@ pub(crate) fn handler(
 ) -> syn::Result<Handler> {
     let mut errors = Errors::default();
 
-    let scopes = match args {
-        Ok(args) => errors.keep(scopes(&args)).flatten(),
+    let requirement = match args {
+        Ok(args) => errors.keep(requirement(&args)).unwrap_or_default(),
         Err(err) => {
             errors.push(err);
-            None
+            Requirement::default()
         }
     };
 
@@ -81,25 +137,360 @@ pub(crate) fn handler(
         Err(err) => return Err(errors.with(err)),
     };
 
-    route_attribute(&func.attrs, &mut errors);
-    for input in &func.sig.inputs {
-        if let FnArg::Typed(typed) = input {
-            reserved_name(&typed.pat, &mut errors);
-            optional_auth(&typed.ty, &mut errors);
-        }
-    }
+    let openapi_below = route_attribute(&func.attrs, &mut errors);
+    parameters(&func, None, &mut errors);
 
     match krate {
         Ok(krate) => {
             errors.finish()?;
             Ok(Handler {
                 krate,
-                scopes,
+                scopes: requirement.scopes,
+                any: requirement.any,
                 func,
+                openapi_below,
             })
         }
         Err(err) => Err(errors.with(err)),
     }
+}
+
+/// Checks the parameters of a handler; `module` names the protected module
+/// it sits in, if any.
+fn parameters(func: &ItemFn, module: Option<&Ident>, errors: &mut Errors) {
+    for input in &func.sig.inputs {
+        if let FnArg::Typed(typed) = input {
+            reserved_name(&typed.pat, errors);
+            optional_auth(&typed.ty, module, errors);
+        }
+    }
+}
+
+/// Checks `#[protected(...)]` on an inline module and every route handler
+/// in it, at any depth.
+pub(crate) fn module(
+    args: syn::Result<Args>,
+    item: syn::ItemMod,
+    krate: syn::Result<Ident>,
+) -> syn::Result<Module> {
+    let mut errors = Errors::default();
+    let requirement = match args {
+        Ok(args) => errors.keep(requirement(&args)).unwrap_or_default(),
+        Err(err) => {
+            errors.push(err);
+            Requirement::default()
+        }
+    };
+    let krate = match krate {
+        Ok(krate) => krate,
+        Err(err) => return Err(errors.with(err)),
+    };
+    let module = members(&krate, &requirement, item, &mut errors);
+    errors.finish()?;
+    Ok(module)
+}
+
+/// Checks the items of `module` under `outer`, the requirement of the
+/// modules around them.
+fn members(
+    krate: &Ident,
+    outer: &Requirement,
+    mut module: syn::ItemMod,
+    errors: &mut Errors,
+) -> Module {
+    let Some((_, items)) = module.content.take() else {
+        errors.push(syn::Error::new_spanned(
+            &module,
+            "#[protected] cannot see into a module in another file; write the module \
+             inline (`mod name { ... }`) or protect its routes one by one",
+        ));
+        return Module {
+            item: module,
+            members: Vec::new(),
+            paths: Vec::new(),
+        };
+    };
+    module.content = Some((syn::token::Brace::default(), Vec::new()));
+    let mut checked = Vec::new();
+    let mut paths = Vec::new();
+    for item in items {
+        match item {
+            Item::Fn(func) => checked.push(member_fn(
+                krate,
+                outer,
+                &module.ident,
+                func,
+                &mut paths,
+                errors,
+            )),
+            Item::Mod(mut inner) => {
+                let own = take_protected(&mut inner.attrs, &mut paths, errors);
+                let combined = combine(outer, &own);
+                if inner.content.is_none() {
+                    errors.push(syn::Error::new_spanned(
+                        &inner,
+                        format!(
+                            "`mod {};` is in another file, where the #[protected] of `mod {}` \
+                             cannot reach; write it inline (`mod {} {{ ... }}`) or move it out \
+                             of the protected module",
+                            inner.ident, module.ident, inner.ident
+                        ),
+                    ));
+                    checked.push(Member::Keep(Item::Mod(inner)));
+                } else {
+                    checked.push(Member::Module(members(krate, &combined, inner, errors)));
+                }
+            }
+            Item::Macro(mac) if mac.ident.is_none() => {
+                errors.push(syn::Error::new_spanned(
+                    &mac.mac.path,
+                    format!(
+                        "#[protected] on `mod {}` cannot see the routes a macro call generates; \
+                         move this call out of the module, or protect the routes it makes \
+                         one by one",
+                        module.ident
+                    ),
+                ));
+                checked.push(Member::Keep(Item::Macro(mac)));
+            }
+            other => checked.push(Member::Keep(other)),
+        }
+    }
+    Module {
+        item: module,
+        members: checked,
+        paths,
+    }
+}
+
+/// One function of a protected module: a route handler gets the module's
+/// requirement and its own; other functions are left alone.
+fn member_fn(
+    krate: &Ident,
+    outer: &Requirement,
+    module: &Ident,
+    mut func: ItemFn,
+    paths: &mut Vec<syn::Path>,
+    errors: &mut Errors,
+) -> Member {
+    let route = func.attrs.iter().position(|attr| {
+        attribute_name(attr).is_some_and(|n| ROUTE_ATTRIBUTES.contains(&n.as_str()))
+    });
+    let protected = func
+        .attrs
+        .iter()
+        .position(|attr| attribute_name(attr).as_deref() == Some("protected"));
+    // A route attribute behind `cfg_attr` would escape the module's
+    // protection when the condition holds: refuse it rather than guess.
+    if let Some(attr) = func.attrs.iter().find(|attr| hides_route(attr)) {
+        errors.push(syn::Error::new_spanned(
+            attr,
+            format!(
+                "#[protected] on `mod {module}` cannot see a route attribute inside \
+                 #[cfg_attr(..)]; put #[cfg(..)] on the whole function instead, or move \
+                 it out of the module"
+            ),
+        ));
+        return Member::Keep(Item::Fn(func));
+    }
+    match (route, protected) {
+        (None, None) => return Member::Keep(Item::Fn(func)),
+        (None, Some(at)) => {
+            let message = if func
+                .attrs
+                .iter()
+                .any(|a| attribute_name(a).as_deref() == Some("catch"))
+            {
+                CATCHER
+            } else {
+                "#[protected] on a function without a route attribute; in a protected \
+                 module only routes (#[get], #[post], ...) are protected and other \
+                 functions are left alone: remove this attribute"
+            };
+            errors.push(syn::Error::new_spanned(&func.attrs[at], message));
+            return Member::Keep(Item::Fn(func));
+        }
+        (Some(route), Some(at)) if at > route => {
+            errors.push(syn::Error::new_spanned(
+                &func.attrs[at],
+                "#[protected] must be placed above the route attribute (#[get], #[post], ...)",
+            ));
+        }
+        _ => {}
+    }
+    let own = take_protected(&mut func.attrs, paths, errors);
+    let requirement = combine(outer, &own);
+    parameters(&func, Some(module), errors);
+    Member::Route(Handler {
+        krate: krate.clone(),
+        scopes: requirement.scopes,
+        any: requirement.any,
+        func,
+        openapi_below: true,
+    })
+}
+
+/// `module` with every `#[protected]` inside it removed, at any depth.
+pub(crate) fn without_protected(mut module: syn::ItemMod) -> syn::ItemMod {
+    let not_protected = |attr: &Attribute| attribute_name(attr).as_deref() != Some("protected");
+    if let Some((_, items)) = &mut module.content {
+        for item in items.iter_mut() {
+            match item {
+                Item::Fn(func) => func.attrs.retain(not_protected),
+                Item::Mod(inner) => {
+                    inner.attrs.retain(not_protected);
+                    *inner = without_protected(inner.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    module
+}
+
+/// Whether `attr` is a `#[cfg_attr(..)]` that names a route attribute.
+fn hides_route(attr: &Attribute) -> bool {
+    fn names_route(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            proc_macro2::TokenTree::Ident(ident) => {
+                ROUTE_ATTRIBUTES.contains(&ident.to_string().as_str())
+            }
+            proc_macro2::TokenTree::Group(group) => names_route(group.stream()),
+            _ => false,
+        })
+    }
+    match &attr.meta {
+        syn::Meta::List(list) if attribute_name(attr).as_deref() == Some("cfg_attr") => {
+            // Skip the condition: `cfg_attr(feature = "get", ..)` names no route.
+            let mut tokens = list.tokens.clone().into_iter();
+            let rest: proc_macro2::TokenStream = tokens
+                .by_ref()
+                .skip_while(
+                    |tree| !matches!(tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == ','),
+                )
+                .collect();
+            names_route(rest)
+        }
+        _ => false,
+    }
+}
+
+/// Removes the `#[protected(...)]` attributes from `attrs` and returns what
+/// they require.
+fn take_protected(
+    attrs: &mut Vec<Attribute>,
+    paths: &mut Vec<syn::Path>,
+    errors: &mut Errors,
+) -> Requirement {
+    let mut found: Option<Requirement> = None;
+    let mut kept = Vec::with_capacity(attrs.len());
+    for attr in attrs.drain(..) {
+        if attribute_name(&attr).as_deref() != Some("protected") {
+            kept.push(attr);
+            continue;
+        }
+        if !paths.contains(attr.path()) {
+            paths.push(attr.path().clone());
+        }
+        if found.is_some() {
+            errors.push(syn::Error::new_spanned(&attr, DUPLICATE));
+            continue;
+        }
+        let args = match &attr.meta {
+            syn::Meta::Path(_) => Ok(Args {
+                entries: Vec::new(),
+            }),
+            syn::Meta::List(list) => syn::parse2::<Args>(list.tokens.clone()),
+            syn::Meta::NameValue(value) => Err(syn::Error::new_spanned(
+                value,
+                "expected #[protected] or #[protected(scopes = \"...\")]",
+            )),
+        };
+        let requirement = match args {
+            Ok(args) => errors.keep(requirement(&args)).unwrap_or_default(),
+            Err(err) => {
+                errors.push(err);
+                Requirement::default()
+            }
+        };
+        found = Some(requirement);
+    }
+    *attrs = kept;
+    found.unwrap_or_default()
+}
+
+/// `outer` AND `inner`: every scope of both, and one alternative of each
+/// (the pairs of alternatives, each pair's scopes united). Alternatives
+/// that another implies are dropped: they change nothing.
+fn combine(outer: &Requirement, inner: &Requirement) -> Requirement {
+    let mut all: Vec<String> = Vec::new();
+    let mut lit: Option<LitStr> = None;
+    for scopes in [outer.scopes.as_ref(), inner.scopes.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        lit = Some(scopes.lit.clone());
+        for token in &scopes.tokens {
+            if !all.contains(token) {
+                all.push(token.clone());
+            }
+        }
+    }
+    let sides = |any: &[Scopes]| -> Vec<Option<Scopes>> {
+        if any.is_empty() {
+            vec![None]
+        } else {
+            any.iter().cloned().map(Some).collect()
+        }
+    };
+    let mut alternatives: Vec<Scopes> = Vec::new();
+    for left in sides(&outer.any) {
+        for right in sides(&inner.any) {
+            let parts: Vec<&Scopes> = [left.as_ref(), right.as_ref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            let Some(last) = parts.last() else { continue };
+            let mut tokens: Vec<String> = Vec::new();
+            for token in parts.iter().flat_map(|p| &p.tokens) {
+                if !all.contains(token) && !tokens.contains(token) {
+                    tokens.push(token.clone());
+                }
+            }
+            alternatives.push(Scopes {
+                lit: last.lit.clone(),
+                tokens,
+            });
+        }
+    }
+    // Absorption: an alternative that holds all of another is implied by it.
+    let mut kept: Vec<Scopes> = Vec::new();
+    for (i, alternative) in alternatives.iter().enumerate() {
+        let implied = alternatives.iter().enumerate().any(|(j, other)| {
+            j != i
+                && other.tokens.iter().all(|t| alternative.tokens.contains(t))
+                && (other.tokens.len() < alternative.tokens.len() || j < i)
+        });
+        if !implied {
+            kept.push(alternative.clone());
+        }
+    }
+    if kept.len() == 1 {
+        // One alternative left is a plain requirement (an empty one, always
+        // held, implies every other and is left alone).
+        for alternative in kept.drain(..) {
+            for token in alternative.tokens {
+                lit.get_or_insert_with(|| alternative.lit.clone());
+                if !all.contains(&token) {
+                    all.push(token);
+                }
+            }
+        }
+    }
+    let scopes = lit
+        .filter(|_| !all.is_empty())
+        .map(|lit| Scopes { lit, tokens: all });
+    Requirement { scopes, any: kept }
 }
 
 /// Collects errors into one `syn::Error`.
@@ -134,19 +525,40 @@ impl Errors {
     }
 }
 
-/// Checks argument names and the `scopes` value.
-fn scopes(args: &Args) -> syn::Result<Option<Scopes>> {
+/// Checks argument names, the `scopes` value and the alternatives of
+/// `any(...)`.
+fn requirement(args: &Args) -> syn::Result<Requirement> {
     let mut errors = Errors::default();
-    let mut found: Option<Scopes> = None;
-    let mut seen = false;
+    let mut found = Requirement::default();
+    let mut scopes_name: Option<&Ident> = None;
+    let mut any_name: Option<&Ident> = None;
+    // Which of the two was written second.
+    let mut second: Option<&Ident> = None;
 
     for entry in &args.entries {
         let name = entry.name.unraw().to_string();
+        if name == ANY {
+            if any_name.is_some() {
+                errors.push(syn::Error::new(
+                    entry.name.span(),
+                    format!(
+                        "duplicate argument `any`; list every alternative in one {ANY_EXAMPLE}"
+                    ),
+                ));
+                continue;
+            }
+            any_name = Some(&entry.name);
+            second = scopes_name.map(|_| &entry.name);
+            if let Some(alternatives) = alternatives(&entry.name, &entry.value, &mut errors) {
+                found.any = alternatives;
+            }
+            continue;
+        }
         if name != SCOPES {
             errors.push(unknown_argument(&entry.name, &name));
             continue;
         }
-        if seen {
+        if scopes_name.is_some() {
             errors.push(syn::Error::new(
                 entry.name.span(),
                 "duplicate argument `scopes`; list every scope in one string, \
@@ -154,23 +566,174 @@ fn scopes(args: &Args) -> syn::Result<Option<Scopes>> {
             ));
             continue;
         }
-        seen = true;
-        match &entry.value {
-            Value::Str(lit) => found = errors.keep(scope_tokens(lit)),
-            Value::List(tokens, items) => errors.push(scope_list(tokens, items)),
-            Value::Other(tokens) => errors.push(syn::Error::new_spanned(
-                tokens,
-                "expected a string literal, e.g. scopes = \"read:items\"",
-            )),
-            Value::Missing(span) => errors.push(syn::Error::new(
-                *span,
-                "missing value for `scopes`; write scopes = \"read:items\"",
-            )),
-        }
+        scopes_name = Some(&entry.name);
+        second = any_name.map(|_| &entry.name);
+        found.scopes = scope_value(&entry.value, &mut errors);
+    }
+
+    if let Some(second) = second {
+        errors.push(syn::Error::new(second.span(), mixed(&found)));
     }
 
     errors.finish()?;
     Ok(found)
+}
+
+/// The value of one `scopes` argument, checked.
+fn scope_value(value: &Value, errors: &mut Errors) -> Option<Scopes> {
+    match value {
+        Value::Str(lit) => return errors.keep(scope_tokens(lit)),
+        Value::List(tokens, items) => errors.push(scope_list(tokens, items)),
+        Value::Other(tokens) => errors.push(syn::Error::new_spanned(
+            tokens,
+            "expected a string literal, e.g. scopes = \"read:items\"",
+        )),
+        Value::Nested(_) | Value::Missing(_) => {
+            let span = match value {
+                Value::Missing(span) => *span,
+                _ => Span::call_site(),
+            };
+            errors.push(syn::Error::new(
+                span,
+                "missing value for `scopes`; write scopes = \"read:items\"",
+            ));
+        }
+    }
+    None
+}
+
+/// `scopes = ".."` beside `any(..)`: whether the scopes join every
+/// alternative or form one more is unclear, so the message shows the
+/// unambiguous spelling.
+fn mixed(found: &Requirement) -> String {
+    let example = match &found.scopes {
+        Some(scopes) if !found.any.is_empty() => {
+            let alternatives: Vec<String> = found
+                .any
+                .iter()
+                .map(|alternative| {
+                    let joined: Vec<&str> = scopes
+                        .tokens
+                        .iter()
+                        .chain(&alternative.tokens)
+                        .map(String::as_str)
+                        .collect();
+                    format!("scopes = {:?}", joined.join(" "))
+                })
+                .collect();
+            format!("any({})", alternatives.join(", "))
+        }
+        _ => "any(scopes = \"read:items admin\", scopes = \"read:items write:items\")".to_owned(),
+    };
+    format!(
+        "`scopes` beside `any(...)` is ambiguous; put the scopes every alternative needs \
+         into each alternative: {example}"
+    )
+}
+
+/// Checks `any(scopes = "..", scopes = "..")`: two or more alternatives, none
+/// repeated or implied by another.
+fn alternatives(name: &Ident, value: &Value, errors: &mut Errors) -> Option<Vec<Scopes>> {
+    let Value::Nested(inner) = value else {
+        let span = match value {
+            Value::Missing(span) => *span,
+            Value::Str(lit) => lit.span(),
+            Value::List(tokens, _) | Value::Other(tokens) => {
+                errors.push(syn::Error::new_spanned(
+                    tokens,
+                    format!("`any` takes its alternatives in parentheses: {ANY_EXAMPLE}"),
+                ));
+                return None;
+            }
+            Value::Nested(_) => name.span(),
+        };
+        errors.push(syn::Error::new(
+            span,
+            format!("`any` takes its alternatives in parentheses: {ANY_EXAMPLE}"),
+        ));
+        return None;
+    };
+    if inner.entries.is_empty() {
+        errors.push(syn::Error::new(
+            name.span(),
+            format!("empty `any()`; list two or more alternatives, e.g. {ANY_EXAMPLE}"),
+        ));
+        return None;
+    }
+    let mut local = Errors::default();
+    let mut found: Vec<Scopes> = Vec::new();
+    for entry in &inner.entries {
+        let entry_name = entry.name.unraw().to_string();
+        if entry_name == ANY {
+            local.push(syn::Error::new(
+                entry.name.span(),
+                format!("`any(...)` cannot be nested; list every alternative in one {ANY_EXAMPLE}"),
+            ));
+        } else if entry_name != SCOPES {
+            let message = if edit_distance(&entry_name.to_lowercase(), SCOPES) <= 2 {
+                format!("unknown argument `{entry_name}` in `any(...)`; did you mean `scopes`?")
+            } else {
+                format!(
+                    "unknown argument `{entry_name}` in `any(...)`; each alternative is \
+                     scopes = \"...\", e.g. {ANY_EXAMPLE}"
+                )
+            };
+            local.push(syn::Error::new(entry.name.span(), message));
+        } else if let Some(scopes) = scope_value(&entry.value, &mut local) {
+            found.push(scopes);
+        }
+    }
+    if let Some(err) = local.0 {
+        errors.push(err);
+        return None;
+    }
+    if found.len() == 1 {
+        let only = &found[0];
+        errors.push(syn::Error::new(
+            name.span(),
+            format!(
+                "`any(...)` with one alternative; write scopes = {:?} instead",
+                only.tokens.join(" ")
+            ),
+        ));
+        return None;
+    }
+    let mut ok = true;
+    for (j, later) in found.iter().enumerate() {
+        for earlier in &found[..j] {
+            let subset = |a: &Scopes, b: &Scopes| a.tokens.iter().all(|t| b.tokens.contains(t));
+            if subset(earlier, later) && subset(later, earlier) {
+                errors.push(syn::Error::new(
+                    later.lit.span(),
+                    format!(
+                        "duplicate alternative `{}`; remove it",
+                        later.tokens.join(" ")
+                    ),
+                ));
+            } else if subset(earlier, later) || subset(later, earlier) {
+                let (wider, narrower) = if subset(earlier, later) {
+                    (later, earlier)
+                } else {
+                    (earlier, later)
+                };
+                errors.push(syn::Error::new(
+                    wider.lit.span(),
+                    format!(
+                        "alternative `{}` is redundant: a token that holds it also holds `{}`, \
+                         which already suffices; remove `{}`",
+                        wider.tokens.join(" "),
+                        narrower.tokens.join(" "),
+                        wider.tokens.join(" ")
+                    ),
+                ));
+            } else {
+                continue;
+            }
+            ok = false;
+            break;
+        }
+    }
+    ok.then_some(found)
 }
 
 /// `scopes = ["a", "b"]`: shows the one-string form.
@@ -192,7 +755,21 @@ fn scope_list(tokens: &proc_macro2::TokenStream, items: &[LitStr]) -> syn::Error
 }
 
 fn unknown_argument(ident: &syn::Ident, name: &str) -> syn::Error {
-    let message = if edit_distance(&name.to_lowercase(), SCOPES) <= 2 {
+    let lower = name.to_lowercase();
+    let message = if [
+        "any_of",
+        "anyof",
+        "one_of",
+        "oneof",
+        "either",
+        "or",
+        "any_scopes",
+    ]
+    .contains(&lower.as_str())
+        || edit_distance(&lower, ANY) == 1
+    {
+        format!("unknown argument `{name}`; did you mean {ANY_EXAMPLE}?")
+    } else if edit_distance(&lower, SCOPES) <= 2 {
         format!("unknown argument `{name}`; did you mean `scopes`?")
     } else {
         format!(
@@ -370,27 +947,21 @@ fn attribute_name(attr: &Attribute) -> Option<String> {
 }
 
 /// Requires a route attribute below `#[protected]` and no second
-/// `#[protected]`.
-fn route_attribute(attrs: &[Attribute], errors: &mut Errors) {
+/// `#[protected]`; returns whether `#[openapi]` is below too.
+fn route_attribute(attrs: &[Attribute], errors: &mut Errors) -> bool {
     let mut has_route = false;
+    let mut openapi = false;
     for attr in attrs {
         match attribute_name(attr).as_deref() {
             Some(name) if ROUTE_ATTRIBUTES.contains(&name) => has_route = true,
+            Some("openapi") => openapi = true,
             Some("catch") => {
                 // A catcher runs after a route failed; Rocket gives it no
                 // request guards, so there is nothing to check a token with.
-                errors.push(syn::Error::new_spanned(
-                    attr,
-                    "catchers cannot be protected: #[protected] works on routes \
-                     (#[get], #[post], ...); remove it from this #[catch] function",
-                ));
-                return;
+                errors.push(syn::Error::new_spanned(attr, CATCHER));
+                return openapi;
             }
-            Some("protected") => errors.push(syn::Error::new_spanned(
-                attr,
-                "duplicate #[protected]; use one attribute and list every scope in it, \
-                 e.g. #[protected(scopes = \"read:items write:items\")]",
-            )),
+            Some("protected") => errors.push(syn::Error::new_spanned(attr, DUPLICATE)),
             _ => {}
         }
     }
@@ -403,6 +974,7 @@ fn route_attribute(attrs: &[Attribute], errors: &mut Errors) {
              no route attribute follows it",
         ));
     }
+    openapi
 }
 
 /// The name of the parameter `expand` adds.
@@ -425,7 +997,7 @@ fn reserved_name(pat: &syn::Pat, errors: &mut Errors) {
 }
 
 /// Rejects `Option<AuthUser>` and `MaybeUser` parameters.
-fn optional_auth(ty: &Type, errors: &mut Errors) {
+fn optional_auth(ty: &Type, module: Option<&Ident>, errors: &mut Errors) {
     let Some(segment) = last_segment(ty) else {
         return;
     };
@@ -436,13 +1008,18 @@ fn optional_auth(ty: &Type, errors: &mut Errors) {
     } else {
         return;
     };
-    errors.push(syn::Error::new_spanned(
-        ty,
-        format!(
+    let message = match module {
+        None => format!(
             "{name} makes authentication optional, but #[protected] rejects anonymous \
              requests; take `AuthUser` instead, or remove this parameter"
         ),
-    ));
+        Some(module) => format!(
+            "{name} makes authentication optional, but this route is in `mod {module}`, \
+             whose #[protected] rejects anonymous requests; take `AuthUser` instead, or \
+             move the route out of the module"
+        ),
+    };
+    errors.push(syn::Error::new_spanned(ty, message));
 }
 
 /// `true` for the arguments of `Option<AuthUser>` or `Option<MaybeUser>`.
@@ -801,6 +1378,144 @@ mod tests {
             ),
         );
         assert_eq!(errs.len(), 5);
+    }
+
+    /// The alternatives of a valid argument list, each as a string.
+    fn alternatives_of(args: TokenStream) -> Vec<String> {
+        let args = syn::parse2::<Args>(args).expect("valid syntax");
+        let item = syn::parse2::<syn::Item>(route()).expect("an item");
+        let Ok(handler) = handler(Ok(args), Ok(item), Ok(krate())) else {
+            panic!("valid arguments");
+        };
+        handler.any.iter().map(|a| a.tokens.join(" ")).collect()
+    }
+
+    #[test]
+    fn alternatives_are_kept_in_order() {
+        assert_eq!(
+            alternatives_of(quote!(any(scopes = "write:items", scopes = "admin ops"))),
+            ["write:items", "admin ops"]
+        );
+    }
+
+    #[test]
+    fn alternative_misuse_is_reported() {
+        let cases = [
+            (quote!(any()), "empty `any()`"),
+            (quote!(any(scopes = "a")), "`any(...)` with one alternative"),
+            (
+                quote!(any(scopes = "a b", scopes = "b a")),
+                "duplicate alternative `b a`",
+            ),
+            (
+                quote!(any(scopes = "a b", scopes = "a")),
+                "alternative `a b` is redundant",
+            ),
+            (
+                quote!(any(scopes = "a", any(scopes = "b"))),
+                "`any(...)` cannot be nested",
+            ),
+            (
+                quote!(any = "a"),
+                "`any` takes its alternatives in parentheses",
+            ),
+            (quote!(any), "`any` takes its alternatives in parentheses"),
+            (
+                quote!(any(roles = "a", scopes = "b")),
+                "unknown argument `roles` in `any(...)`",
+            ),
+            (
+                quote!(oneof(scopes = "a")),
+                "unknown argument `oneof`; did you mean any(",
+            ),
+            (
+                quote!(any(scopes = "a"), any(scopes = "b")),
+                "duplicate argument `any`",
+            ),
+            (
+                quote!(any(scopes = "a", scopes)),
+                "missing value for `scopes`",
+            ),
+        ];
+        for (args, expected) in cases {
+            let errs = errors(args.clone(), route());
+            assert!(
+                errs.iter().any(|e| e.starts_with(expected)),
+                "{args}: {errs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn scopes_beside_any_show_the_combined_alternatives() {
+        for args in [
+            quote!(scopes = "read", any(scopes = "a", scopes = "b c")),
+            quote!(any(scopes = "a", scopes = "b c"), scopes = "read"),
+        ] {
+            let errs = errors(args, route());
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert!(
+                errs[0].ends_with("any(scopes = \"read a\", scopes = \"read b c\")"),
+                "{}",
+                errs[0]
+            );
+        }
+    }
+
+    /// The requirement of `outer` AND `inner`, as `(scopes, alternatives)`.
+    fn combined(outer: TokenStream, inner: TokenStream) -> (String, Vec<String>) {
+        let outer = super::requirement(&syn::parse2::<Args>(outer).unwrap())
+            .ok()
+            .unwrap();
+        let inner = super::requirement(&syn::parse2::<Args>(inner).unwrap())
+            .ok()
+            .unwrap();
+        let both = super::combine(&outer, &inner);
+        (
+            both.scopes.map(|s| s.tokens.join(" ")).unwrap_or_default(),
+            both.any.iter().map(|a| a.tokens.join(" ")).collect(),
+        )
+    }
+
+    #[test]
+    fn module_and_route_requirements_combine_with_and() {
+        let none: Vec<String> = Vec::new();
+        assert_eq!(combined(quote!(), quote!()), (String::new(), none.clone()));
+        assert_eq!(
+            combined(quote!(scopes = "admin"), quote!(scopes = "write admin")),
+            ("admin write".to_owned(), none.clone())
+        );
+        assert_eq!(
+            combined(
+                quote!(scopes = "admin"),
+                quote!(any(scopes = "a", scopes = "b"))
+            ),
+            ("admin".to_owned(), vec!["a".to_owned(), "b".to_owned()])
+        );
+        // An alternative the module already requires is always held.
+        assert_eq!(
+            combined(
+                quote!(scopes = "admin"),
+                quote!(any(scopes = "admin", scopes = "b"))
+            ),
+            ("admin".to_owned(), none.clone())
+        );
+        // Two lists of alternatives: every pair; implied pairs dropped.
+        assert_eq!(
+            combined(
+                quote!(any(scopes = "a", scopes = "b")),
+                quote!(any(scopes = "a", scopes = "c"))
+            ),
+            (String::new(), vec!["a".to_owned(), "b c".to_owned()])
+        );
+        // A route scope that is one of the module's alternatives.
+        assert_eq!(
+            combined(
+                quote!(any(scopes = "a", scopes = "b")),
+                quote!(scopes = "a")
+            ),
+            ("a".to_owned(), none)
+        );
     }
 
     #[test]

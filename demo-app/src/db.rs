@@ -257,6 +257,18 @@ impl Db {
         })
     }
 
+    /// Deletes the item `id`; returns whether it existed.
+    pub(crate) async fn delete_item(&self, id: i64) -> Result<bool, sqlx::Error> {
+        const SQL: &str = "DELETE FROM items WHERE id = $1";
+        on_pool!(&self.store, |pool| {
+            sqlx::query(SQL)
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected() > 0)
+        })
+    }
+
     /// Public tasks, plus those of `user` when given.
     pub(crate) async fn tasks(&self, user: Option<&str>) -> Result<Vec<Task>, sqlx::Error> {
         const SQL: &str =

@@ -28,7 +28,7 @@ fn finish(spec: &mut OpenApi) {
     let mut generator = OpenApiGenerator::new(&rocket_okapi::settings::OpenApiSettings::new());
     error.schema = Some(generator.json_schema::<ErrorBody>());
     for item in spec.paths.values_mut() {
-        let operations = [&mut item.get, &mut item.post];
+        let operations = [&mut item.get, &mut item.post, &mut item.delete];
         for operation in operations.into_iter().flatten() {
             // The catchers give every other status the same JSON body.
             let mut other = Response {

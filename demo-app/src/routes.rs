@@ -5,8 +5,9 @@ use auth_core::{
     TokenRequest, TokenResponse, protected,
 };
 use rocket::form::{self, Form, FromForm};
+use rocket::response::status::NoContent;
 use rocket::serde::json::{self, Json};
-use rocket::{Route, State, get, post};
+use rocket::{Route, State, delete, get, post};
 use rocket_okapi::okapi::openapi3::OpenApi;
 use rocket_okapi::{openapi, openapi_get_routes_spec};
 use schemars::JsonSchema;
@@ -29,7 +30,8 @@ pub(crate) fn routes() -> (Vec<Route>, OpenApi) {
         me,
         list_items,
         create_item,
-        admin_users,
+        delete_item,
+        admin::users,
         tasks,
     ]
 }
@@ -164,28 +166,52 @@ async fn create_item(
     Ok(Created(Json(item)))
 }
 
-#[derive(Serialize, JsonSchema)]
-struct UserView {
-    username: String,
-    scopes: Vec<String>,
-    disabled: bool,
+/// Deletes an item: 204, or 404 when there is no such item. Writers may
+/// delete any item, and so may admins (the first alternative is the one a
+/// 403's `scope=` names).
+#[protected(any(scopes = "write:items", scopes = "admin"))]
+#[openapi]
+#[delete("/items/<id>")]
+async fn delete_item(id: i64, db: &State<Db>) -> Result<Option<NoContent>, ApiError> {
+    Ok(db.delete_item(id).await?.then_some(NoContent))
 }
 
+/// The admin routes: every route in this module requires the `admin` scope,
+/// on top of its own `#[protected]`, if any.
 #[protected(scopes = "admin")]
-#[openapi]
-#[get("/admin/users")]
-async fn admin_users(db: &State<Db>) -> Result<Json<Vec<UserView>>, ApiError> {
-    let users = db.users().await?;
-    Ok(Json(
-        users
-            .into_iter()
-            .map(|user| UserView {
-                scopes: user.scopes.to_vec(),
-                username: user.username,
-                disabled: user.disabled,
-            })
-            .collect(),
-    ))
+mod admin {
+    use rocket::serde::json::Json;
+    use rocket::{State, get};
+    use rocket_okapi::openapi;
+    use schemars::JsonSchema;
+    use serde::Serialize;
+
+    use crate::db::Db;
+    use crate::errors::ApiError;
+
+    #[derive(Serialize, JsonSchema)]
+    pub(super) struct UserView {
+        username: String,
+        scopes: Vec<String>,
+        disabled: bool,
+    }
+
+    /// Every user, with their scopes.
+    #[openapi]
+    #[get("/admin/users")]
+    pub(super) async fn users(db: &State<Db>) -> Result<Json<Vec<UserView>>, ApiError> {
+        let users = db.users().await?;
+        Ok(Json(
+            users
+                .into_iter()
+                .map(|user| UserView {
+                    scopes: user.scopes.to_vec(),
+                    username: user.username,
+                    disabled: user.disabled,
+                })
+                .collect(),
+        ))
+    }
 }
 
 #[derive(Serialize, JsonSchema)]

@@ -163,15 +163,19 @@ after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Opens the operation's panel in "Try it out" mode, clicks Execute and
- * returns the HTTP response and the status Swagger UI shows. */
-async function execute(operationId, method, urlPath) {
+/** Opens the operation's panel in "Try it out" mode, fills `params` (name
+ * to value), clicks Execute and returns the HTTP response and the status
+ * Swagger UI shows. */
+async function execute(operationId, method, urlPath, params = {}) {
   const block = page.locator(`#operations-default-${operationId}`);
   if (!(await block.locator('button.execute').isVisible())) {
     if (!(await block.locator('.try-out__btn').isVisible())) {
       await block.locator('.opblock-summary').first().click();
     }
     await block.locator('.try-out__btn').click();
+  }
+  for (const [name, value] of Object.entries(params)) {
+    await block.locator(`tr[data-param-name="${name}"] input`).fill(value);
   }
   const responsePromise = page.waitForResponse(
     (r) => new URL(r.url()).pathname === urlPath && r.request().method() === method,
@@ -259,6 +263,18 @@ test('Swagger UI: authorize, call protected routes, log out', async () => {
   const create = await execute('create_item', 'POST', '/items');
   assert.equal(create.response.status(), 403);
   assert.equal((await create.response.json()).error, 'insufficient_scope');
+  // DELETE /items/{id} takes write:items or admin: the document lists both
+  // requirements, and the 403 challenge names the first.
+  const id = String(list[0].id);
+  const remove = await execute('delete_item', 'DELETE', `/items/${id}`, { id });
+  assert.equal(remove.response.status(), 403);
+  assert.match(remove.response.headers()['www-authenticate'] ?? '', /, scope="write:items"$/);
+  assert.equal((await remove.response.json()).error, 'insufficient_scope');
+  const spec = await (await fetch(`${base}/openapi.json`)).json();
+  assert.deepEqual(spec.paths['/items/{id}'].delete.security, [
+    { OAuth2PasswordBearer: ['write:items'] },
+    { OAuth2PasswordBearer: ['admin'] },
+  ]);
 
   // Log out in the dialog: the next call carries no token.
   await openAuthorizeDialog();

@@ -33,6 +33,7 @@ mod demo {
         mod events;
         mod optional_auth;
         mod resource_server;
+        mod scope_policies;
         mod scopes;
         mod tokens;
     }

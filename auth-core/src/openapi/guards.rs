@@ -10,15 +10,26 @@ use rocket_okapi::request::{OpenApiFromRequest, RequestHeaderInput};
 use serde_json::{Value, json};
 
 use super::schemas::ErrorBody;
-use super::{JSON, SECURITY_SCHEME, requirement, response_fragment};
+use super::{JSON, SECURITY_SCHEME, alternative_key, response_fragment};
 use crate::auth::Auth;
 use crate::guard::{AuthUser, BearerToken, MaybeUser, Protected, RequiredScopes};
 
-/// What one of our guards contributes. The scheme itself is a placeholder
-/// that [`complete`] replaces.
-fn security(scopes: &[&str], required: bool) -> RequestHeaderInput {
+/// What one of our guards contributes: each alternative set of scopes (one
+/// for most guards). The scheme itself is a placeholder that [`complete`]
+/// replaces.
+///
+/// `rocket_okapi` takes one requirement object per guard, so the alternatives
+/// of `#[protected(any(..))]` travel in one object, under [`alternative_key`]
+/// names, and [`complete`] makes them one object each.
+///
+/// [`complete`]: super::complete
+fn security(alternatives: &[Vec<String>], required: bool) -> RequestHeaderInput {
     let requirement = if required {
-        requirement(scopes.iter().map(|s| (*s).to_owned()).collect())
+        let mut requirement = SecurityRequirement::new();
+        for (index, scopes) in alternatives.iter().enumerate() {
+            requirement.insert(alternative_key(index), scopes.clone());
+        }
+        requirement
     } else {
         SecurityRequirement::new()
     };
@@ -117,11 +128,22 @@ impl<S: RequiredScopes> OpenApiFromRequest<'_> for Protected<S> {
         _name: String,
         required: bool,
     ) -> rocket_okapi::Result<RequestHeaderInput> {
-        Ok(security(S::SCOPES, required))
+        let alternatives: Vec<Vec<String>> = S::ANY_OF
+            .iter()
+            .map(|alternative| {
+                S::SCOPES
+                    .iter()
+                    .chain(alternative.iter())
+                    .map(|s| (*s).to_owned())
+                    .collect()
+            })
+            .collect();
+        Ok(security(&alternatives, required))
     }
 
     fn get_responses(generator: &mut OpenApiGenerator) -> rocket_okapi::Result<Responses> {
-        Ok(guard_responses(generator, !S::SCOPES.is_empty()))
+        let scoped = !S::SCOPES.is_empty() || S::ANY_OF.iter().any(|a| !a.is_empty());
+        Ok(guard_responses(generator, scoped))
     }
 }
 
@@ -135,7 +157,7 @@ macro_rules! unscoped_guard {
                 _name: String,
                 $required: bool,
             ) -> rocket_okapi::Result<RequestHeaderInput> {
-                Ok(security(&[], $anonymous_refused))
+                Ok(security(&[Vec::new()], $anonymous_refused))
             }
 
             fn get_responses(generator: &mut OpenApiGenerator) -> rocket_okapi::Result<Responses> {

@@ -7,6 +7,7 @@
 //! | handler | `security` of the operation |
 //! |---|---|
 //! | `#[protected(scopes = "a b")]` | `[{"OAuth2PasswordBearer": ["a", "b"]}]` |
+//! | `#[protected(any(scopes = "a", scopes = "b c"))]` | `[{"OAuth2PasswordBearer": ["a"]}, {"OAuth2PasswordBearer": ["b", "c"]}]` |
 //! | `#[protected]`, or takes [`AuthUser`](crate::AuthUser) or [`BearerToken`](crate::BearerToken) | `[{"OAuth2PasswordBearer": []}]` |
 //! | takes [`MaybeUser`](crate::MaybeUser) (or an `Option` of the above) | `[{}, {"OAuth2PasswordBearer": []}]` |
 //! | none of them | none |
@@ -24,7 +25,9 @@
 //! RFC 6749 §5.2 errors.
 //!
 //! Put `#[openapi]` **between** `#[protected]` and the route attribute, so it
-//! sees the guard `#[protected]` adds:
+//! sees the guard `#[protected]` adds (above `#[protected]` it is a compile
+//! error that names this order; inside a protected module either order
+//! works):
 //!
 //! ```
 //! use auth_core::{Auth, protected};
@@ -135,7 +138,8 @@ impl Handler for DocumentHandler {
 /// this crate's guards, as [`docs`] does before serving it.
 ///
 /// * Each operation's `security` becomes one requirement listing every
-///   scope the handler requires, or `[{}, {scheme: []}]` when it takes only
+///   scope the handler requires (one per alternative of
+///   `#[protected(any(..))]`), or `[{}, {scheme: []}]` when it takes only
 ///   optional authentication ([`MaybeUser`](crate::MaybeUser)).
 /// * The [`SECURITY_SCHEME`] gets its password flow: `tokenUrl` and
 ///   `refreshUrl` (the token route, prefixed with `base`) and `scopes`.
@@ -219,38 +223,74 @@ pub fn complete(spec: &mut OpenApi, scopes: &ScopeRegistry, base: &str) {
 }
 
 /// Merges the requirements the guards of one handler contributed. The
-/// guards all have to pass, so our requirements are one: every scope any
-/// of them requires. An empty requirement (optional authentication) only
-/// counts when no guard requires a token. Requirements of other schemes
-/// are kept as they are.
+/// guards all have to pass, so our requirements combine with AND: each
+/// alternative of one guard with each of another, their scopes united. The
+/// result is one requirement object per alternative (OpenAPI's OR). An
+/// empty requirement (optional authentication) only counts when no guard
+/// requires a token. Requirements of other schemes are kept as they are.
 fn normalize_security(operation: &mut Operation) {
     let Some(requirements) = operation.security.take() else {
         return;
     };
-    let mut required: Option<Vec<String>> = None;
+    let mut required: Option<Vec<Vec<String>>> = None;
     let mut optional = false;
     let mut others = Vec::new();
     for requirement in requirements {
         if requirement.is_empty() {
             optional = true;
-        } else if requirement.len() == 1 && requirement.contains_key(SECURITY_SCHEME) {
-            let scopes = required.get_or_insert_with(Vec::new);
-            for scope in &requirement[SECURITY_SCHEME] {
-                if !scopes.contains(scope) {
-                    scopes.push(scope.clone());
-                }
-            }
+        } else if requirement.keys().all(|key| is_alternative_key(key)) {
+            let alternatives: Vec<Vec<String>> = requirement.into_values().collect();
+            required = Some(match required {
+                None => alternatives,
+                Some(before) => both(&before, &alternatives),
+            });
         } else {
             others.push(requirement);
         }
     }
     let mut security = match (required, optional) {
-        (Some(scopes), _) => vec![requirement(scopes)],
+        (Some(alternatives), _) => alternatives.into_iter().map(requirement).collect(),
         (None, true) => vec![SecurityRequirement::new(), requirement(Vec::new())],
         (None, false) => Vec::new(),
     };
     security.extend(others);
     operation.security = Some(security).filter(|s| !s.is_empty());
+}
+
+/// `left` AND `right`, each a list of alternatives: every pair, its scopes
+/// united in order, each distinct pair once.
+fn both(left: &[Vec<String>], right: &[Vec<String>]) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for l in left {
+        for r in right {
+            let mut scopes = l.clone();
+            for scope in r {
+                if !scopes.contains(scope) {
+                    scopes.push(scope.clone());
+                }
+            }
+            if !out.contains(&scopes) {
+                out.push(scopes);
+            }
+        }
+    }
+    out
+}
+
+/// The name under which a guard passes its alternative number `index` to
+/// [`normalize_security`]: [`SECURITY_SCHEME`] for the first, then
+/// `OAuth2PasswordBearer#001`, ... (zero-padded, so the names sort in order).
+fn alternative_key(index: usize) -> String {
+    if index == 0 {
+        SECURITY_SCHEME.to_owned()
+    } else {
+        format!("{SECURITY_SCHEME}#{index:03}")
+    }
+}
+
+fn is_alternative_key(key: &str) -> bool {
+    key.strip_prefix(SECURITY_SCHEME)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('#'))
 }
 
 fn requirement(scopes: Vec<String>) -> SecurityRequirement {

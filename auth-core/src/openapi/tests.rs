@@ -40,6 +40,31 @@ fn guards_of_one_handler_make_one_requirement() {
 }
 
 #[test]
+fn alternatives_become_one_requirement_each() {
+    let s = SECURITY_SCHEME;
+    let second = alternative_key(1);
+    // #[protected(any(scopes = "admin", scopes = "write:items"))].
+    assert_eq!(
+        normalized(&json!([{ s: ["admin"], second.as_str(): ["write:items"] }])),
+        json!([{ s: ["admin"] }, { s: ["write:items"] }])
+    );
+    // Beside an AuthUser parameter and MaybeUser: unchanged.
+    assert_eq!(
+        normalized(&json!([{}, { s: [] }, { s: ["a"], second.as_str(): ["b", "c"] }])),
+        json!([{ s: ["a"] }, { s: ["b", "c"] }])
+    );
+    // Two guards with alternatives: every pair (AND of two ORs).
+    assert_eq!(
+        normalized(&json!([
+            { s: ["a"], second.as_str(): ["b"] },
+            { s: ["x"], second.as_str(): ["a"] },
+        ])),
+        json!([{ s: ["a", "x"] }, { s: ["a"] }, { s: ["b", "x"] }, { s: ["b", "a"] }])
+    );
+    assert!(alternative_key(2) < alternative_key(10));
+}
+
+#[test]
 fn documented_headers_have_each_key_once() {
     let mut generator = OpenApiGenerator::new(&rocket_okapi::settings::OpenApiSettings::new());
     let responses = guard_responses(&mut generator, true);

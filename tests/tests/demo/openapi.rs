@@ -29,6 +29,11 @@ fn expected_security() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ("get", "/users/me", required(&[])),
         ("get", "/items", required(&["read:items"])),
         ("post", "/items", required(&["write:items"])),
+        (
+            "delete",
+            "/items/{id}",
+            Some(json!([{ SCHEME: ["write:items"] }, { SCHEME: ["admin"] }])),
+        ),
         ("get", "/admin/users", required(&["admin"])),
         ("get", "/tasks", Some(json!([{}, { SCHEME: [] }]))),
     ]

@@ -1,0 +1,10 @@
+use auth_core::protected;
+use rocket::{get, routes};
+
+#[protected(any(scope = "admin", scopes = "write:items"))]
+#[get("/items")]
+fn items() {}
+
+fn main() {
+    let _ = rocket::build().mount("/", routes![items]);
+}
