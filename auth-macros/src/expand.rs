@@ -4,6 +4,8 @@
 //! it edits the parsed `ItemFn` in place, so attributes, visibility,
 //! generics, `where` clauses, `async` and the return type stay as written.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::FnArg;
@@ -148,10 +150,10 @@ pub(crate) fn module(module: Module) -> TokenStream {
 // the handler's module shadows the glob import, and the name then has the
 // function's type, which lacks the trait the check requires:
 //
-//     mod __auth_openapi_order_items {
+//     mod __auth_openapi_order_items_0 {
 //         pub(super) use ::auth_core::__private::OPENAPI_ORDER as okapi_add_operation_for_items_;
 //     }
-//     use __auth_openapi_order_items::*;
+//     use __auth_openapi_order_items_0::*;
 //     const _: () = ::auth_core::__private::openapi_below_protected(&okapi_add_operation_for_items_);
 //
 // Every such name is the one constant `OPENAPI_ORDER`, so two of these glob
@@ -160,6 +162,10 @@ pub(crate) fn module(module: Module) -> TokenStream {
 //
 // Emitted only when the crate depends on rocket_okapi and no `#[openapi]`
 // follows `#[protected]`.
+
+/// How many order checks this compiler process has emitted: a suffix that
+/// keeps their module names apart.
+static ORDER_CHECKS: AtomicUsize = AtomicUsize::new(0);
 
 /// The check that `#[openapi]` was not written above `#[protected]`.
 pub(crate) fn openapi_order_check(krate: &syn::Ident, func: &syn::ItemFn) -> TokenStream {
@@ -170,7 +176,15 @@ pub(crate) fn openapi_order_check(krate: &syn::Ident, func: &syn::ItemFn) -> Tok
     let attr = Span::call_site();
     // rocket_okapi's name, with the span it gives it.
     let name = syn::Ident::new(&format!("okapi_add_operation_for_{ident}_"), ident.span());
-    let module = format_ident!("__auth_openapi_order_{}", ident, span = attr);
+    // Numbered, so that a child module's `use super::*` never brings in a
+    // module of the same name as the child's own (an ambiguity error); the
+    // import below has no `self::`, so that it also resolves in a block.
+    let module = format_ident!(
+        "__auth_openapi_order_{}_{}",
+        ident,
+        ORDER_CHECKS.fetch_add(1, Ordering::Relaxed),
+        span = attr
+    );
     quote_spanned! {attr=>
         #[doc(hidden)]
         #[allow(non_snake_case, reason = "named after the handler")]
@@ -178,7 +192,7 @@ pub(crate) fn openapi_order_check(krate: &syn::Ident, func: &syn::ItemFn) -> Tok
             pub(super) use ::#krate::__private::OPENAPI_ORDER as #name;
         }
         #[allow(unused_imports, reason = "shadowed when #[openapi] is above #[protected]")]
-        use self::#module::*;
+        use #module::*;
         const _: () = ::#krate::__private::openapi_below_protected(&#name);
     }
 }

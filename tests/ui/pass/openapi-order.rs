@@ -1,5 +1,6 @@
 // `#[protected]` above `#[openapi]`, and handlers that rocket_okapi does not
-// document, in a crate that depends on rocket_okapi.
+// document, in a crate that depends on rocket_okapi, at module level and in
+// a function body.
 #![deny(warnings)]
 
 use auth_core::protected;
@@ -39,7 +40,29 @@ mod parent {
     }
 }
 
+// Handlers inside a function body (a test, a doctest): the check's import
+// must resolve in the block, not in the enclosing module.
+#[allow(
+    non_local_definitions,
+    reason = "Rocket's #[get] exports a macro, which rustc flags inside a function"
+)]
+fn in_a_function() -> Vec<rocket::Route> {
+    #[protected(scopes = "read:items")]
+    #[openapi]
+    #[get("/in-function/documented")]
+    fn documented() {}
+
+    #[protected]
+    #[get("/in-function/undocumented")]
+    fn undocumented() {}
+
+    let (mut documented, _spec) = openapi_get_routes_spec![documented];
+    documented.extend(routes![undocumented]);
+    documented
+}
+
 fn main() {
+    let _ = in_a_function();
     let (documented, _spec) = openapi_get_routes_spec![documented, documented_any];
     let _ = rocket::build()
         .mount("/", documented)
