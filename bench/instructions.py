@@ -47,9 +47,9 @@ def need(tool, package):
 # auth-core's own entry points on a request's path, by what they match in
 # callgrind's function names; none of them calls another.
 PARTS = [
-    ("guards", re.compile(r"^<auth_core::guard::.+? as rocket::request::from_request::FromRequest>::from_request")),
-    ("catcher", re.compile(r"^<auth_core::respond::catcher::AuthCatcher as rocket::catcher::handler::Handler>::handle")),
-    ("logger", re.compile(r"^<auth_core::quiet_log::QuietLogger as log::Log>::log")),
+    ("guards", re.compile(r"^<auth_core::http::guard::.+? as rocket::request::from_request::FromRequest>::from_request")),
+    ("catcher", re.compile(r"^<auth_core::http::respond::catcher::AuthCatcher as rocket::catcher::handler::Handler>::handle")),
+    ("logger", re.compile(r"^<auth_core::log::logger::QuietLogger as log::Log>::log")),
 ]
 
 

@@ -7,72 +7,64 @@
     reason = "AuthError, AuthUser and AuthFairing read better than Error, User and Fairing at the call site"
 )]
 
-mod answers;
+// The layers, from the bottom up: `scopes`, `bearer`, `password` and `token`
+// know nothing of Rocket or storage; `store` keeps users and sessions;
+// `grant` issues tokens; `auth` holds it all; `http` is everything Rocket
+// sees. Imports only ever point down this list.
 mod auth;
-mod authorization;
-mod client_address;
+mod bearer;
 pub mod config;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub mod database;
 mod error;
-mod events;
-mod fairing;
-mod form;
 mod grant;
-mod guard;
-pub mod jwks;
-#[cfg(feature = "openapi")]
-pub mod openapi;
-mod openapi_order;
+mod http;
+mod log;
 mod password;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod pool_settings;
-#[cfg(feature = "postgres")]
-pub mod postgres;
-mod quiet_log;
-mod redact;
-#[cfg(feature = "remote-jwks")]
-pub mod remote_jwks;
 mod resource_server;
-mod respond;
-#[cfg(test)]
-mod rotation_races;
 mod scopes;
-mod sentinel;
-#[cfg(feature = "sqlite")]
-pub mod sqlite;
 mod store;
-mod subject_cache;
-mod testing;
 pub mod throttle;
 mod token;
 
+pub use http::jwks;
+#[cfg(feature = "openapi")]
+pub use http::openapi;
+pub use http::testing;
+#[cfg(feature = "remote-jwks")]
+pub use resource_server::remote as remote_jwks;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use store::database;
+#[cfg(feature = "postgres")]
+pub use store::postgres;
+#[cfg(feature = "sqlite")]
+pub use store::sqlite;
+
 pub use auth::Auth;
 pub use auth_macros::protected;
-pub use authorization::extract_bearer;
-pub use client_address::ClientAddress;
+pub use bearer::extract_bearer;
 pub use config::ResourceServerError;
 pub use config::{AuthConfig, ConfigError, DEFAULT_AUDIENCE};
 pub use error::{AuthError, GrantProblem, RequestProblem, ScopeProblem, ServerProblem};
-pub use events::{AuthEvent, AuthEventKind};
-pub use fairing::AuthFairing;
-pub use form::{PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm, TokenRequest};
 pub use grant::{
     MAX_CLIENT_ID_LEN, MAX_SCOPE_LEN, MAX_USERNAME_LEN, TokenResponse, hash_refresh_token,
 };
-pub use guard::{AuthUser, BearerToken, MaybeUser, Protected};
+pub use grant::{PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm, TokenRequest};
+pub use http::client_address::ClientAddress;
+pub use http::fairing::AuthFairing;
+pub use http::guard::{AuthUser, BearerToken, MaybeUser, Protected};
+#[doc(hidden)]
+pub use http::testing::TestUser;
+pub use log::events::{AuthEvent, AuthEventKind};
+pub use log::logger::{SUMMARY_INTERVAL, install_logger};
 pub use password::{
     MAX_PASSWORD_LEN, Password, PasswordError, PasswordHasher, PasswordPolicy, PolicyViolation,
     Verification,
 };
-pub use quiet_log::{SUMMARY_INTERVAL, install_logger};
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{
     FamilyRecord, MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, PRUNE_BATCH,
     RefreshState, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError, TokenHash,
     UserRecord, UserStore,
 };
-pub use testing::TestUser;
 pub use token::{
     ACCESS_TOKEN_TYPE, AccessTokenClaims, AccessTokens, IssuedToken, KeyError, KeySet, MAX_KID_LEN,
     MIN_RSA_BITS, MIN_SECRET_LEN, SharedKeys, SigningError, TokenKeys, TokenProblem,
@@ -88,8 +80,8 @@ pub use jsonwebtoken::Algorithm;
 /// What `#[protected]` expands to. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::guard::{NoScopes, Protected, RequiredScopes};
-    pub use crate::openapi_order::{
+    pub use crate::http::guard::{NoScopes, Protected, RequiredScopes};
+    pub use crate::http::openapi_order::{
         BelowProtected, OPENAPI_ORDER, OpenApiOrder, openapi_below_protected,
     };
 }

@@ -18,7 +18,6 @@ use sha2::{Digest as _, Sha256};
 
 use crate::auth::Auth;
 use crate::error::{AuthError, GrantProblem, RequestProblem, ScopeProblem};
-use crate::form::TokenRequest;
 use crate::scopes::Scopes;
 use crate::store::{RefreshState, RefreshTokenRecord, TokenHash};
 use crate::token::IssuedToken;
@@ -27,6 +26,11 @@ use family::Family;
 mod family;
 mod password;
 mod refresh;
+pub(crate) mod request;
+
+pub use request::{
+    PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm, TokenRequest,
+};
 #[cfg(test)]
 mod session_tests;
 #[cfg(test)]

@@ -5,8 +5,8 @@ use super::{MAX_CLIENT_ID_LEN, MAX_USERNAME_LEN};
 use super::{TokenResponse, check_len, check_scope_len, invalid_credentials};
 use crate::auth::Auth;
 use crate::error::{AuthError, RequestProblem};
-use crate::events::{AuthEvent, AuthEventKind};
-use crate::form::PasswordRequestForm;
+use crate::grant::request::PasswordRequestForm;
+use crate::log::events::{AuthEvent, AuthEventKind};
 use crate::password::{MAX_PASSWORD_LEN, PasswordError, Verification};
 use crate::store::UserRecord;
 

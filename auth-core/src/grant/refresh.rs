@@ -8,8 +8,8 @@ use super::family::{Family, named_family_id};
 use super::{TokenResponse, check_len, check_scope_len, hash_refresh_token, invalid_refresh};
 use crate::auth::Auth;
 use crate::error::{AuthError, GrantProblem, ScopeProblem};
-use crate::events::{AuthEvent, AuthEventKind};
-use crate::form::RefreshRequestForm;
+use crate::grant::request::RefreshRequestForm;
+use crate::log::events::{AuthEvent, AuthEventKind};
 use crate::store::{RefreshState, RefreshTokenRecord, RotateOutcome};
 use crate::token::unix_now;
 

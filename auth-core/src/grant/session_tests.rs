@@ -9,7 +9,7 @@ use super::tests::{fixture, fixture_with, test_config};
 use super::*;
 use crate::AuthFairing;
 use crate::config::AuthConfig;
-use crate::form::PasswordRequestForm;
+use crate::grant::request::PasswordRequestForm;
 use crate::password::PasswordHasher;
 use crate::store::{
     FamilyRecord, MemoryRefreshTokenStore, RefreshTokenStore, RotateOutcome, StoreError,

@@ -3,7 +3,7 @@
 use super::*;
 use crate::AuthFairing;
 use crate::config::AuthConfig;
-use crate::form::{PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm};
+use crate::grant::request::{PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm};
 use crate::password::MAX_PASSWORD_LEN;
 use crate::password::{Password, PasswordHasher};
 use crate::scopes::ScopeRegistry;

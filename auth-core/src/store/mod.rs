@@ -1,16 +1,27 @@
 //! User and refresh-token stores: the traits the toolkit reads through, and
 //! an in-memory implementation for tests and small apps (`memory`).
 //!
-//! The SQLite implementation lives in [`crate::sqlite`] behind the `sqlite`
+//! The SQLite implementation lives in [`crate::store::sqlite`] behind the `sqlite`
 //! cargo feature.
 
 use std::sync::Arc;
 
 use crate::scopes::Scopes;
 
+pub(crate) mod counters;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod database;
 mod memory;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod pool_settings;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(test)]
+mod rotation_races;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;
 
@@ -196,7 +207,7 @@ pub trait UserStore: Send + Sync + 'static {
     /// store shares ([`crate::throttle`]), if the store has them: the
     /// PostgreSQL store does; the default is `None` (counters in memory,
     /// per instance).
-    fn shared_counters(&self) -> Option<Arc<dyn crate::throttle::SharedCounters>> {
+    fn shared_counters(&self) -> Option<Arc<dyn counters::SharedCounters>> {
         None
     }
 }

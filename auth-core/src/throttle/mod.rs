@@ -31,6 +31,8 @@
 
 mod shared;
 mod table;
+#[cfg(all(test, feature = "postgres"))]
+mod pg_tests;
 #[cfg(test)]
 mod tests;
 
@@ -40,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use rocket::tokio::sync::Notify;
 
-pub use shared::{CounterChange, SharedCounter, SharedCounters};
+pub use crate::store::counters::{CounterChange, SharedCounter, SharedCounters};
 use shared::{Rules, now_ms};
 use table::{Key, Table};
 

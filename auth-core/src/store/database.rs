@@ -10,8 +10,8 @@
 //!
 //! | URL | store | feature |
 //! |---|---|---|
-//! | `sqlite://path`, `sqlite:path`, `sqlite::memory:` | [`crate::sqlite::SqliteStore`] | `sqlite` |
-//! | `postgres://...`, `postgresql://...` | [`crate::postgres::PgStore`] | `postgres` |
+//! | `sqlite://path`, `sqlite:path`, `sqlite::memory:` | [`crate::store::sqlite::SqliteStore`] | `sqlite` |
+//! | `postgres://...`, `postgresql://...` | [`crate::store::postgres::PgStore`] | `postgres` |
 //!
 //! Any other scheme, or a scheme whose feature is off, is a
 //! [`DatabaseError`] that names what to do.
@@ -35,8 +35,8 @@
 //! # }
 //! ```
 
-pub use crate::pool_settings::PoolSettings;
 use crate::scopes::Scopes;
+pub use crate::store::pool_settings::PoolSettings;
 use crate::store::{
     RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserRecord,
     UserStore,
@@ -146,7 +146,7 @@ impl Backend {
 /// ```
 #[must_use]
 pub fn redact_url(url: &str) -> String {
-    crate::redact::url(url)
+    crate::log::redact::url(url)
 }
 
 /// The user and refresh-token store a database URL selects.
@@ -159,10 +159,10 @@ pub fn redact_url(url: &str) -> String {
 pub enum Database {
     /// A `SQLite` database.
     #[cfg(feature = "sqlite")]
-    Sqlite(crate::sqlite::SqliteStore),
+    Sqlite(crate::store::sqlite::SqliteStore),
     /// A PostgreSQL database.
     #[cfg(feature = "postgres")]
-    Postgres(crate::postgres::PgStore),
+    Postgres(crate::store::postgres::PgStore),
 }
 
 /// Runs `$body` with `$store` bound to the store inside `$db`.
@@ -199,12 +199,12 @@ impl Database {
     pub fn open_lazy(url: &str, settings: &PoolSettings) -> Result<Self, DatabaseError> {
         match Backend::of(url)? {
             #[cfg(feature = "sqlite")]
-            Backend::Sqlite => Ok(Self::Sqlite(crate::sqlite::SqliteStore::new(
-                crate::sqlite::open_lazy_with(url, settings)?,
+            Backend::Sqlite => Ok(Self::Sqlite(crate::store::sqlite::SqliteStore::new(
+                crate::store::sqlite::open_lazy_with(url, settings)?,
             ))),
             #[cfg(feature = "postgres")]
-            Backend::Postgres => Ok(Self::Postgres(crate::postgres::PgStore::new(
-                crate::postgres::open_lazy(url, settings)?,
+            Backend::Postgres => Ok(Self::Postgres(crate::store::postgres::PgStore::new(
+                crate::store::postgres::open_lazy(url, settings)?,
             ))),
             #[allow(unreachable_patterns, reason = "reachable when a feature is off")]
             backend => {
@@ -223,12 +223,12 @@ impl Database {
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, DatabaseError> {
         let db = match Backend::of(url)? {
             #[cfg(feature = "sqlite")]
-            Backend::Sqlite => Self::Sqlite(crate::sqlite::SqliteStore::new(
-                crate::sqlite::open_with(url, settings).await?,
+            Backend::Sqlite => Self::Sqlite(crate::store::sqlite::SqliteStore::new(
+                crate::store::sqlite::open_with(url, settings).await?,
             )),
             #[cfg(feature = "postgres")]
-            Backend::Postgres => Self::Postgres(crate::postgres::PgStore::new(
-                crate::postgres::open(url, settings).await?,
+            Backend::Postgres => Self::Postgres(crate::store::postgres::PgStore::new(
+                crate::store::postgres::open(url, settings).await?,
             )),
             #[allow(unreachable_patterns, reason = "reachable when a feature is off")]
             backend => {
@@ -252,7 +252,7 @@ impl Database {
     }
 
     /// Creates or updates the toolkit's tables (see
-    /// [`crate::sqlite::migrate`] and [`crate::postgres::migrate`]).
+    /// [`crate::store::sqlite::migrate`] and [`crate::store::postgres::migrate`]).
     ///
     /// # Errors
     ///
@@ -261,9 +261,9 @@ impl Database {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
             #[cfg(feature = "sqlite")]
-            Self::Sqlite(store) => crate::sqlite::migrate(store.pool()).await,
+            Self::Sqlite(store) => crate::store::sqlite::migrate(store.pool()).await,
             #[cfg(feature = "postgres")]
-            Self::Postgres(store) => crate::postgres::migrate(store.pool()).await,
+            Self::Postgres(store) => crate::store::postgres::migrate(store.pool()).await,
         }
     }
 
@@ -372,7 +372,7 @@ impl UserStore for Database {
         each!(self, store => store.set_password_hash(username, password_hash).await)
     }
 
-    fn shared_counters(&self) -> Option<std::sync::Arc<dyn crate::throttle::SharedCounters>> {
+    fn shared_counters(&self) -> Option<std::sync::Arc<dyn crate::store::counters::SharedCounters>> {
         each!(self, store => store.shared_counters())
     }
 }

@@ -7,7 +7,7 @@
 //! [`open_lazy`] (sync, for a Rocket built outside a runtime), create the
 //! tables with [`migrate`], then wrap the pool with [`PgStore::new`];
 //! [`PgStore::connect`] does all three. To pick `SQLite` or PostgreSQL by the
-//! URL's scheme, use [`crate::database::Database`].
+//! URL's scheme, use [`crate::store::database::Database`].
 //!
 //! # Sharing the database with application migrations
 //!
@@ -75,8 +75,6 @@ mod rows;
 mod store;
 #[cfg(test)]
 pub(crate) mod tests;
-#[cfg(test)]
-mod throttle_tests;
 
 pub use migrate::{MIGRATOR, migrate, run_migrator};
 pub use pool::{connect_options, open, open_lazy};

@@ -21,9 +21,9 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest};
 
 use crate::auth::Auth;
-use crate::authorization::extract_bearer;
+use crate::bearer::extract_bearer;
 use crate::error::{AuthError, ServerProblem};
-use crate::respond::fail;
+use crate::http::respond::fail;
 use crate::scopes::{Scope, Scopes};
 use crate::token::AccessTokenClaims;
 

@@ -16,6 +16,8 @@ use crate::scopes::Scopes;
 use crate::store::StoreError;
 use crate::token::{SigningError, TokenProblem};
 
+pub(crate) mod answers;
+
 /// Why a request was refused. Rendered as RFC 6750 (protected resources) or
 /// RFC 6749 §5.2 (token endpoint) JSON with the matching status.
 ///

@@ -8,14 +8,16 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::auth::subjects::SubjectCache;
 use crate::error::AuthError;
-use crate::events::{AuthEvent, EventHook};
+use crate::log::events::{AuthEvent, EventHook};
 use crate::password::PasswordHasher;
 use crate::resource_server::ResourceServer;
 use crate::scopes::ScopeRegistry;
 use crate::store::{RefreshTokenStore, UserStore};
-use crate::subject_cache::SubjectCache;
 use crate::throttle::Throttle;
+
+pub(crate) mod subjects;
 use crate::token::{AccessTokenClaims, AccessTokens, TokenProblem, unix_now};
 
 /// Everything the guards and the token endpoint need: keys, stores, hasher,
@@ -48,7 +50,7 @@ pub struct Auth {
     pub(crate) scopes: ScopeRegistry,
     pub(crate) realm: String,
     /// The answers to common refusals, written once for the realm.
-    pub(crate) answers: crate::answers::Answers,
+    pub(crate) answers: crate::error::answers::Answers,
     pub(crate) default_client_id: String,
     pub(crate) refresh_ttl: u64,
     pub(crate) refresh_max_age: u64,
@@ -198,7 +200,7 @@ impl Auth {
     /// Logs `event` as one structured line and passes it to the hooks
     /// registered with [`AuthFairing::on_event`](crate::AuthFairing::on_event).
     pub fn emit(&self, event: &AuthEvent) {
-        crate::events::emit(&self.event_hooks, event);
+        crate::log::events::emit(&self.event_hooks, event);
     }
 
     /// Whether this is a resource server ([`Auth::resource_server`]): tokens

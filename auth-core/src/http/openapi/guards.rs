@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::schemas::ErrorBody;
 use super::{JSON, SECURITY_SCHEME, alternative_key, response_fragment};
 use crate::auth::Auth;
-use crate::guard::{AuthUser, BearerToken, MaybeUser, Protected, RequiredScopes};
+use crate::http::guard::{AuthUser, BearerToken, MaybeUser, Protected, RequiredScopes};
 
 /// What one of our guards contributes: each alternative set of scopes (one
 /// for most guards). The scheme itself is a placeholder that [`complete`]

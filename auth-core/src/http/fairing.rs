@@ -9,13 +9,13 @@ use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Request, Response, Rocket};
 
 use crate::auth::Auth;
+use crate::auth::subjects::SubjectCache;
 use crate::config::{AuthConfig, ConfigError};
-use crate::events::{AuthEvent, EventHook};
+use crate::log::events::{AuthEvent, EventHook};
 use crate::password::PasswordHasher;
 use crate::resource_server::ResourceServer;
 use crate::scopes::ScopeRegistry;
 use crate::store::{MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore, UserStore};
-use crate::subject_cache::SubjectCache;
 use crate::throttle::Throttle;
 use crate::token::{AccessTokens, KeySet, TokenKeys};
 
@@ -277,7 +277,7 @@ impl AuthFairing {
             users,
             refresh_tokens,
             scopes,
-            answers: crate::answers::Answers::new(&config.realm),
+            answers: crate::error::answers::Answers::new(&config.realm),
             realm: config.realm,
             default_client_id: config.default_client_id,
             refresh_ttl: config.refresh_ttl,
@@ -343,7 +343,7 @@ impl AuthFairing {
             users: Arc::new(MemoryUserStore::new()),
             refresh_tokens: Arc::new(MemoryRefreshTokenStore::new()),
             scopes,
-            answers: crate::answers::Answers::new(&config.realm),
+            answers: crate::error::answers::Answers::new(&config.realm),
             realm: config.realm.clone(),
             default_client_id: config.default_client_id.clone(),
             refresh_ttl: config.refresh_ttl,
@@ -382,7 +382,7 @@ impl AuthFairing {
             auth.tokens.verification_keys().load().len(),
             auth.scopes.iter().count(),
         );
-        Ok(crate::respond::register_catchers(rocket.manage(auth)))
+        Ok(crate::http::respond::register_catchers(rocket.manage(auth)))
     }
 }
 
@@ -396,7 +396,7 @@ impl Fairing for AuthFairing {
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
-        crate::quiet_log::apply_level(rocket.figment());
+        crate::log::logger::apply_level(rocket.figment());
         if self.resource_server {
             return self.ignite_resource_server(rocket).await;
         }
@@ -429,7 +429,7 @@ impl Fairing for AuthFairing {
                     auth.tokens.ttl(),
                     auth.scopes.iter().count(),
                 );
-                Ok(crate::respond::register_catchers(rocket.manage(auth)))
+                Ok(crate::http::respond::register_catchers(rocket.manage(auth)))
             }
             Err(e) => {
                 log::error!("auth: refusing to start: {e}");
@@ -439,6 +439,6 @@ impl Fairing for AuthFairing {
     }
 
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
-        crate::respond::render_recorded(request, response);
+        crate::http::respond::render_recorded(request, response);
     }
 }

@@ -31,10 +31,10 @@ use rocket::outcome::Outcome;
 use rocket::response::{self, Responder};
 use rocket::{Request, Response, data, request};
 
-use crate::answers::{Answer, Answers};
 use crate::auth::Auth;
 use crate::config::DEFAULT_REALM;
 use crate::error::AuthError;
+use crate::error::answers::{Answer, Answers};
 
 pub(crate) use catcher::register_catchers;
 

@@ -4,8 +4,8 @@ use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use crate::pool_settings::PoolSettings;
 use crate::store::StoreError;
+use crate::store::pool_settings::PoolSettings;
 
 /// Parses a `postgres://` or `postgresql://` URL into connection options.
 ///

@@ -8,8 +8,8 @@ use sqlx::sqlite::{
 };
 
 use super::startup::retry;
-use crate::pool_settings::PoolSettings;
 use crate::store::StoreError;
+use crate::store::pool_settings::PoolSettings;
 
 /// How long a statement waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

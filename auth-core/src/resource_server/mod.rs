@@ -11,8 +11,11 @@ use std::time::Duration;
 
 use crate::config::{AuthConfig, ConfigError, ResourceServerError};
 #[cfg(feature = "remote-jwks")]
-use crate::remote_jwks::{HttpFetcher, RemoteJwks};
+use crate::resource_server::remote::{HttpFetcher, RemoteJwks};
 use crate::token::{AccessTokenClaims, AccessTokens, KeySet, SharedKeys, TokenProblem};
+
+#[cfg(feature = "remote-jwks")]
+pub mod remote;
 
 /// The resource-server part of [`Auth`](crate::Auth).
 #[derive(Debug)]
@@ -61,14 +64,14 @@ impl ResourceServer {
             if !is_https_or_loopback(url) {
                 if !config.jwks_allow_insecure_http {
                     return Err(ResourceServerError::InsecureJwksUrl {
-                        url: crate::redact::url(url),
+                        url: crate::log::redact::url(url),
                     }
                     .into());
                 }
                 log::warn!(
                     "auth: the JWKS URL {} is not https and auth_jwks_allow_insecure_http is set: \
                      anyone on the path can substitute keys",
-                    crate::redact::url(url)
+                    crate::log::redact::url(url)
                 );
             }
         }
@@ -146,8 +149,12 @@ impl ResourceServer {
             let seen = remote.generation();
             return match tokens.verify_shared(token) {
                 Err(TokenProblem::UnknownKey) => match remote.refresh_for_unknown_kid(seen).await {
-                    crate::remote_jwks::Refreshed::Changed => tokens.verify_shared(token),
-                    crate::remote_jwks::Refreshed::Unchanged => Err(TokenProblem::UnknownKey),
+                    crate::resource_server::remote::Refreshed::Changed => {
+                        tokens.verify_shared(token)
+                    }
+                    crate::resource_server::remote::Refreshed::Unchanged => {
+                        Err(TokenProblem::UnknownKey)
+                    }
                 },
                 other => other,
             };

@@ -9,7 +9,7 @@ use rocket::http::Header;
 use rocket::{Orbit, Rocket};
 
 use crate::auth::Auth;
-use crate::guard::{Protected, RequiredScopes};
+use crate::http::guard::{Protected, RequiredScopes};
 use crate::scopes::Scopes;
 use crate::store::{MemoryUserStore, UserRecord};
 

@@ -25,7 +25,7 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::redact::redact;
+use crate::log::redact::redact;
 
 /// Shortest time between two summaries of dropped lines.
 pub const SUMMARY_INTERVAL: Duration = Duration::from_secs(10);

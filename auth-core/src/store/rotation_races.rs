@@ -196,7 +196,7 @@ async fn sqlite_rotation_racing_revocation_keeps_no_live_successor() {
         Interloper::Replay,
         Interloper::RevokeUser,
     ] {
-        let store = crate::sqlite::SqliteStore::connect("sqlite::memory:")
+        let store = crate::store::sqlite::SqliteStore::connect("sqlite::memory:")
             .await
             .unwrap();
         race(store, interloper).await;
@@ -211,13 +211,15 @@ async fn postgres_rotation_racing_revocation_keeps_no_live_successor() {
         Interloper::Replay,
         Interloper::RevokeUser,
     ] {
-        let Some(url) = crate::postgres::tests::fresh_database("races").await else {
+        let Some(url) = crate::store::postgres::tests::fresh_database("races").await else {
             return;
         };
-        let store =
-            crate::postgres::PgStore::connect(&url, &crate::database::PoolSettings::default())
-                .await
-                .unwrap();
+        let store = crate::store::postgres::PgStore::connect(
+            &url,
+            &crate::store::database::PoolSettings::default(),
+        )
+        .await
+        .unwrap();
         race(store, interloper).await;
     }
 }

@@ -5,7 +5,7 @@
 use sqlx::Connection as _;
 
 use super::*;
-use crate::pool_settings::PoolSettings;
+use crate::store::pool_settings::PoolSettings;
 use crate::store::suite::{Pair, store_suite, token};
 use crate::{RefreshState, RefreshTokenStore, RotateOutcome, Scopes, StoreError};
 

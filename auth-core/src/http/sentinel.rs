@@ -15,7 +15,7 @@ use std::any::type_name;
 use rocket::{Ignite, Rocket, Sentinel};
 
 use crate::auth::Auth;
-use crate::guard::{AuthUser, MaybeUser, Protected, RequiredScopes};
+use crate::http::guard::{AuthUser, MaybeUser, Protected, RequiredScopes};
 use crate::scopes::ScopeRegistry;
 
 /// Logs why the launch stops when the fairing is missing.
@@ -121,7 +121,7 @@ mod tests {
     fn handler_names_come_from_the_marker_type() {
         assert_eq!(
             handler_name::<__auth_scopes_items>(),
-            "auth_core::sentinel::tests::items"
+            "auth_core::http::sentinel::tests::items"
         );
     }
 

@@ -10,8 +10,8 @@ use rocket_okapi::request::OpenApiFromData;
 use serde_json::json;
 
 use super::{FORM, fragment};
-use crate::form::{PasswordRequestForm, PasswordRequestFormStrict, TokenRequest};
 use crate::grant::TokenResponse;
+use crate::grant::request::{PasswordRequestForm, PasswordRequestFormStrict, TokenRequest};
 
 /// The JSON body of every error response: `{"error", "error_description"}`
 /// (RFC 6749 §5.2, RFC 6750 §3). Only its schema is used, as

@@ -59,7 +59,7 @@ use rocket_okapi::swagger_ui::{SwaggerUIConfig, make_swagger_ui};
 use serde_json::Value;
 
 use crate::auth::Auth;
-use crate::form::{PasswordRequestForm, PasswordRequestFormStrict, TokenRequest};
+use crate::grant::request::{PasswordRequestForm, PasswordRequestFormStrict, TokenRequest};
 use crate::scopes::ScopeRegistry;
 
 mod csp;
