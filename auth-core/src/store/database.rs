@@ -372,7 +372,9 @@ impl UserStore for Database {
         each!(self, store => store.set_password_hash(username, password_hash).await)
     }
 
-    fn shared_counters(&self) -> Option<std::sync::Arc<dyn crate::store::counters::SharedCounters>> {
+    fn shared_counters(
+        &self,
+    ) -> Option<std::sync::Arc<dyn crate::store::counters::SharedCounters>> {
         each!(self, store => store.shared_counters())
     }
 }

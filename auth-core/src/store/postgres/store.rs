@@ -6,13 +6,13 @@ use super::migrate::migrate;
 use super::pool::open;
 use super::rows::{family_from_row, token_from_row, user_from_row};
 use crate::scopes::Scopes;
+use crate::store::counters::{CounterChange, SharedCounter, SharedCounters};
 use crate::store::pool_settings::PoolSettings;
 use crate::store::sql::{conflict_or_backend, corrupt, state_to_sql, to_sql_int};
 use crate::store::{
     FamilyRecord, MAX_FAMILY_TOKENS, PRUNE_BATCH, RefreshState, RefreshTokenRecord,
     RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserRecord, UserStore,
 };
-use crate::store::counters::{CounterChange, SharedCounter, SharedCounters};
 
 /// The columns of a refresh token, in the order of [`add_token`].
 const TOKEN_COLUMNS: &str = "token_hash, family_id, username, client_id, scopes, \
