@@ -8,7 +8,8 @@ use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
 
 use super::key_set::KeySet;
-use super::keys::{KeyError, VerificationKey, is_rsa};
+use super::keys::{KeyError, is_rsa};
+use super::verification_key::VerificationKey;
 
 impl VerificationKey {
     /// A public key from a JWK (RFC 7517), e.g. one of another issuer's

@@ -6,7 +6,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use super::keys::{KeyError, VerificationKey};
+use super::keys::KeyError;
+use super::verification_key::VerificationKey;
 
 /// Verification keys by `kid`. Each key pins its own algorithm.
 ///

@@ -9,14 +9,10 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac as _};
-use jsonwebtoken::jwk::{
-    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, KeyAlgorithm,
-    OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse, RSAKeyParameters, RSAKeyType,
-    ThumbprintHash,
-};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, EncodingKey};
 use sha2::{Digest as _, Sha256};
+
+use super::verification_key::{VerificationKey, check_rsa_algorithm, pem_error};
 
 /// Shortest HMAC secret accepted, in bytes (the size of the SHA-256 output).
 pub const MIN_SECRET_LEN: usize = 32;
@@ -90,7 +86,7 @@ pub enum KeyError {
 
 /// Refuses secrets that are short or obviously not random (a repeated
 /// character, a handful of distinct bytes).
-fn check_secret_strength(secret: &[u8]) -> Result<(), KeyError> {
+pub(super) fn check_secret_strength(secret: &[u8]) -> Result<(), KeyError> {
     if secret.len() < MIN_SECRET_LEN {
         return Err(KeyError::SecretTooShort { len: secret.len() });
     }
@@ -106,7 +102,7 @@ fn check_secret_strength(secret: &[u8]) -> Result<(), KeyError> {
 
 /// Checks a `kid`: 1 to [`MAX_KID_LEN`] printable ASCII characters, no
 /// space.
-fn check_kid(kid: &str) -> Result<(), KeyError> {
+pub(super) fn check_kid(kid: &str) -> Result<(), KeyError> {
     if kid.is_empty() || kid.len() > MAX_KID_LEN || !kid.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(KeyError::BadKid {
             kid: kid.to_owned(),
@@ -115,7 +111,7 @@ fn check_kid(kid: &str) -> Result<(), KeyError> {
     Ok(())
 }
 
-fn is_hmac(algorithm: Algorithm) -> bool {
+pub(super) fn is_hmac(algorithm: Algorithm) -> bool {
     matches!(
         algorithm,
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
@@ -132,7 +128,7 @@ pub(super) fn is_rsa(algorithm: Algorithm) -> bool {
 /// configuration, and a new secret gets a new `kid`. A one-way hash of a
 /// secret of at least 256 bits: it reveals nothing a signed token does
 /// not.
-fn hmac_kid(algorithm: Algorithm, secret: &[u8]) -> String {
+pub(super) fn hmac_kid(algorithm: Algorithm, secret: &[u8]) -> String {
     let mut hash = Sha256::new();
     hash.update(b"auth-core kid\0");
     hash.update(format!("{algorithm:?}").as_bytes());
@@ -140,264 +136,6 @@ fn hmac_kid(algorithm: Algorithm, secret: &[u8]) -> String {
     hash.update(secret);
     let digest = hash.finalize();
     format!("hs-{}", URL_SAFE_NO_PAD.encode(&digest[..9]))
-}
-
-/// A key that verifies access tokens: its `kid`, the one algorithm it
-/// accepts, and (for asymmetric keys) its public JWK.
-///
-/// HMAC keys verify too, but are never published.
-///
-/// # Example
-///
-/// ```
-/// use auth_core::{Algorithm, VerificationKey};
-///
-/// let previous = VerificationKey::hmac("2025-q4", Algorithm::HS256, b"0123456789abcdef0123456789abcdef").unwrap();
-/// assert_eq!(previous.kid(), "2025-q4");
-/// assert!(previous.to_jwk().is_none()); // a secret is never published
-/// ```
-#[derive(Clone)]
-pub struct VerificationKey {
-    kid: String,
-    algorithm: Algorithm,
-    pub(super) decoding: DecodingKey,
-    /// For `HS256`: HMAC-SHA256 already keyed with the secret.
-    pub(super) hs256: Option<Hmac<Sha256>>,
-    /// The public JWK (asymmetric keys only), `kid`, `alg` and `use` set.
-    public: Option<Jwk>,
-}
-
-impl fmt::Debug for VerificationKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerificationKey")
-            .field("kid", &self.kid)
-            .field("algorithm", &self.algorithm)
-            .field("public", &self.public.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl VerificationKey {
-    /// An HMAC key (`HS256`, `HS384`, `HS512`) from a shared secret, e.g. a
-    /// previous `auth_secret` kept to verify tokens it signed.
-    ///
-    /// # Errors
-    ///
-    /// [`KeyError::BadKid`], [`KeyError::WrongAlgorithm`] for a non-HMAC
-    /// algorithm, [`KeyError::SecretTooShort`] or
-    /// [`KeyError::SecretNotRandom`].
-    pub fn hmac(kid: &str, algorithm: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
-        check_kid(kid)?;
-        Self::hmac_unnamed(algorithm, secret).map(|key| key.named(kid))
-    }
-
-    /// An HMAC key whose `kid` is derived from the algorithm and secret.
-    ///
-    /// # Errors
-    ///
-    /// As [`Self::hmac`].
-    pub fn hmac_default_kid(algorithm: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
-        Self::hmac_unnamed(algorithm, secret)
-    }
-
-    fn hmac_unnamed(algorithm: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
-        if !is_hmac(algorithm) {
-            return Err(KeyError::WrongAlgorithm {
-                algorithm,
-                expected: "an HMAC",
-            });
-        }
-        check_secret_strength(secret)?;
-        let hs256 = (algorithm == Algorithm::HS256)
-            .then(|| Hmac::<Sha256>::new_from_slice(secret).ok())
-            .flatten();
-        Ok(Self {
-            kid: hmac_kid(algorithm, secret),
-            algorithm,
-            decoding: DecodingKey::from_secret(secret),
-            hs256,
-            public: None,
-        })
-    }
-
-    /// An Ed25519 (`EdDSA`) public key from PEM (SPKI, `BEGIN PUBLIC
-    /// KEY`). `kid` `None` uses the RFC 7638 thumbprint.
-    ///
-    /// # Errors
-    ///
-    /// [`KeyError::Pem`] if the PEM is not an Ed25519 public key,
-    /// [`KeyError::BadKid`].
-    pub fn ed25519_pem(kid: Option<&str>, public_pem: &[u8]) -> Result<Self, KeyError> {
-        let decoding = DecodingKey::from_ed_pem(public_pem).map_err(KeyError::Pem)?;
-        let raw: [u8; 32] = decoding
-            .as_bytes()
-            .try_into()
-            .map_err(|_| pem_error(jsonwebtoken::errors::ErrorKind::InvalidEddsaKey))?;
-        Self::ed25519_raw(kid, raw)
-    }
-
-    pub(super) fn ed25519_raw(kid: Option<&str>, raw: [u8; 32]) -> Result<Self, KeyError> {
-        ed25519_dalek::VerifyingKey::from_bytes(&raw)
-            .map_err(|_| pem_error(jsonwebtoken::errors::ErrorKind::InvalidEddsaKey))?;
-        let jwk = Jwk {
-            common: CommonParameters::default(),
-            algorithm: AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
-                key_type: OctetKeyPairType::OctetKeyPair,
-                curve: EllipticCurve::Ed25519,
-                x: URL_SAFE_NO_PAD.encode(raw),
-            }),
-        };
-        Self::public(kid, Algorithm::EdDSA, DecodingKey::from_ed_der(&raw), jwk)
-    }
-
-    /// An RSA public key from PEM (SPKI `BEGIN PUBLIC KEY` or PKCS#1 `BEGIN
-    /// RSA PUBLIC KEY`), for `RS256`/`RS384`/`RS512` or
-    /// `PS256`/`PS384`/`PS512`. `kid` `None` uses the RFC 7638 thumbprint.
-    ///
-    /// # Errors
-    ///
-    /// [`KeyError::WrongAlgorithm`] for a non-RSA algorithm,
-    /// [`KeyError::Pem`] if the PEM is not an RSA public key,
-    /// [`KeyError::RsaTooSmall`] below [`MIN_RSA_BITS`],
-    /// [`KeyError::BadKid`].
-    pub fn rsa_pem(
-        kid: Option<&str>,
-        algorithm: Algorithm,
-        public_pem: &[u8],
-    ) -> Result<Self, KeyError> {
-        use rsa::pkcs1::DecodeRsaPublicKey as _;
-        check_rsa_algorithm(algorithm)?;
-        let decoding = DecodingKey::from_rsa_pem(public_pem).map_err(KeyError::Pem)?;
-        let public = rsa::RsaPublicKey::from_pkcs1_der(decoding.as_bytes()).map_err(|e| {
-            pem_error(jsonwebtoken::errors::ErrorKind::InvalidRsaKey(
-                e.to_string(),
-            ))
-        })?;
-        Self::rsa_public(kid, algorithm, &public)
-    }
-
-    pub(super) fn rsa_public(
-        kid: Option<&str>,
-        algorithm: Algorithm,
-        public: &rsa::RsaPublicKey,
-    ) -> Result<Self, KeyError> {
-        use rsa::traits::PublicKeyParts as _;
-        let bits = public.n().bits();
-        if bits < MIN_RSA_BITS {
-            return Err(KeyError::RsaTooSmall { bits });
-        }
-        let (n, e) = (public.n().to_bytes_be(), public.e().to_bytes_be());
-        let jwk = Jwk {
-            common: CommonParameters::default(),
-            algorithm: AlgorithmParameters::RSA(RSAKeyParameters {
-                key_type: RSAKeyType::RSA,
-                n: URL_SAFE_NO_PAD.encode(&n),
-                e: URL_SAFE_NO_PAD.encode(&e),
-            }),
-        };
-        Self::public(
-            kid,
-            algorithm,
-            DecodingKey::from_rsa_raw_components(&n, &e),
-            jwk,
-        )
-    }
-
-    /// Fills in `kid` (given, or the RFC 7638 thumbprint), `alg` and `use`.
-    fn public(
-        kid: Option<&str>,
-        algorithm: Algorithm,
-        decoding: DecodingKey,
-        mut jwk: Jwk,
-    ) -> Result<Self, KeyError> {
-        let kid = match kid {
-            Some(kid) => {
-                check_kid(kid)?;
-                kid.to_owned()
-            }
-            None => jwk.thumbprint(ThumbprintHash::SHA256),
-        };
-        jwk.common = CommonParameters {
-            public_key_use: Some(PublicKeyUse::Signature),
-            key_algorithm: Some(key_algorithm(algorithm)),
-            key_id: Some(kid.clone()),
-            ..CommonParameters::default()
-        };
-        Ok(Self {
-            kid,
-            algorithm,
-            decoding,
-            hs256: None,
-            public: Some(jwk),
-        })
-    }
-
-    /// The same key under another `kid`.
-    fn named(mut self, kid: &str) -> Self {
-        kid.clone_into(&mut self.kid);
-        if let Some(jwk) = &mut self.public {
-            jwk.common.key_id = Some(kid.to_owned());
-        }
-        self
-    }
-
-    /// The key id.
-    #[must_use]
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    /// The one algorithm tokens verified with this key must use.
-    #[must_use]
-    pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
-    }
-
-    /// Whether this is a shared secret (HMAC), never published.
-    #[must_use]
-    pub fn is_symmetric(&self) -> bool {
-        self.public.is_none()
-    }
-
-    /// The public JWK (`kid`, `alg`, `use: sig` and the key material), or
-    /// `None` for a symmetric key, which must never be published.
-    #[must_use]
-    pub fn to_jwk(&self) -> Option<Jwk> {
-        self.public.clone()
-    }
-}
-
-pub(super) fn pem_error(kind: jsonwebtoken::errors::ErrorKind) -> KeyError {
-    KeyError::Pem(kind.into())
-}
-
-fn check_rsa_algorithm(algorithm: Algorithm) -> Result<(), KeyError> {
-    if is_rsa(algorithm) {
-        Ok(())
-    } else {
-        Err(KeyError::WrongAlgorithm {
-            algorithm,
-            expected: "an RSA",
-        })
-    }
-}
-
-/// The JWK `alg` of an algorithm.
-fn key_algorithm(algorithm: Algorithm) -> KeyAlgorithm {
-    match algorithm {
-        Algorithm::HS256 => KeyAlgorithm::HS256,
-        Algorithm::HS384 => KeyAlgorithm::HS384,
-        Algorithm::HS512 => KeyAlgorithm::HS512,
-        Algorithm::ES256 => KeyAlgorithm::ES256,
-        Algorithm::ES384 => KeyAlgorithm::ES384,
-        Algorithm::RS256 => KeyAlgorithm::RS256,
-        Algorithm::RS384 => KeyAlgorithm::RS384,
-        Algorithm::RS512 => KeyAlgorithm::RS512,
-        Algorithm::PS256 => KeyAlgorithm::PS256,
-        Algorithm::PS384 => KeyAlgorithm::PS384,
-        Algorithm::PS512 => KeyAlgorithm::PS512,
-        Algorithm::EdDSA => KeyAlgorithm::EdDSA,
-    }
 }
 
 /// The signing key: a private key (or HMAC secret), its `kid`, the one
