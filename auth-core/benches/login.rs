@@ -27,7 +27,7 @@ fn login(c: &mut Criterion) {
         .build(&rocket::figment::Figment::new())
         .expect("valid configuration");
     runtime
-        .block_on(auth.hasher().prepare())
+        .block_on(auth.issuer().expect("an issuer").hasher().prepare())
         .expect("dummy hash");
 
     let mut group = c.benchmark_group("failed_login");

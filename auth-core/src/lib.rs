@@ -38,7 +38,7 @@ pub use store::postgres;
 #[cfg(feature = "sqlite")]
 pub use store::sqlite;
 
-pub use auth::Auth;
+pub use auth::{Auth, Issuer, Verifier};
 pub use auth_macros::protected;
 pub use bearer::extract_bearer;
 pub use config::ResourceServerError;

@@ -82,7 +82,13 @@ pub(crate) fn fairing(store: Database) -> AdHoc {
                 log::error!("demo: not preparing the database: the auth configuration was refused");
                 return Err(rocket);
             };
-            let hasher = auth.hasher().clone();
+            let Some(issuer) = auth.issuer() else {
+                log::error!(
+                    "demo: refusing to start: the demo issues tokens, not a resource server"
+                );
+                return Err(rocket);
+            };
+            let hasher = issuer.hasher().clone();
             match prepare(&store, &hasher).await {
                 Ok(()) => Ok(rocket),
                 Err(e) => {

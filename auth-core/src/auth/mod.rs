@@ -1,24 +1,26 @@
-//! [`Auth`]: the state every guard and the token endpoint read (keys,
-//! stores, hasher, declared scopes, settings), and authentication of a
-//! bearer token.
+//! [`Auth`]: the state every guard and the token endpoint read. Two halves:
+//! a [`Verifier`] (keys, token caches, subject checks; every server has one)
+//! and an optional [`Issuer`] (stores, hasher, throttling; a resource server
+//! has none), plus what both share (declared scopes, realm, event hooks).
 //!
 //! The token endpoint's methods live in `grant`; the fairing that builds
-//! and installs `Auth` lives in `fairing`.
+//! and installs `Auth` lives in `http::fairing`.
 
 use std::fmt;
 use std::sync::Arc;
 
-use crate::auth::subjects::SubjectCache;
-use crate::error::AuthError;
+use crate::error::{AuthError, ServerProblem};
 use crate::log::events::{AuthEvent, EventHook};
-use crate::password::PasswordHasher;
-use crate::resource_server::ResourceServer;
 use crate::scopes::ScopeRegistry;
-use crate::store::{RefreshTokenStore, UserStore};
-use crate::throttle::Throttle;
+use crate::token::{AccessTokenClaims, AccessTokens};
 
+mod issuer;
 pub(crate) mod subjects;
-use crate::token::{AccessTokenClaims, AccessTokens, TokenProblem, unix_now};
+mod verifier;
+
+pub use issuer::Issuer;
+pub(crate) use verifier::Subjects;
+pub use verifier::Verifier;
 
 /// Everything the guards and the token endpoint need: keys, stores, hasher,
 /// declared scopes and settings. Managed as Rocket state by
@@ -43,33 +45,23 @@ use crate::token::{AccessTokenClaims, AccessTokens, TokenProblem, unix_now};
 /// # let _ = rocket;
 /// ```
 pub struct Auth {
-    pub(crate) tokens: AccessTokens,
-    pub(crate) hasher: PasswordHasher,
-    pub(crate) users: Arc<dyn UserStore>,
-    pub(crate) refresh_tokens: Arc<dyn RefreshTokenStore>,
+    pub(crate) verifier: Verifier,
+    /// `None` on a resource server.
+    pub(crate) issuer: Option<Issuer>,
     pub(crate) scopes: ScopeRegistry,
     pub(crate) realm: String,
     /// The answers to common refusals, written once for the realm.
     pub(crate) answers: crate::error::answers::Answers,
-    pub(crate) default_client_id: String,
-    pub(crate) refresh_ttl: u64,
-    pub(crate) refresh_max_age: u64,
-    /// Live sessions a user may have; a login beyond ends the oldest.
-    pub(crate) max_sessions_per_user: usize,
-    pub(crate) subjects: SubjectCache,
-    pub(crate) throttle: Throttle,
     /// The header a trusted proxy puts the client's address in, if any.
     pub(crate) trusted_proxy_header: Option<String>,
     pub(crate) event_hooks: Vec<EventHook>,
-    /// Set in resource-server mode ([`Auth::resource_server`]): tokens are
-    /// only verified, and the user store is never asked.
-    pub(crate) resource_server: Option<ResourceServer>,
 }
 
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Auth")
-            .field("tokens", &self.tokens)
+            .field("verifier", &self.verifier)
+            .field("issuer", &self.issuer)
             .field("scopes", &self.scopes)
             .field("realm", &self.realm)
             .finish_non_exhaustive()
@@ -77,29 +69,36 @@ impl fmt::Debug for Auth {
 }
 
 impl Auth {
+    /// What verifies access tokens (both modes).
+    #[must_use]
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// What issues them: stores, hasher, throttling. `None` on a
+    /// [resource server](Auth::resource_server).
+    #[must_use]
+    pub fn issuer(&self) -> Option<&Issuer> {
+        self.issuer.as_ref()
+    }
+
+    /// The issuer, or the refusal a resource server gives a grant.
+    pub(crate) fn issuing(&self) -> Result<&Issuer, AuthError> {
+        self.issuer
+            .as_ref()
+            .ok_or(AuthError::Server(ServerProblem::NotAnIssuer))
+    }
+
     /// Issuing and verifying access tokens.
     #[must_use]
     pub fn tokens(&self) -> &AccessTokens {
-        &self.tokens
-    }
-
-    /// The password hasher (use it to create users).
-    #[must_use]
-    pub fn hasher(&self) -> &PasswordHasher {
-        &self.hasher
+        &self.verifier.tokens
     }
 
     /// The declared scopes.
     #[must_use]
     pub fn scopes(&self) -> &ScopeRegistry {
         &self.scopes
-    }
-
-    /// The user store (in a [resource server](Auth::resource_server), an
-    /// empty one that is never consulted).
-    #[must_use]
-    pub fn users(&self) -> &dyn UserStore {
-        self.users.as_ref()
     }
 
     /// The `realm` of `WWW-Authenticate` challenges.
@@ -138,9 +137,7 @@ impl Auth {
     /// [`AuthError::InvalidToken`] for any verification failure,
     /// [`AuthError::Server`] if the user store fails.
     pub async fn authenticate(&self, token: &str) -> Result<AccessTokenClaims, AuthError> {
-        self.authenticate_shared(token)
-            .await
-            .map(Arc::unwrap_or_clone)
+        self.verifier.authenticate(token).await
     }
 
     /// [`Self::authenticate`], sharing the claims with the verified-token
@@ -149,52 +146,20 @@ impl Auth {
         &self,
         token: &str,
     ) -> Result<Arc<AccessTokenClaims>, AuthError> {
-        if let Some(resource_server) = &self.resource_server {
-            return resource_server
-                .verify(&self.tokens, token)
-                .await
-                .map_err(AuthError::InvalidToken);
-        }
-        let claims = self
-            .tokens
-            .verify_shared(token)
-            .map_err(AuthError::InvalidToken)?;
-        let sid = claims.sid.as_deref();
-        if self.subjects.is_fresh(&claims.sub, sid, &claims.scope) {
-            return Ok(claims);
-        }
-        let held = match self.users.find_user(&claims.sub).await? {
-            Some(user) if !user.disabled => Arc::new(user.scopes),
-            _ => {
-                self.subjects.forget(&claims.sub);
-                return Err(AuthError::InvalidToken(TokenProblem::UnknownSubject));
-            }
-        };
-        if !held.contains_all(&claims.scope) {
-            return Err(AuthError::InvalidToken(TokenProblem::ScopeWithdrawn));
-        }
-        if let Some(sid) = sid {
-            let family = self.refresh_tokens.family(sid).await?;
-            if !family.is_some_and(|f| f.username == claims.sub && f.is_live(unix_now())) {
-                self.subjects.forget_session(sid);
-                return Err(AuthError::InvalidToken(TokenProblem::SessionEnded));
-            }
-        }
-        self.subjects.remember(&claims.sub, sid, &held);
-        Ok(claims)
+        self.verifier.authenticate_shared(token).await
     }
 
     /// Makes the next request of `username` consult the user store, e.g.
     /// right after disabling or deleting the user; their sessions are asked
     /// about again too.
     pub fn forget_subject(&self, username: &str) {
-        self.subjects.forget(username);
+        self.verifier.forget_subject(username);
     }
 
     /// Makes the next request in the session `sid` (a refresh-token family)
     /// consult the store, e.g. right after revoking the family.
     pub(crate) fn forget_session(&self, sid: &str) {
-        self.subjects.forget_session(sid);
+        self.verifier.forget_session(sid);
     }
 
     /// Logs `event` as one structured line and passes it to the hooks
@@ -207,6 +172,6 @@ impl Auth {
     /// are only verified, never issued, and no user store is consulted.
     #[must_use]
     pub fn is_resource_server(&self) -> bool {
-        self.resource_server.is_some()
+        self.issuer.is_none()
     }
 }

@@ -189,6 +189,9 @@ pub enum ServerProblem {
     /// Signing an access token failed.
     #[error(transparent)]
     Signing(#[from] SigningError),
+    /// A grant was asked of a resource server, which only verifies tokens.
+    #[error("this server only verifies tokens; it has no token endpoint")]
+    NotAnIssuer,
     /// The [`crate::Auth`] fairing was not attached to this Rocket instance.
     #[error("the Auth fairing is not attached; add .attach(Auth::fairing())")]
     NotConfigured,

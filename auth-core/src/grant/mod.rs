@@ -16,7 +16,7 @@ use rocket::serde::json::Json;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Issuer};
 use crate::error::{AuthError, GrantProblem, RequestProblem, ScopeProblem};
 use crate::scopes::Scopes;
 use crate::store::{RefreshState, RefreshTokenRecord, TokenHash};
@@ -152,6 +152,23 @@ impl Auth {
             Err(AuthError::InvalidScope(ScopeProblem::NotAllowed))
         }
     }
+    fn token_response(
+        &self,
+        issued: IssuedToken,
+        refresh_token: String,
+        scope: Scopes,
+    ) -> TokenResponse {
+        TokenResponse {
+            access_token: issued.token,
+            token_type: "bearer",
+            expires_in: self.verifier.tokens.ttl(),
+            refresh_token,
+            scope,
+        }
+    }
+}
+
+impl Issuer {
     /// A new refresh token and the record to store for it.
     fn new_refresh_token(
         &self,
@@ -175,20 +192,5 @@ impl Auth {
             state: RefreshState::Active,
         };
         (refresh_token, record)
-    }
-
-    fn token_response(
-        &self,
-        issued: IssuedToken,
-        refresh_token: String,
-        scope: Scopes,
-    ) -> TokenResponse {
-        TokenResponse {
-            access_token: issued.token,
-            token_type: "bearer",
-            expires_in: self.tokens.ttl(),
-            refresh_token,
-            scope,
-        }
     }
 }

@@ -43,6 +43,7 @@ impl Auth {
         &self,
         form: impl Into<PasswordRequestForm>,
     ) -> Result<TokenResponse, AuthError> {
+        let issuer = self.issuing()?;
         let form = form.into();
         let password = form.password.expose();
         if password.len() > MAX_PASSWORD_LEN {
@@ -51,7 +52,10 @@ impl Auth {
         check_len("username", Some(&form.username), MAX_USERNAME_LEN)?;
         check_len("client_id", form.client_id.as_deref(), MAX_CLIENT_ID_LEN)?;
         check_scope_len(Some(&form.scopes))?;
-        let client_id = form.client_id.as_deref().unwrap_or(&self.default_client_id);
+        let client_id = form
+            .client_id
+            .as_deref()
+            .unwrap_or(&issuer.default_client_id);
         let event = |kind| {
             AuthEvent::new(kind)
                 .subject(&form.username)
@@ -60,7 +64,7 @@ impl Auth {
         };
         // The attempt is reserved (counted as a failure) before any hashing,
         // so concurrent guesses get no more hashes than a sequence would.
-        let attempt = match self
+        let attempt = match issuer
             .throttle
             .reserve(&form.username, form.client_address)
             .await
@@ -80,19 +84,22 @@ impl Auth {
                 return Err(invalid_credentials());
             }
             Err(Refused::Error(e)) => {
-                self.throttle.release(attempt).await;
+                issuer.throttle.release(attempt).await;
                 return Err(e);
             }
         };
-        self.throttle.succeeded(attempt).await;
+        issuer.throttle.succeeded(attempt).await;
         let scopes = self.negotiate(&user.scopes, &form.scopes)?;
         let family = Family::generate();
-        let issued =
-            self.tokens
-                .issue_in_session(&user.username, client_id, &scopes, family.id())?;
-        let now = issued.claims.iat;
-        let family_expires_at = now.saturating_add(self.refresh_max_age);
-        let (refresh_token, record) = self.new_refresh_token(
+        let access = self.verifier.tokens.issue_in_session(
+            &user.username,
+            client_id,
+            &scopes,
+            family.id(),
+        )?;
+        let now = access.claims.iat;
+        let family_expires_at = now.saturating_add(issuer.refresh_max_age);
+        let (refresh_token, record) = issuer.new_refresh_token(
             &user.username,
             client_id,
             &scopes,
@@ -100,10 +107,10 @@ impl Auth {
             now,
             family_expires_at,
         );
-        self.refresh_tokens.insert(record).await?;
+        issuer.refresh_tokens.insert(record).await?;
         self.end_sessions_beyond_cap(&user.username, now).await?;
         self.emit(&event(AuthEventKind::LoginSucceeded));
-        Ok(self.token_response(issued, refresh_token, scopes))
+        Ok(self.token_response(access, refresh_token, scopes))
     }
 
     /// The user if `password` is theirs and they are enabled. Unknown users
@@ -113,11 +120,12 @@ impl Auth {
         username: &str,
         password: &str,
     ) -> Result<UserRecord, Refused> {
-        let Some(user) = self.users.find_user(username).await? else {
-            self.hasher.verify_dummy(password).await?;
+        let issuer = self.issuing()?;
+        let Some(user) = issuer.users.find_user(username).await? else {
+            issuer.hasher.verify_dummy(password).await?;
             return Err(Refused::Credentials("unknown_user"));
         };
-        let needs_rehash = match self.hasher.verify(password, &user.password_hash).await {
+        let needs_rehash = match issuer.hasher.verify(password, &user.password_hash).await {
             Ok(Verification::Match { needs_rehash }) => needs_rehash,
             Ok(Verification::Mismatch) => return Err(Refused::Credentials("wrong_password")),
             Err(PasswordError::UnrecognizedHash) => {
@@ -139,9 +147,12 @@ impl Auth {
         Ok(user)
     }
     async fn upgrade_hash(&self, username: &str, password: &str) {
-        match self.hasher.hash(password).await {
+        let Some(issuer) = self.issuer() else {
+            return;
+        };
+        match issuer.hasher.hash(password).await {
             Ok(hash) => {
-                if let Err(e) = self.users.set_password_hash(username, &hash).await {
+                if let Err(e) = issuer.users.set_password_hash(username, &hash).await {
                     log::warn!("auth: could not upgrade the password hash of {username:?}: {e}");
                 }
             }

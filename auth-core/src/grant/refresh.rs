@@ -43,12 +43,13 @@ impl Auth {
         &self,
         form: RefreshRequestForm,
     ) -> Result<TokenResponse, AuthError> {
+        let issuer = self.issuing()?;
         check_len("client_id", form.client_id.as_deref(), MAX_CLIENT_ID_LEN)?;
         check_scope_len(form.scopes.as_ref())?;
         let presented = form.refresh_token.expose();
         let hash = hash_refresh_token(presented);
         // Read first: a client error (wrong scope) must not burn the token.
-        let Some(record) = self.refresh_tokens.find(&hash).await? else {
+        let Some(record) = issuer.refresh_tokens.find(&hash).await? else {
             return Err(self.unknown_token(presented, form.client_address).await);
         };
         match record.state {
@@ -62,7 +63,10 @@ impl Auth {
         if record.expires_at <= now || record.family_expires_at <= now {
             return Err(invalid_refresh());
         }
-        let client_id = form.client_id.as_deref().unwrap_or(&self.default_client_id);
+        let client_id = form
+            .client_id
+            .as_deref()
+            .unwrap_or(&issuer.default_client_id);
         if client_id != record.client_id {
             return Err(invalid_refresh());
         }
@@ -73,11 +77,14 @@ impl Auth {
             Some(requested) => requested.clone(),
             None => record.scopes.clone(),
         };
-        let user = match self.users.find_user(&record.username).await? {
+        let user = match issuer.users.find_user(&record.username).await? {
             Some(user) if !user.disabled => user,
             _ => {
                 self.forget_subject(&record.username);
-                self.refresh_tokens.revoke_family(&record.family_id).await?;
+                issuer
+                    .refresh_tokens
+                    .revoke_family(&record.family_id)
+                    .await?;
                 self.forget_session(&record.family_id);
                 return Err(invalid_refresh());
             }
@@ -86,25 +93,25 @@ impl Auth {
         // original grant are dropped.
         let scopes = self.scopes.declared_of(&scopes.intersection(&user.scopes));
         let family = Family::of_stored(presented, &record.family_id);
-        let issued = self.tokens.issue_in_session(
+        let access = self.verifier.tokens.issue_in_session(
             &user.username,
             &record.client_id,
             &scopes,
             family.id(),
         )?;
-        let (refresh_token, successor) = self.new_refresh_token(
+        let (refresh_token, successor) = issuer.new_refresh_token(
             &user.username,
             &record.client_id,
             &scopes,
             &family,
-            issued.claims.iat,
+            access.claims.iat,
             record.family_expires_at,
         );
         // Claim the old token and store its successor in one step: of two
         // concurrent refreshes one wins, the other is a replay; a family
         // revoked meanwhile gets no successor. The access token signed above
         // is dropped unless this succeeds.
-        match self.refresh_tokens.rotate(&hash, successor).await? {
+        match issuer.refresh_tokens.rotate(&hash, successor).await? {
             RotateOutcome::Rotated => {
                 self.emit(
                     &AuthEvent::new(AuthEventKind::Refreshed)
@@ -112,7 +119,7 @@ impl Auth {
                         .client_id(&record.client_id)
                         .address(form.client_address),
                 );
-                Ok(self.token_response(issued, refresh_token, scopes))
+                Ok(self.token_response(access, refresh_token, scopes))
             }
             RotateOutcome::Reused(claimed) => {
                 Err(self.reuse_detected(&claimed, form.client_address).await)
@@ -131,8 +138,9 @@ impl Auth {
     ///
     /// `server_error` when the store fails.
     pub async fn revoke_user(&self, username: &str) -> Result<u64, AuthError> {
+        let issuer = self.issuing()?;
         self.forget_subject(username);
-        Ok(self.refresh_tokens.revoke_user(username).await?)
+        Ok(issuer.refresh_tokens.revoke_user(username).await?)
     }
 
     /// Revokes a refresh token and its whole family (RFC 7009). Unknown
@@ -159,9 +167,13 @@ impl Auth {
         refresh_token: &str,
         address: Option<IpAddr>,
     ) -> Result<(), AuthError> {
+        let issuer = self.issuing()?;
         let hash = hash_refresh_token(refresh_token);
-        if let Some(record) = self.refresh_tokens.find(&hash).await? {
-            self.refresh_tokens.revoke_family(&record.family_id).await?;
+        if let Some(record) = issuer.refresh_tokens.find(&hash).await? {
+            issuer
+                .refresh_tokens
+                .revoke_family(&record.family_id)
+                .await?;
             self.forget_session(&record.family_id);
             self.emit(
                 &AuthEvent::new(AuthEventKind::Revoked)
@@ -180,9 +192,10 @@ impl Auth {
         username: &str,
         now: u64,
     ) -> Result<(), AuthError> {
-        let ended = self
+        let issuer = self.issuing()?;
+        let ended = issuer
             .refresh_tokens
-            .revoke_oldest_families(username, self.max_sessions_per_user, now)
+            .revoke_oldest_families(username, issuer.max_sessions_per_user, now)
             .await?;
         for family_id in &ended {
             self.forget_session(family_id);
@@ -204,7 +217,11 @@ impl Auth {
         let Some(family_id) = named_family_id(presented) else {
             return invalid_refresh();
         };
-        match self.refresh_tokens.family(&family_id).await {
+        let issuer = match self.issuing() {
+            Ok(issuer) => issuer,
+            Err(e) => return e,
+        };
+        match issuer.refresh_tokens.family(&family_id).await {
             Ok(Some(family)) if family.is_live(unix_now()) => {
                 self.family_reused(&family_id, &family.username, None, address)
                     .await
@@ -245,7 +262,10 @@ impl Auth {
             event = event.client_id(client_id);
         }
         self.emit(&event);
-        let revoked = self.refresh_tokens.revoke_family(family_id).await;
+        let revoked = match self.issuing() {
+            Ok(issuer) => issuer.refresh_tokens.revoke_family(family_id).await,
+            Err(e) => return e,
+        };
         self.forget_session(family_id);
         match revoked {
             Ok(()) => AuthError::InvalidGrant(GrantProblem::RefreshTokenReused),

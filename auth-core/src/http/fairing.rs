@@ -8,8 +8,8 @@ use std::time::Duration;
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Request, Response, Rocket};
 
-use crate::auth::Auth;
 use crate::auth::subjects::SubjectCache;
+use crate::auth::{Auth, Issuer, Subjects, Verifier};
 use crate::config::{AuthConfig, ConfigError};
 use crate::log::events::{AuthEvent, EventHook};
 use crate::password::PasswordHasher;
@@ -263,8 +263,17 @@ impl AuthFairing {
             .clone()
             .unwrap_or_else(|| Arc::new(MemoryRefreshTokenStore::new()));
         let shared_counters = users.shared_counters();
-        Ok(Auth {
+        let verifier = Verifier {
             tokens,
+            subjects: Subjects::Stores {
+                users: Arc::clone(&users),
+                refresh_tokens: Arc::clone(&refresh_tokens),
+                cache: SubjectCache::new(Duration::from_secs(config.subject_cache_ttl)),
+            },
+        };
+        let issuer = Issuer {
+            users,
+            refresh_tokens,
             hasher: self
                 .hasher
                 .clone()
@@ -274,17 +283,6 @@ impl AuthFairing {
                     usize::try_from(config.hash_concurrency).unwrap_or(usize::MAX),
                     usize::try_from(config.hash_queue).unwrap_or(usize::MAX),
                 ),
-            users,
-            refresh_tokens,
-            scopes,
-            answers: crate::error::answers::Answers::new(&config.realm),
-            realm: config.realm,
-            default_client_id: config.default_client_id,
-            refresh_ttl: config.refresh_ttl,
-            refresh_max_age: config.refresh_max_age,
-            max_sessions_per_user: usize::try_from(config.max_sessions_per_user)
-                .unwrap_or(usize::MAX),
-            subjects: SubjectCache::new(Duration::from_secs(config.subject_cache_ttl)),
             throttle: Throttle::with_capacity(
                 config.throttle,
                 u32::try_from(config.throttle_free_attempts).unwrap_or(u32::MAX),
@@ -292,9 +290,20 @@ impl AuthFairing {
                 usize::try_from(config.throttle_capacity).unwrap_or(usize::MAX),
             )
             .with_shared(shared_counters),
+            default_client_id: config.default_client_id,
+            refresh_ttl: config.refresh_ttl,
+            refresh_max_age: config.refresh_max_age,
+            max_sessions_per_user: usize::try_from(config.max_sessions_per_user)
+                .unwrap_or(usize::MAX),
+        };
+        Ok(Auth {
+            verifier,
+            issuer: Some(issuer),
+            scopes,
+            answers: crate::error::answers::Answers::new(&config.realm),
+            realm: config.realm,
             trusted_proxy_header: config.trusted_proxy_header,
             event_hooks: self.event_hooks.clone(),
-            resource_server: None,
         })
     }
 }
@@ -338,23 +347,16 @@ impl AuthFairing {
         let mut scopes = config.scope_registry()?;
         scopes.extend(self.scopes.clone());
         Ok(Auth {
-            tokens,
-            hasher: PasswordHasher::default(),
-            users: Arc::new(MemoryUserStore::new()),
-            refresh_tokens: Arc::new(MemoryRefreshTokenStore::new()),
+            verifier: Verifier {
+                tokens,
+                subjects: Subjects::Remote(resource_server),
+            },
+            issuer: None,
             scopes,
             answers: crate::error::answers::Answers::new(&config.realm),
             realm: config.realm.clone(),
-            default_client_id: config.default_client_id.clone(),
-            refresh_ttl: config.refresh_ttl,
-            refresh_max_age: config.refresh_max_age,
-            max_sessions_per_user: usize::try_from(config.max_sessions_per_user)
-                .unwrap_or(usize::MAX),
-            subjects: SubjectCache::new(Duration::ZERO),
-            throttle: Throttle::new(false, 1, Duration::from_secs(1)),
             trusted_proxy_header: config.trusted_proxy_header.clone(),
             event_hooks: self.event_hooks.clone(),
-            resource_server: Some(resource_server),
         })
     }
 
@@ -368,7 +370,7 @@ impl AuthFairing {
                 return Err(rocket);
             }
         };
-        if let Some(resource_server) = &auth.resource_server
+        if let Some(resource_server) = auth.verifier.resource_server()
             && let Err(e) = resource_server.start().await
         {
             log::error!("auth: refusing to start: {e}");
@@ -377,9 +379,9 @@ impl AuthFairing {
         log::info!(
             "auth: resource server for issuer {:?} and audience {:?}; {} verification keys; \
              {} scopes declared",
-            auth.tokens.issuer(),
-            auth.tokens.audience(),
-            auth.tokens.verification_keys().load().len(),
+            auth.tokens().issuer(),
+            auth.tokens().audience(),
+            auth.tokens().verification_keys().load().len(),
             auth.scopes.iter().count(),
         );
         Ok(crate::http::respond::register_catchers(rocket.manage(auth)))
@@ -401,12 +403,11 @@ impl Fairing for AuthFairing {
             return self.ignite_resource_server(rocket).await;
         }
         let built = match self.build(rocket.figment()) {
-            Ok(auth) => auth
-                .hasher
-                .prepare()
-                .await
-                .map(|()| auth)
-                .map_err(|e| e.to_string()),
+            Ok(auth) => match auth.issuer() {
+                Some(issuer) => issuer.hasher.prepare().await.map_err(|e| e.to_string()),
+                None => Ok(()),
+            }
+            .map(|()| auth),
             Err(e) => Err(e.to_string()),
         };
         match built {
@@ -420,13 +421,13 @@ impl Fairing for AuthFairing {
                 log::info!(
                     "auth: {} access tokens (kid {:?}, {} more verification keys) for audience {:?}, \
                      valid {} s; {} scopes declared",
-                    auth.tokens
+                    auth.tokens()
                         .keys_algorithm()
                         .map_or_else(|| "verify-only".to_owned(), |a| format!("{a:?}")),
-                    auth.tokens.signing_keys().map(TokenKeys::kid),
-                    auth.tokens.verification_keys().load().len(),
-                    auth.tokens.audience(),
-                    auth.tokens.ttl(),
+                    auth.tokens().signing_keys().map(TokenKeys::kid),
+                    auth.tokens().verification_keys().load().len(),
+                    auth.tokens().audience(),
+                    auth.tokens().ttl(),
                     auth.scopes.iter().count(),
                 );
                 Ok(crate::http::respond::register_catchers(rocket.manage(auth)))

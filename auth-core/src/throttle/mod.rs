@@ -46,7 +46,9 @@ pub use crate::store::counters::{CounterChange, SharedCounter, SharedCounters};
 use shared::{Rules, now_ms};
 use table::{Key, Table};
 
-/// How many counters are kept at most.
+/// How many counters the tests' throttles keep at most (the default of
+/// `auth_throttle_capacity`).
+#[cfg(test)]
 pub(crate) const CAPACITY: usize = 10_000;
 
 /// A client address gets this many times the free attempts of a username:
@@ -169,6 +171,7 @@ impl Throttle {
     /// `free_attempts` failures per username and per (username, address)
     /// (four times that per address) before delays start; no delay longer
     /// than `max_delay`.
+    #[cfg(test)]
     pub(crate) fn new(enabled: bool, free_attempts: u32, max_delay: Duration) -> Self {
         Self::with_capacity(enabled, free_attempts, max_delay, CAPACITY)
     }
