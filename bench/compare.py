@@ -15,6 +15,8 @@ builds the demo. Settings (environment):
                   a release build)
   SERVERS=demo,fastapi,fastapi-sql   which servers to measure
   STORM_CLIENTS=4 clients logging in during the login-storm runs
+  RESULTS=bench/results.json  where the throughput table is also written,
+                  as JSON, for bench/chart.py
 
 For every run it reads the server's CPU time (utime + stime of the server
 process and its children, /proc/PID/stat) before and after and divides by
@@ -30,6 +32,7 @@ import http.client
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +45,8 @@ from harness import (
     tokens_for, wrk, wrk_command,
 )
 from paired import paired_ratios, report_paired
+
+RESULTS = os.environ.get("RESULTS", "bench/results.json")
 
 # ---------------------------------------------------------------- main
 
@@ -148,6 +153,7 @@ def main():
     report_paired(servers, LABELS, pairs)
     print()
     report_storm(servers, storms)
+    write_results(servers, results, cpu_model)
 
 
 def fmt_rps(v):
@@ -306,6 +312,38 @@ def report(servers, results, startup, rss, cpu_model):
         print("WARNING other processes on the machine used %.2f cores (median; %.2f-%.2f) "
               "during the runs: req/s and p99 are depressed; CPU µs/req is the steadier "
               "figure." % (median(others), others[0], others[-1]))
+
+
+def write_results(servers, results, cpu_model):
+    """The throughput table as JSON (RESULTS, bench/results.json unless set),
+    one object per route and server with the median, min and max over the
+    rounds; bench/chart.py draws the speed chart from it."""
+    def summary(rs, key):
+        vals = [r[key] for r in rs]
+        return {"median": round(median(vals), 2), "min": round(min(vals), 2),
+                "max": round(max(vals), 2)}
+
+    head = {
+        "source": "bench/compare.py, %s" % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "run": "%d cores (%s), %s %s; wrk %s, %d thread(s), %d connections; %d rounds of "
+               "%d s per route" % (NCPU, cpu_model, platform.system(),
+                                   platform.release().split("-")[0],
+                                   re.sub(r"^\D*(\d+(\.\d+)*).*", r"\1", wrk_version()), THREADS,
+                                   CONNECTIONS, ROUNDS, DURATION),
+        "command": COMMAND,
+        "servers": [[n, LABELS[n]] for n in servers],
+    }
+    rows = [{"route": label, "server": n, "rps": summary(results[(n, label)], "rps"),
+             "p99_ms": summary(results[(n, label)], "p99_ms"),
+             "cpu_us": summary(results[(n, label)], "cpu_us")}
+            for label, _, _, _ in ROUTES for n in servers]
+    # One line per row, so that a new run's diff reads row by row.
+    text = "{\n" + "".join('  "%s": %s,\n' % (k, json.dumps(v, ensure_ascii=False))
+                           for k, v in head.items())
+    text += '  "results": [\n' + ",\n".join("    " + json.dumps(r) for r in rows) + "\n  ]\n}\n"
+    with open(RESULTS, "w", encoding="utf-8") as f:
+        f.write(text)
+    log("results written to %s" % RESULTS)
 
 
 def wrk_version():

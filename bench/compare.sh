@@ -25,7 +25,9 @@
 # (256), PAIRS (6) and PAIR_SECONDS (2) for the paired ratios, DEMO_LOG_LEVEL
 # (the demo's ROCKET_LOG_LEVEL; unset keeps Rocket's default), VERIFY_BENCH=0
 # to skip the in-process verification figures, INSTRUCTIONS=0 to skip the
-# instructions per request (callgrind; bench/instructions.py).
+# instructions per request (callgrind; bench/instructions.py), RESULTS (the
+# results file, bench/results.json) and CHART (the chart drawn from it,
+# docs/speed.svg; empty: none).
 #
 # Installs what it needs: wrk and valgrind (Debian), fastapi, uvicorn[standard] (uvloop,
 # httptools), pyjwt, pwdlib[argon2], python-multipart (PyPI).
@@ -54,26 +56,25 @@ if [ "${INSTRUCTIONS:-1}" = 1 ]; then
   python3 bench/instructions.py
 fi
 
-[ "${VERIFY_BENCH:-1}" = 1 ] || exit 0
-
-# In-process cost of verifying one access token: auth-core beside one raw
-# HMAC-SHA256 over the same signing input (criterion, one group), and PyJWT
-# (timeit) on a token of the same shape and secret length.
-echo
-criterion=$(cargo bench -q -p auth-core --bench hot_path -- verify_vs_hmac 2>/dev/null)
-us() { # criterion benchmark name -> median microseconds
-  awk -v name="$1" '
-    $1 == name && /time:/ { line = $0 }
-    $1 == name && !/time:/ { want = 1; next }
-    want && /time:/ { line = $0; want = 0 }
-    END { split(line, f, "["); split(f[2], v, " "); x = v[3]; u = v[4];
-          if (u == "ns") x /= 1000; if (u == "ms") x *= 1000; print x }' <<<"$criterion"
-}
-verify_us=$(us "verify_vs_hmac/verify_access_token")
-first_us=$(us "verify_vs_hmac/verify_first_sight")
-hmac_us=$(us "verify_vs_hmac/raw_hmac_sha256")
-lean_us=$(us "verify_vs_hmac/lean_verify_lower_bound")
-py_us=$(python3 - <<'PY'
+if [ "${VERIFY_BENCH:-1}" = 1 ]; then
+  # In-process cost of verifying one access token: auth-core beside one raw
+  # HMAC-SHA256 over the same signing input (criterion, one group), and PyJWT
+  # (timeit) on a token of the same shape and secret length.
+  echo
+  criterion=$(cargo bench -q -p auth-core --bench hot_path -- verify_vs_hmac 2>/dev/null)
+  us() { # criterion benchmark name -> median microseconds
+    awk -v name="$1" '
+      $1 == name && /time:/ { line = $0 }
+      $1 == name && !/time:/ { want = 1; next }
+      want && /time:/ { line = $0; want = 0 }
+      END { split(line, f, "["); split(f[2], v, " "); x = v[3]; u = v[4];
+            if (u == "ns") x /= 1000; if (u == "ms") x *= 1000; print x }' <<<"$criterion"
+  }
+  verify_us=$(us "verify_vs_hmac/verify_access_token")
+  first_us=$(us "verify_vs_hmac/verify_first_sight")
+  hmac_us=$(us "verify_vs_hmac/raw_hmac_sha256")
+  lean_us=$(us "verify_vs_hmac/lean_verify_lower_bound")
+  py_us=$(python3 - <<'PY'
 import time, timeit, uuid, jwt
 secret = "bench-secret-0123456789-abcdefghijklmnop"
 now = int(time.time())
@@ -85,12 +86,20 @@ decode = lambda: jwt.decode(token, secret, algorithms=["HS256"], audience="api",
 runs = 20000
 print(min(timeit.repeat(decode, number=runs, repeat=5)) / runs * 1e6)
 PY
-)
-awk -v v="$verify_us" -v f="$first_us" -v h="$hmac_us" -v l="$lean_us" -v p="$py_us" 'BEGIN {
-  printf "| in process | µs |\n|---|---:|\n"
-  printf "| auth-core `AccessTokens::verify`, a token seen before (cache hit) | %.2f |\n", v
-  printf "| auth-core `AccessTokens::verify`, a token seen for the first time | %.2f |\n", f
-  printf "| one raw HMAC-SHA256 over the same signing input | %.2f |\n", h
-  printf "| lower bound: one pre-keyed HMAC, claims parsed once | %.2f |\n", l
-  printf "| PyJWT `jwt.decode` | %.2f |\n\n", p
-  printf "verify ÷ raw HMAC: %.1fx (first sight %.1fx); PyJWT ÷ auth-core: %.1fx\n", v / h, f / h, p / v }'
+  )
+  awk -v v="$verify_us" -v f="$first_us" -v h="$hmac_us" -v l="$lean_us" -v p="$py_us" 'BEGIN {
+    printf "| in process | µs |\n|---|---:|\n"
+    printf "| auth-core `AccessTokens::verify`, a token seen before (cache hit) | %.2f |\n", v
+    printf "| auth-core `AccessTokens::verify`, a token seen for the first time | %.2f |\n", f
+    printf "| one raw HMAC-SHA256 over the same signing input | %.2f |\n", h
+    printf "| lower bound: one pre-keyed HMAC, claims parsed once | %.2f |\n", l
+    printf "| PyJWT `jwt.decode` | %.2f |\n\n", p
+    printf "verify ÷ raw HMAC: %.1fx (first sight %.1fx); PyJWT ÷ auth-core: %.1fx\n", v / h, f / h, p / v }'
+fi
+
+# The speed chart of the README (docs/speed.svg) from the results file
+# compare.py wrote; CHART names another SVG, CHART= skips it.
+if [ -n "${CHART-docs/speed.svg}" ]; then
+  echo
+  python3 bench/chart.py "${RESULTS:-bench/results.json}" "${CHART:-docs/speed.svg}"
+fi
