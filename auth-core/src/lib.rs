@@ -38,12 +38,15 @@ pub use store::postgres;
 #[cfg(feature = "sqlite")]
 pub use store::sqlite;
 
+pub use auth::browser::CSRF_HEADER;
 pub use auth::{Auth, Issuer, Verifier};
 pub use auth_macros::protected;
 pub use bearer::extract_bearer;
 pub use config::ResourceServerError;
-pub use config::{AuthConfig, ConfigError, DEFAULT_AUDIENCE};
-pub use error::{AuthError, GrantProblem, RequestProblem, ScopeProblem, ServerProblem};
+pub use config::{AuthConfig, ConfigError, CookieConfig, DEFAULT_AUDIENCE, SameSite};
+pub use error::{
+    AuthError, CsrfProblem, GrantProblem, RequestProblem, ScopeProblem, ServerProblem,
+};
 pub use grant::{
     MAX_CLIENT_ID_LEN, MAX_SCOPE_LEN, MAX_USERNAME_LEN, TokenResponse, hash_refresh_token,
 };

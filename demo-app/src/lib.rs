@@ -180,7 +180,8 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
         .attach(
             Auth::fairing()
                 .store(store.clone())
-                .scopes(scope_registry()),
+                .scopes(scope_registry())
+                .cookie_sessions(),
         )
         .attach(db::fairing(store.clone()))
         .attach(AdHoc::on_liftoff("demo banner", |rocket| {

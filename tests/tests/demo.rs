@@ -13,6 +13,7 @@ mod demo {
     mod support;
 
     mod attacks;
+    mod browser;
     mod concurrency;
     mod errors;
     mod jwks;

@@ -14,10 +14,12 @@ use crate::log::events::{AuthEvent, EventHook};
 use crate::scopes::ScopeRegistry;
 use crate::token::{AccessTokenClaims, AccessTokens};
 
+pub(crate) mod browser;
 mod issuer;
 pub(crate) mod subjects;
 mod verifier;
 
+use browser::BrowserSessions;
 pub use issuer::Issuer;
 pub(crate) use verifier::Subjects;
 pub use verifier::Verifier;
@@ -55,6 +57,8 @@ pub struct Auth {
     /// The header a trusted proxy puts the client's address in, if any.
     pub(crate) trusted_proxy_header: Option<String>,
     pub(crate) event_hooks: Vec<EventHook>,
+    /// Cookie sessions, when enabled (`auth_cookie_sessions`).
+    pub(crate) browser: Option<BrowserSessions>,
 }
 
 impl fmt::Debug for Auth {
@@ -115,8 +119,8 @@ impl Auth {
     /// family of a login) also needs the session to be live: after a logout,
     /// a detected refresh-token replay, "log out everywhere" or a password
     /// change, the session's access tokens are refused with
-    /// [`TokenProblem::SessionEnded`]; a token carrying a scope the user no
-    /// longer holds is refused with [`TokenProblem::ScopeWithdrawn`].
+    /// [`TokenProblem::SessionEnded`](crate::TokenProblem::SessionEnded); a token carrying a scope the user no
+    /// longer holds is refused with [`TokenProblem::ScopeWithdrawn`](crate::TokenProblem::ScopeWithdrawn).
     ///
     /// A subject found enabled, and a session found live, are remembered for
     /// `auth_subject_cache_ttl` seconds (5 by default, 0 to ask the stores on

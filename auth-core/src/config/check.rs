@@ -100,6 +100,7 @@ impl AuthConfig {
                 });
             }
         }
+        self.cookies.validate()?;
         self.scope_registry().map(|_| ())
     }
 

@@ -69,6 +69,15 @@ pub enum ConfigError {
         /// What to give.
         problem: &'static str,
     },
+    /// A browser-session setting that browsers would reject or attackers
+    /// could use (`auth_cookie_*`, `auth_csrf_secret`).
+    #[error("{setting}: {problem}")]
+    Cookie {
+        /// The setting.
+        setting: &'static str,
+        /// What is wrong and what to do.
+        problem: String,
+    },
     /// Two configured keys with the same `kid`.
     #[error(
         "auth_verification_keys: the kid {kid:?} is used twice (or is the signing key's); \

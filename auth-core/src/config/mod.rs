@@ -18,12 +18,16 @@ use crate::token::AccessTokens;
 pub const DEFAULT_AUDIENCE: &str = "api";
 
 mod check;
+mod cookies;
 mod error;
 mod keys;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use check::DEFAULT_REALM;
+pub use cookies::{
+    CookieConfig, DEFAULT_ACCESS_COOKIE, DEFAULT_REFRESH_COOKIE, MIN_CSRF_SECRET_LEN, SameSite,
+};
 pub use error::{ConfigError, ResourceServerError};
 use keys::algorithm_any_case;
 pub use keys::{SigningKeyConfig, VerificationKeyConfig};
@@ -179,6 +183,9 @@ pub struct AuthConfig {
     /// How long a query waits for a free database connection, in seconds.
     #[serde(rename = "auth_database_acquire_timeout")]
     pub database_acquire_timeout: u64,
+    /// Browser sessions: `auth_cookie_*` and `auth_csrf_secret`.
+    #[serde(flatten)]
+    pub cookies: CookieConfig,
 }
 
 impl Default for AuthConfig {
@@ -218,6 +225,7 @@ impl Default for AuthConfig {
             password_min_score: u64::from(crate::PasswordPolicy::DEFAULT_MIN_SCORE),
             database_max_connections: 10,
             database_acquire_timeout: 10,
+            cookies: CookieConfig::default(),
         }
     }
 }
@@ -259,6 +267,7 @@ impl fmt::Debug for AuthConfig {
             .field("password_min_score", &self.password_min_score)
             .field("database_max_connections", &self.database_max_connections)
             .field("database_acquire_timeout", &self.database_acquire_timeout)
+            .field("cookies", &self.cookies)
             .finish()
     }
 }

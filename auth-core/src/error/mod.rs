@@ -93,6 +93,12 @@ pub enum AuthError {
         /// Seconds after which a retry is reasonable.
         retry_after: u64,
     },
+    /// A cookie-authenticated request that changes state without proof that
+    /// it comes from the app's own page: a foreign `Origin`, or a missing or
+    /// wrong CSRF token (403 `access_denied`). Also a login posted from a
+    /// foreign origin.
+    #[error(transparent)]
+    CrossSite(CsrfProblem),
     /// The store, the password hasher or the signer failed
     /// (500 `server_error`). The client sees no detail; the server log does.
     #[error(transparent)]
@@ -109,6 +115,10 @@ pub enum RequestProblem {
     /// More than one `Authorization` header.
     #[error("more than one Authorization header was sent")]
     SeveralAuthorizationHeaders,
+    /// Both an `Authorization` header and the session cookie (RFC 6750
+    /// §2: one method per request).
+    #[error("send either the Authorization header or the session cookie, not both")]
+    TwoCredentials,
     /// The token request is not `application/x-www-form-urlencoded`.
     #[error("the body must be application/x-www-form-urlencoded")]
     NotFormEncoded,
@@ -155,10 +165,33 @@ pub enum GrantProblem {
     /// Unknown, expired or revoked refresh token, or issued to another client.
     #[error("the refresh token is invalid, expired or revoked")]
     InvalidRefreshToken,
+    /// No refresh cookie on `POST /session/refresh`.
+    #[error("there is no session to refresh; log in again")]
+    NoSession,
     /// A refresh token presented a second time: its whole family is revoked
     /// (RFC 9700 §4.14.2).
     #[error("the refresh token was already used; every token of its family is revoked")]
     RefreshTokenReused,
+}
+
+/// Details of [`AuthError::CrossSite`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CsrfProblem {
+    /// `Origin` or `Sec-Fetch-Site` names another site, or `Origin` is
+    /// `null`.
+    #[error("the request comes from another origin")]
+    ForeignOrigin,
+    /// Neither `Origin` nor `Sec-Fetch-Site`: nothing shows the request
+    /// comes from the app's own page.
+    #[error("the request carries no Origin or Sec-Fetch-Site header")]
+    NoOrigin,
+    /// No `X-CSRF-Token` header, or several.
+    #[error("the X-CSRF-Token header is missing")]
+    MissingToken,
+    /// An `X-CSRF-Token` that is not the session's.
+    #[error("the X-CSRF-Token header does not match the session")]
+    WrongToken,
 }
 
 /// Details of [`AuthError::InvalidScope`].
@@ -254,7 +287,9 @@ impl AuthError {
         let (status, code, challenge) = match self {
             Self::MissingCredentials => (Status::Unauthorized, "unauthorized", Challenge::Bare),
             Self::InvalidRequest(
-                RequestProblem::EmptyBearerToken | RequestProblem::SeveralAuthorizationHeaders,
+                RequestProblem::EmptyBearerToken
+                | RequestProblem::SeveralAuthorizationHeaders
+                | RequestProblem::TwoCredentials,
             ) => (Status::BadRequest, "invalid_request", Challenge::WithError),
             Self::InvalidRequest(_) => (Status::BadRequest, "invalid_request", Challenge::None),
             Self::InvalidToken(_) => (Status::Unauthorized, "invalid_token", Challenge::WithError),
@@ -276,6 +311,7 @@ impl AuthError {
                 "temporarily_unavailable",
                 Challenge::None,
             ),
+            Self::CrossSite(_) => (Status::Forbidden, "access_denied", Challenge::None),
             Self::Server(_) => (Status::InternalServerError, "server_error", Challenge::None),
         };
         Parts {

@@ -156,6 +156,28 @@ impl Auth {
         self.revoke_from(refresh_token, None).await
     }
 
+    /// Ends the session `sid` (a refresh-token family) of `username`, as a
+    /// logout does when only the access token names it.
+    pub(crate) async fn end_session(
+        &self,
+        username: &str,
+        sid: &str,
+        address: Option<IpAddr>,
+    ) -> Result<(), AuthError> {
+        let issuer = self.issuing()?;
+        let family = issuer.refresh_tokens.family(sid).await?;
+        if family.is_some_and(|f| f.username == username) {
+            issuer.refresh_tokens.revoke_family(sid).await?;
+            self.forget_session(sid);
+            self.emit(
+                &AuthEvent::new(AuthEventKind::Revoked)
+                    .subject(username)
+                    .address(address),
+            );
+        }
+        Ok(())
+    }
+
     /// [`Auth::revoke`], with the client's address for the `revoked` auth
     /// event (take an `Option<IpAddr>` guard in the route to get it).
     ///

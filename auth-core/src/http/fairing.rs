@@ -8,6 +8,7 @@ use std::time::Duration;
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Request, Response, Rocket};
 
+use crate::auth::browser::BrowserSessions;
 use crate::auth::subjects::SubjectCache;
 use crate::auth::{Auth, Issuer, Subjects, Verifier};
 use crate::config::{AuthConfig, ConfigError};
@@ -139,6 +140,8 @@ pub struct AuthFairing {
     resource_server: bool,
     /// Keys given with [`Self::verification_keys`].
     verification_keys: KeySet,
+    /// Set with [`Self::cookie_sessions`].
+    cookie_sessions: bool,
 }
 
 impl AuthFairing {
@@ -223,6 +226,25 @@ impl AuthFairing {
         self
     }
 
+    /// Turns on browser sessions, as `auth_cookie_sessions = true` does:
+    /// `POST /session`, `GET /session`, `POST /session/refresh` and
+    /// `DELETE /session` are mounted, and the guards also accept the access
+    /// cookie, with a CSRF check on unsafe methods. See the crate's
+    /// "Browser apps" section.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use auth_core::Auth;
+    ///
+    /// let rocket = rocket::build().attach(Auth::fairing().cookie_sessions());
+    /// # let _ = rocket;
+    /// ```
+    pub fn cookie_sessions(mut self) -> Self {
+        self.cookie_sessions = true;
+        self
+    }
+
     /// Uses these settings instead of reading Rocket's configuration.
     pub fn config(mut self, config: AuthConfig) -> Self {
         self.config = Some(config);
@@ -263,6 +285,8 @@ impl AuthFairing {
             .clone()
             .unwrap_or_else(|| Arc::new(MemoryRefreshTokenStore::new()));
         let shared_counters = users.shared_counters();
+        let browser = (self.cookie_sessions || config.cookies.enabled)
+            .then(|| BrowserSessions::new(&config.cookies, config.secret.as_deref()));
         let verifier = Verifier {
             tokens,
             subjects: Subjects::Stores {
@@ -304,6 +328,7 @@ impl AuthFairing {
             realm: config.realm,
             trusted_proxy_header: config.trusted_proxy_header,
             event_hooks: self.event_hooks.clone(),
+            browser,
         })
     }
 }
@@ -343,6 +368,14 @@ impl AuthFairing {
                 "auth: a resource server never signs: auth_secret and auth_signing_key are ignored"
             );
         }
+        if self.cookie_sessions || config.cookies.enabled {
+            return Err(ConfigError::Cookie {
+                setting: "auth_cookie_sessions",
+                problem: "a resource server has no sessions to put in cookies; log in at the \
+                          issuer"
+                    .to_owned(),
+            });
+        }
         let (tokens, resource_server) = ResourceServer::build(config, keys, audience_explicit)?;
         let mut scopes = config.scope_registry()?;
         scopes.extend(self.scopes.clone());
@@ -357,6 +390,7 @@ impl AuthFairing {
             realm: config.realm.clone(),
             trusted_proxy_header: config.trusted_proxy_header.clone(),
             event_hooks: self.event_hooks.clone(),
+            browser: None,
         })
     }
 
@@ -430,6 +464,13 @@ impl Fairing for AuthFairing {
                     auth.tokens().ttl(),
                     auth.scopes.iter().count(),
                 );
+                let rocket = match &auth.browser {
+                    Some(browser) if !browser.allowed_origins.is_empty() => rocket
+                        .mount("/", crate::http::session::routes())
+                        .mount("/", crate::http::cors::routes()),
+                    Some(_) => rocket.mount("/", crate::http::session::routes()),
+                    None => rocket,
+                };
                 Ok(crate::http::respond::register_catchers(rocket.manage(auth)))
             }
             Err(e) => {
@@ -441,5 +482,6 @@ impl Fairing for AuthFairing {
 
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
         crate::http::respond::render_recorded(request, response);
+        crate::http::cors::add_headers(request, response);
     }
 }

@@ -22,7 +22,8 @@ use rocket::request::{self, FromRequest};
 
 use crate::auth::Auth;
 use crate::bearer::extract_bearer;
-use crate::error::{AuthError, ServerProblem};
+use crate::error::{AuthError, RequestProblem, ServerProblem};
+use crate::http::cookies;
 use crate::http::respond::fail;
 use crate::scopes::{Scope, Scopes};
 use crate::token::AccessTokenClaims;
@@ -215,7 +216,10 @@ fn bearer<'r>(request: &'r Request<'_>) -> Result<Option<&'r str>, AuthError> {
 /// The outcome of authenticating a request, computed once per request.
 struct Authentication(Result<Option<AuthUser>, AuthError>);
 
-/// Parses and verifies the request's credentials, once per request.
+/// Parses and verifies the request's credentials, once per request: the
+/// `Authorization` header, or, with cookie sessions, the access cookie
+/// (then unsafe methods also pass the CSRF check); both at once are
+/// refused.
 async fn authenticate<'r>(request: &'r Request<'_>) -> &'r Result<Option<AuthUser>, AuthError> {
     let cached = request
         .local_cache_async(async {
@@ -223,12 +227,23 @@ async fn authenticate<'r>(request: &'r Request<'_>) -> &'r Result<Option<AuthUse
                 let Some(auth) = request.rocket().state::<Auth>() else {
                     return Err(AuthError::Server(ServerProblem::NotConfigured));
                 };
-                match bearer(request)? {
-                    None => Ok(None),
-                    Some(token) => auth
+                let header = bearer(request)?;
+                let browser = auth.browser.as_ref();
+                let cookie = browser.and_then(|b| cookies::value(request, &b.access_name));
+                match (header, cookie, browser) {
+                    (Some(_), Some(_), _) => {
+                        Err(AuthError::InvalidRequest(RequestProblem::TwoCredentials))
+                    }
+                    (Some(token), None, _) => auth
                         .authenticate_shared(token)
                         .await
                         .map(|claims| Some(AuthUser::new(claims))),
+                    (None, Some(token), Some(browser)) => {
+                        let claims = auth.authenticate_shared(token).await?;
+                        cookies::check_csrf(request, browser, claims.sid.as_deref())?;
+                        Ok(Some(AuthUser::new(claims)))
+                    }
+                    (None, _, _) => Ok(None),
                 }
             };
             Authentication(result.await)

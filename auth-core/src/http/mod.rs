@@ -6,6 +6,8 @@
 //! `store`) know nothing of this folder.
 
 pub(crate) mod client_address;
+pub(crate) mod cookies;
+pub(crate) mod cors;
 pub(crate) mod fairing;
 pub(crate) mod form;
 pub(crate) mod guard;
@@ -15,4 +17,5 @@ pub mod openapi;
 pub(crate) mod openapi_order;
 pub(crate) mod respond;
 pub(crate) mod sentinel;
+pub(crate) mod session;
 pub mod testing;
