@@ -59,7 +59,7 @@ fn set_cookies(reply: &Reply) -> Vec<SetCookie> {
         .collect()
 }
 
-fn set_cookie<'a>(reply: &'a Reply, name: &str) -> Option<SetCookie> {
+fn set_cookie(reply: &Reply, name: &str) -> Option<SetCookie> {
     set_cookies(reply).into_iter().find(|c| c.name == name)
 }
 
