@@ -25,6 +25,7 @@
   const el = (id) => document.getElementById(id);
   const ui = {
     message: el('message'),
+    notice: el('notice'),
     loading: el('loading'),
     loginView: el('login-view'),
     loginForm: el('login-form'),
@@ -294,6 +295,12 @@
   /** On load: the current session (GET /session), or a renewed one, or
    * the sign-in form. */
   async function start() {
+    if (!window.isSecureContext) {
+      // Browsers keep Secure cookies only for HTTPS and localhost.
+      ui.notice.textContent = 'Open this page over HTTPS or at http://localhost: '
+        + 'here the browser will not keep the session cookies.';
+      ui.notice.hidden = false;
+    }
     await guarded(async () => {
       const response = await fetch('/session', {
         credentials: 'same-origin',
