@@ -13,6 +13,7 @@ use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 use serde::Deserialize;
 
+mod app_page;
 mod db;
 mod errors;
 mod openapi;
@@ -202,6 +203,8 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
         .mount("/", openapi::with_docs(routes::routes()))
         // GET /.well-known/jwks.json: the public keys that verify our tokens.
         .mount("/", auth_core::jwks::routes())
+        // GET /app: the browser page, signing in with the cookie session.
+        .mount("/", app_page::routes())
         .register("/", errors::catchers())
 }
 

@@ -2,65 +2,15 @@
 // password flow, call protected routes, log out; all under the docs'
 // Content-Security-Policy, with no violation reported.
 //
-// Starts the demo binary itself (DEMO_APP_BIN, or the newer of
-// target/release/demo-app and target/debug/demo-app) on a free port with a temporary database, and
-// stops it at the end. Chromium: CHROMIUM_BIN or /usr/bin/chromium.
-// Screenshots go to target/browser/.
+// Starts the demo binary itself on a free port with a temporary database,
+// and stops it at the end (see demo-server.mjs for the binary and Chromium
+// it uses). Screenshots go to target/browser/.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const targetDir = process.env.CARGO_TARGET_DIR
-  ? path.resolve(root, process.env.CARGO_TARGET_DIR)
-  : path.join(root, 'target');
-const artifacts = path.join(targetDir, 'browser');
-
-function demoBinary() {
-  if (process.env.DEMO_APP_BIN) return process.env.DEMO_APP_BIN;
-  const candidates = ['release', 'debug'].map((p) => path.join(targetDir, p, 'demo-app'));
-  // The most recently built one.
-  const found = candidates
-    .filter((c) => fs.existsSync(c))
-    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
-  if (!found) {
-    throw new Error(`no demo binary in ${candidates.join(' or ')}: run cargo build -p demo-app`);
-  }
-  return found;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHealth(base, server, deadline) {
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`the demo exited with ${server.exitCode}`);
-    try {
-      const response = await fetch(`${base}/health`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('the demo did not answer /health in time');
-}
+import { artifacts, launchBrowser, startDemo, watchPage } from './demo-server.mjs';
 
 /** Adds two items as johndoe, outside the browser, so GET /items has
  * something to show. */
@@ -82,9 +32,7 @@ async function seedItems() {
   }
 }
 
-let tmp;
-let server;
-let serverLog = '';
+let demo;
 let base;
 let context;
 let page;
@@ -92,57 +40,16 @@ const foreignRequests = [];
 const tokenRequests = [];
 // Content-Security-Policy violations the page reported, and console errors
 // (Chromium logs every refused load or inline script there too).
-const cspViolations = [];
-const consoleErrors = [];
+let cspViolations;
+let consoleErrors;
 
 before(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-browser-'));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(demoBinary(), [], {
-    env: {
-      ...process.env,
-      ROCKET_ADDRESS: '127.0.0.1',
-      ROCKET_PORT: String(port),
-      ROCKET_DATABASE_URL: `sqlite://${path.join(tmp, 'demo.db')}`,
-      ROCKET_AUTH_SECRET: randomBytes(32).toString('hex'),
-      ROCKET_CLI_COLORS: 'false',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server.stdout.on('data', (d) => { serverLog += d; });
-  server.stderr.on('data', (d) => { serverLog += d; });
-  await waitForHealth(base, server, Date.now() + 60_000);
+  demo = await startDemo();
+  base = demo.base;
   await seedItems();
 
-  context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-    executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1100, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(20_000);
-  await page.exposeBinding('__reportCspViolation', (_source, violation) => {
-    cspViolations.push(violation);
-  });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__reportCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile}:${e.lineNumber}`);
-    });
-  });
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(`${message.text()} (${message.location().url})`);
-  });
-  page.on('pageerror', (error) => consoleErrors.push(String(error)));
+  ({ context, page } = await launchBrowser(path.join(demo.tmp, 'profile')));
+  ({ cspViolations, consoleErrors } = await watchPage(page));
   page.on('request', (request) => {
     const url = request.url();
     if (!url.startsWith(base) && !url.startsWith('data:')) foreignRequests.push(url);
@@ -153,14 +60,7 @@ before(async () => {
 
 after(async () => {
   await context?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
-  }
-  if (process.exitCode) console.error(serverLog);
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  await demo?.stop();
 });
 
 /** Opens the operation's panel in "Try it out" mode, fills `params` (name
