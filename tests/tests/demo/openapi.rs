@@ -16,11 +16,14 @@ use serde_json::{Value, json};
 use super::support::{App, Reply, form, send};
 
 const SCHEME: &str = auth_core::openapi::SECURITY_SCHEME;
+const COOKIE_SCHEME: &str = auth_core::openapi::COOKIE_SCHEME;
 
 /// The `security` contract §8 gives each demo route: `None` for a public
 /// one.
 fn expected_security() -> Vec<(&'static str, &'static str, Option<Value>)> {
-    let required = |scopes: &[&str]| Some(json!([{ SCHEME: scopes }]));
+    // The session cookie (contract §11) is an alternative to the bearer
+    // token wherever one is taken; an API-key scheme lists no scopes.
+    let required = |scopes: &[&str]| Some(json!([{ SCHEME: scopes }, { COOKIE_SCHEME: [] }]));
     vec![
         ("get", "/health", None),
         ("post", "/token", None),
@@ -32,10 +35,22 @@ fn expected_security() -> Vec<(&'static str, &'static str, Option<Value>)> {
         (
             "delete",
             "/items/{id}",
-            Some(json!([{ SCHEME: ["write:items"] }, { SCHEME: ["admin"] }])),
+            Some(json!([
+                { SCHEME: ["write:items"] },
+                { SCHEME: ["admin"] },
+                { COOKIE_SCHEME: [] },
+            ])),
         ),
         ("get", "/admin/users", required(&["admin"])),
-        ("get", "/tasks", Some(json!([{}, { SCHEME: [] }]))),
+        (
+            "get",
+            "/tasks",
+            Some(json!([{}, { SCHEME: [] }, { COOKIE_SCHEME: [] }])),
+        ),
+        ("post", "/session", None),
+        ("get", "/session", Some(json!([{ COOKIE_SCHEME: [] }]))),
+        ("delete", "/session", None),
+        ("post", "/session/refresh", None),
     ]
 }
 
@@ -87,7 +102,11 @@ async fn the_password_flow_comes_from_the_declared_scopes() {
     let schemes = doc["components"]["securitySchemes"]
         .as_object()
         .expect("schemes");
-    assert_eq!(schemes.len(), 1, "one scheme: {schemes:?}");
+    assert_eq!(schemes.len(), 2, "bearer and cookie: {schemes:?}");
+    let cookie = &schemes[COOKIE_SCHEME];
+    assert_eq!(cookie["type"], "apiKey");
+    assert_eq!(cookie["in"], "cookie");
+    assert_eq!(cookie["name"], "__Host-access");
     let scheme = &schemes[SCHEME];
     assert_eq!(scheme["type"], "oauth2");
     let flows = scheme["flows"].as_object().expect("flows");
@@ -121,6 +140,10 @@ async fn protected_operations_document_their_auth_errors() {
     for (method, path, security) in expected_security() {
         let responses = &doc["paths"][path][method]["responses"];
         let Some(security) = security else { continue };
+        if security[0].get(SCHEME).is_none() && security[1].get(SCHEME).is_none() {
+            // `GET /session`, documented by hand: cookie only.
+            continue;
+        }
         let needs_scope = security[0][SCHEME]
             .as_array()
             .is_some_and(|s| !s.is_empty());

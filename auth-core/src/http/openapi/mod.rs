@@ -66,11 +66,13 @@ mod csp;
 mod guards;
 mod responses;
 mod schemas;
+mod sessions;
 #[cfg(test)]
 mod tests;
 
 pub use csp::DOCS_CSP;
 pub use schemas::ErrorBody;
+pub use sessions::COOKIE_SCHEME;
 
 /// The name of the `oauth2` security scheme in the document (FastAPI's name
 /// for the same scheme).
@@ -124,12 +126,12 @@ impl Handler for DocumentHandler {
     async fn handle<'r>(&self, request: &'r Request<'_>, _: Data<'r>) -> Outcome<'r> {
         let mut spec = self.0.clone();
         let base = request.route().map_or("/", |route| route.uri.base());
-        let scopes = request
-            .rocket()
-            .state::<Auth>()
-            .map(|auth| auth.scopes().clone())
-            .unwrap_or_default();
+        let auth = request.rocket().state::<Auth>();
+        let scopes = auth.map(|auth| auth.scopes().clone()).unwrap_or_default();
         complete(&mut spec, &scopes, base);
+        if let Some(browser) = auth.and_then(|auth| auth.browser.as_ref()) {
+            sessions::document(&mut spec, &browser.access_name, base);
+        }
         Outcome::from(request, rocket::serde::json::Json(spec))
     }
 }
