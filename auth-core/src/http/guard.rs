@@ -37,6 +37,8 @@ use crate::token::AccessTokenClaims;
 /// | `Bearer` with an empty token, several `Authorization` headers | 400 `invalid_request` |
 /// | malformed, forged, expired or otherwise invalid token | 401 `invalid_token` |
 /// | valid token | the handler runs with the caller |
+/// | with [cookie sessions](crate::AuthFairing::cookie_sessions): the access cookie instead of the header | as the header; an unsafe method (not GET, HEAD, OPTIONS) also needs a same-origin `Origin` and the session's `X-CSRF-Token`, else 403 `access_denied` |
+/// | the header and the access cookie | 400 `invalid_request` |
 ///
 /// Scopes are not checked here: use `#[protected(scopes = "...")]`, or
 /// [`AuthUser::require`].
@@ -372,6 +374,8 @@ impl RequiredScopes for NoScopes {
 /// | malformed, forged, expired or otherwise invalid token | 401 `invalid_token` |
 /// | valid token without every listed scope (or, with `any(...)`, without every scope of any alternative) | 403 `insufficient_scope` |
 /// | valid token with every listed scope (and one alternative in full) | the handler runs |
+/// | the access cookie (cookie sessions) | as the header, plus the CSRF check on unsafe methods (403 `access_denied`) |
+/// | the header and the access cookie | 400 `invalid_request` |
 ///
 /// You never write this type in a route: see [`macro@crate::protected`] for
 /// the exact rewrite. You meet it when calling a protected handler
