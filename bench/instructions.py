@@ -13,12 +13,20 @@ catcher that writes a refusal, the logger) in each route's instructions.
   python3 bench/instructions.py            # after a release build
   ROUNDS=3 RUN_SECONDS=5 python3 bench/instructions.py
 
+A second table compares credential paths on the same route: a bearer
+header against the session cookie on `GET /users/me`, and on `POST /items`
+(a SQLite write each) a bearer header against the cookie with its CSRF
+check (same-origin `Origin`, `X-CSRF-Token`).
+
 Settings: ROUNDS (2; the route order alternates), RUN_SECONDS (3),
 CONNECTIONS (4). Needs valgrind and wrk (Debian); installs both when missing.
 """
 
+import http.client
+import json
 import os
 import re
+import urllib.parse
 import shutil
 import subprocess
 import sys
@@ -27,8 +35,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    DEMO_BIN, PORTS, ROUTES, WORK, get, log, median, parse_wrk, server_command, stop,
-    tokens_for, wrk_command,
+    DEMO_BIN, PORTS, ROUTES, THREADS, WORK, get, log, median, parse_wrk, server_command, stop,
+    tokens_for,
 )
 
 ROUNDS_IR = int(os.environ.get("ROUNDS", "2"))
@@ -101,17 +109,52 @@ def control(proc, *args):
                    capture_output=True)
 
 
-def measure_ir(proc, out, label, path, token):
+def session_for(port):
+    """A cookie session of johndoe: (access cookie, CSRF token)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/session",
+                     urllib.parse.urlencode({"username": "johndoe", "password": "secret"}),
+                     {"Content-Type": "application/x-www-form-urlencoded",
+                      "Origin": "http://127.0.0.1:%d" % port})
+        resp = conn.getresponse()
+        body = resp.read()
+        if resp.status != 200:
+            sys.exit("POST /session answered %d: %s" % (resp.status, body[:200]))
+        cookies = [v.split(";", 1)[0] for k, v in resp.getheaders() if k.lower() == "set-cookie"]
+        access = next(c for c in cookies if c.startswith("__Host-access="))
+        return access, json.loads(body)["csrf_token"]
+    finally:
+        conn.close()
+
+
+def wrk_run(port, path, headers, body, duration):
+    """The wrk command for one route: headers, and a JSON body to POST."""
+    cmd = ["wrk", "-t%d" % THREADS, "-c%d" % CONNECTIONS_IR, "-d%ds" % duration, "--latency"]
+    for name, value in headers.items():
+        cmd += ["-H", "%s: %s" % (name, value)]
+    if body is not None:
+        script = os.path.join(WORK, "post.lua")
+        with open(script, "w") as f:
+            f.write('wrk.method = "POST"\nwrk.body = %s\n'
+                    'wrk.headers["Content-Type"] = "application/json"\n' % json.dumps(body))
+        cmd += ["-s", script]
+    cmd.append("http://127.0.0.1:%d%s" % (port, path))
+    return cmd
+
+
+def measure_ir(proc, out, label, path, headers, body=None):
     """(requests, instructions, {part: instructions}) of one run of wrk
     against path."""
     port = PORTS["demo"]
     # Warm: connections, caches, the token's first verification.
-    subprocess.run(wrk_command(port, path, token, CONNECTIONS_IR, 1), check=True,
-                   capture_output=True)
+    subprocess.run(wrk_run(port, path, headers, body, 1), check=True, capture_output=True)
     control(proc, "-z")
     result = parse_wrk(subprocess.run(
-        wrk_command(port, path, token, CONNECTIONS_IR, RUN_SECONDS), check=True,
+        wrk_run(port, path, headers, body, RUN_SECONDS), check=True,
         capture_output=True, text=True).stdout)
+    if result["non2xx"] or result["errors"]:
+        log("%s: %d non-2xx answers, %d errors" % (label, result["non2xx"], result["errors"]))
     before = set(os.listdir(WORK))
     # Callgrind reads its commands while the program runs: an idle server
     # is nudged with a request until the dump is written (its share, a
@@ -144,13 +187,26 @@ def main():
     proc = start_under_callgrind(out)
     try:
         tokens = tokens_for("demo")
+        cookie, csrf = session_for(PORTS["demo"])
+        bearer = {"Authorization": "Bearer " + tokens["valid"]}
+        origin = "http://127.0.0.1:%d" % PORTS["demo"]
+        item = {"name": "bench"}
+        routes = [(label, path, {"Authorization": "Bearer " + tokens[tok]} if tok else {}, None)
+                  for label, path, tok, _ in MEASURED]
+        credentials = [
+            ("GET /users/me (bearer)", "/users/me", bearer, None),
+            ("GET /users/me (cookie)", "/users/me", {"Cookie": cookie}, None),
+            ("POST /items (bearer)", "/items", dict(bearer, Origin=origin), item),
+            ("POST /items (cookie, CSRF)", "/items",
+             {"Cookie": cookie, "Origin": origin, "X-CSRF-Token": csrf}, item),
+        ]
         per_request = {}
         part_per_request = {}
         for round_no in range(ROUNDS_IR):
-            order = MEASURED if round_no % 2 == 0 else MEASURED[::-1]
-            for label, path, tok, _ in order:
-                requests, ir, split = measure_ir(proc, out, label, path,
-                                                 tokens[tok] if tok else None)
+            both = routes + credentials
+            order = both if round_no % 2 == 0 else both[::-1]
+            for label, path, headers, body in order:
+                requests, ir, split = measure_ir(proc, out, label, path, headers, body)
                 per_request.setdefault(label, []).append(ir / max(requests, 1))
                 for name, value in split.items():
                     part_per_request.setdefault((label, name), []).append(value / max(requests, 1))
@@ -172,6 +228,18 @@ def main():
             cells.append("%.0f (%.1f%%)" % (own, 100 * own / value) if own >= 1 else "-")
         print("| `%s` | %.0f | %.2f | %.2f | %s |" % (label, value, value / health, value / me,
                                                     " | ".join(cells)))
+    print()
+    print("| credential path | instructions/request (median of %d runs) | ÷ the bearer "
+          "request on the same route | of which auth-core's guards |" % ROUNDS_IR)
+    print("|---|---:|---:|---:|")
+    for label, base in [("GET /users/me (bearer)", None),
+                        ("GET /users/me (cookie)", "GET /users/me (bearer)"),
+                        ("POST /items (bearer)", None),
+                        ("POST /items (cookie, CSRF)", "POST /items (bearer)")]:
+        value = median(per_request[label])
+        ratio = value / median(per_request[base]) if base else 1.0
+        guards = median(part_per_request[(label, "guards")])
+        print("| `%s` | %.0f | %.3f | %.0f |" % (label, value, ratio, guards))
 
 
 if __name__ == "__main__":
