@@ -29,10 +29,10 @@
 //! fresh guesses. Each instance counts on its own, except the per-username
 //! counters on PostgreSQL, which several instances share.
 
-mod shared;
-mod table;
 #[cfg(all(test, feature = "postgres"))]
 mod pg_tests;
+mod shared;
+mod table;
 #[cfg(test)]
 mod tests;
 

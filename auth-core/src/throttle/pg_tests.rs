@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use rocket::futures::future::join_all;
 
-use crate::store::postgres::PgStore;
-use crate::store::postgres::tests::fresh_database;
 use crate::store::UserStore;
 use crate::store::pool_settings::PoolSettings;
+use crate::store::postgres::PgStore;
+use crate::store::postgres::tests::fresh_database;
 use crate::throttle::Throttle;
 
 #[expect(
