@@ -1,4 +1,6 @@
 //! In-memory stores, for tests and prototypes. Lost on restart.
+//!
+//! `users` holds [`MemoryUserStore`]; the refresh tokens are here.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
@@ -6,140 +8,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{
     FamilyRecord, MAX_FAMILY_TOKENS, PRUNE_BATCH, RefreshState, RefreshTokenRecord,
-    RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserRecord, UserStore,
+    RefreshTokenStore, RotateOutcome, StoreError, TokenHash,
 };
-use crate::scopes::Scopes;
 
-/// In-memory users, for tests and prototypes.
-///
-/// Linked to a [`MemoryRefreshTokenStore`] with
-/// [`with_sessions`](Self::with_sessions), disabling, deleting a user or
-/// changing their password with [`set_password`](Self::set_password) also
-/// revokes all their refresh-token families.
-#[derive(Debug, Default, Clone)]
-pub struct MemoryUserStore {
-    users: Arc<Mutex<HashMap<String, UserRecord>>>,
-    sessions: Option<MemoryRefreshTokenStore>,
-}
+mod users;
 
-impl MemoryUserStore {
-    /// An empty store.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Revokes the refresh tokens of `sessions` whenever a user is
-    /// disabled, deleted or given a new password through this store.
-    #[must_use]
-    pub fn with_sessions(mut self, sessions: MemoryRefreshTokenStore) -> Self {
-        self.sessions = Some(sessions);
-        self
-    }
-
-    /// Adds or replaces a user whose password is already hashed (see
-    /// [`crate::PasswordHasher::hash`]). Replacing a user ends their
-    /// sessions.
-    pub fn insert_hashed(
-        &self,
-        username: &str,
-        password_hash: &str,
-        scopes: Scopes,
-        disabled: bool,
-    ) {
-        let record = UserRecord {
-            username: username.to_owned(),
-            password_hash: password_hash.to_owned(),
-            scopes,
-            disabled,
-        };
-        if self.lock().insert(username.to_owned(), record).is_some() {
-            self.end_sessions(username);
-        }
-    }
-
-    /// Enables or disables a user; returns whether the user exists.
-    /// Disabling ends the user's sessions (enabling does not revive them).
-    #[allow(
-        clippy::must_use_candidate,
-        reason = "callers may ignore whether the user existed"
-    )]
-    pub fn set_disabled(&self, username: &str, disabled: bool) -> bool {
-        let exists = self
-            .lock()
-            .get_mut(username)
-            .map(|user| user.disabled = disabled)
-            .is_some();
-        if disabled {
-            self.end_sessions(username);
-        }
-        exists
-    }
-
-    /// A password change by the user or an administrator: replaces the
-    /// hash and ends the user's sessions. Returns whether the user exists.
-    /// (The trait's [`UserStore::set_password_hash`] is the silent upgrade
-    /// of an old hash at login, which keeps sessions.)
-    #[allow(
-        clippy::must_use_candidate,
-        reason = "callers may ignore whether the user existed"
-    )]
-    pub fn set_password(&self, username: &str, password_hash: &str) -> bool {
-        let exists = self
-            .lock()
-            .get_mut(username)
-            .map(|user| password_hash.clone_into(&mut user.password_hash))
-            .is_some();
-        self.end_sessions(username);
-        exists
-    }
-
-    /// Removes a user and ends their sessions, so a user later created
-    /// with the same name inherits none; returns whether the user existed.
-    #[allow(
-        clippy::must_use_candidate,
-        reason = "callers may ignore whether the user existed"
-    )]
-    pub fn remove(&self, username: &str) -> bool {
-        let existed = self.lock().remove(username).is_some();
-        self.end_sessions(username);
-        existed
-    }
-
-    /// Every user, in no particular order (for the store test suite).
-    #[cfg(test)]
-    pub(crate) fn all(&self) -> Vec<UserRecord> {
-        self.lock().values().cloned().collect()
-    }
-
-    fn end_sessions(&self, username: &str) {
-        if let Some(sessions) = &self.sessions {
-            sessions.lock().revoke_user(username);
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, UserRecord>> {
-        self.users.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-#[rocket::async_trait]
-impl UserStore for MemoryUserStore {
-    async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        Ok(self.lock().get(username).cloned())
-    }
-
-    async fn set_password_hash(
-        &self,
-        username: &str,
-        password_hash: &str,
-    ) -> Result<(), StoreError> {
-        if let Some(user) = self.lock().get_mut(username) {
-            password_hash.clone_into(&mut user.password_hash);
-        }
-        Ok(())
-    }
-}
+pub use users::MemoryUserStore;
 
 /// In-memory refresh tokens, for tests and prototypes. Lost on restart.
 ///
@@ -459,6 +333,8 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scopes::Scopes;
+    use crate::store::UserStore as _;
 
     fn record(hash: u8, family: &str) -> RefreshTokenRecord {
         RefreshTokenRecord {
