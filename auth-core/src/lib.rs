@@ -15,15 +15,15 @@ mod auth;
 mod bearer;
 pub mod config;
 mod error;
-mod grant;
+pub mod grant;
 mod http;
 mod log;
-mod password;
+pub mod password;
 mod resource_server;
-mod scopes;
-mod store;
+pub mod scopes;
+pub mod store;
 pub mod throttle;
-mod token;
+pub mod token;
 
 pub use http::jwks;
 #[cfg(feature = "openapi")]
@@ -43,14 +43,12 @@ pub use auth::{Auth, Issuer, Verifier};
 pub use auth_macros::protected;
 pub use bearer::extract_bearer;
 pub use config::ResourceServerError;
-pub use config::{AuthConfig, ConfigError, CookieConfig, DEFAULT_AUDIENCE, SameSite};
+pub use config::{AuthConfig, ConfigError, CookieConfig, SameSite};
 pub use error::{
     AuthError, CsrfProblem, GrantProblem, RequestProblem, ScopeProblem, ServerProblem,
 };
-pub use grant::{
-    MAX_CLIENT_ID_LEN, MAX_SCOPE_LEN, MAX_USERNAME_LEN, TokenResponse, hash_refresh_token,
-};
 pub use grant::{PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm, TokenRequest};
+pub use grant::{TokenResponse, hash_refresh_token};
 pub use http::client_address::ClientAddress;
 pub use http::fairing::AuthFairing;
 pub use http::guard::{AuthUser, BearerToken, MaybeUser, Protected};
@@ -59,20 +57,31 @@ pub use http::testing::TestUser;
 pub use log::events::{AuthEvent, AuthEventKind};
 pub use log::logger::{SUMMARY_INTERVAL, install_logger};
 pub use password::{
-    MAX_PASSWORD_LEN, Password, PasswordError, PasswordHasher, PasswordPolicy, PolicyViolation,
-    Verification,
+    Password, PasswordError, PasswordHasher, PasswordPolicy, PolicyViolation, Verification,
 };
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{
-    FamilyRecord, MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, PRUNE_BATCH,
-    RefreshState, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError, TokenHash,
-    UserAdmin, UserRecord, UserStore,
+    FamilyRecord, MemoryRefreshTokenStore, MemoryUserStore, RefreshState, RefreshTokenRecord,
+    RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserAdmin, UserRecord, UserStore,
 };
 pub use token::{
-    ACCESS_TOKEN_TYPE, AccessTokenClaims, AccessTokens, IssuedToken, KeyError, KeySet, MAX_KID_LEN,
-    MIN_RSA_BITS, MIN_SECRET_LEN, SharedKeys, SigningError, TokenKeys, TokenProblem,
-    VerificationKey,
+    AccessTokenClaims, AccessTokens, IssuedToken, KeyError, KeySet, SharedKeys, SigningError,
+    TokenKeys, TokenProblem, VerificationKey,
 };
+
+// Limits and fixed values live in their modules (`token::MIN_SECRET_LEN`,
+// `grant::MAX_USERNAME_LEN`, ...). These root paths stay for code written
+// before, out of the documentation.
+#[doc(hidden)]
+pub use config::DEFAULT_AUDIENCE;
+#[doc(hidden)]
+pub use grant::{MAX_CLIENT_ID_LEN, MAX_SCOPE_LEN, MAX_USERNAME_LEN};
+#[doc(hidden)]
+pub use password::MAX_PASSWORD_LEN;
+#[doc(hidden)]
+pub use store::{MAX_FAMILY_TOKENS, PRUNE_BATCH};
+#[doc(hidden)]
+pub use token::{ACCESS_TOKEN_TYPE, MAX_KID_LEN, MIN_RSA_BITS, MIN_SECRET_LEN};
 
 /// Re-exported so apps can build a [`KeySet`] from a published JWK set.
 pub use jsonwebtoken::jwk;

@@ -134,7 +134,7 @@ pub enum RequestProblem {
     /// A required parameter is missing or empty.
     #[error("the parameter {0} is required")]
     MissingParameter(&'static str),
-    /// The password is longer than [`crate::MAX_PASSWORD_LEN`] bytes.
+    /// The password is longer than [`crate::password::MAX_PASSWORD_LEN`] bytes.
     #[error("the password is longer than {MAX_PASSWORD_LEN} bytes")]
     PasswordTooLong,
     /// `Authorization: Basic` that does not decode to `client_id:secret`.
@@ -144,7 +144,7 @@ pub enum RequestProblem {
     #[error("client credentials were sent both in the Authorization header and in the body")]
     ClientCredentialsTwice,
     /// A parameter longer than the toolkit stores (`username`, `client_id`,
-    /// `scope`; see [`crate::MAX_CLIENT_ID_LEN`] and its siblings).
+    /// `scope`; see [`crate::grant::MAX_CLIENT_ID_LEN`] and its siblings).
     #[error("the parameter {parameter} is longer than {max} bytes")]
     TooLong {
         /// The parameter.

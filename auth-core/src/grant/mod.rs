@@ -1,8 +1,8 @@
 //! The token endpoint (RFC 6749 §4.3, §5, §6) and revocation (RFC 7009), as
 //! methods of [`Auth`], so an app's `/token` route is one line.
 //!
-//! * [`password`](self::password): the password grant and the credential check;
-//! * [`refresh`](self::refresh): the refresh grant with rotation and reuse
+//! * `password`: the password grant and the credential check;
+//! * `refresh`: the refresh grant with rotation and reuse
 //!   detection, and revocation;
 //! * here: the request dispatch, the response, the field limits and the
 //!   one scope rule both grants share.
