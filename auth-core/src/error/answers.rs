@@ -108,6 +108,30 @@ mod tests {
     }
 
     #[test]
+    fn prebuilt_challenges_name_the_resource_metadata() {
+        let url = "https://example.com/.well-known/oauth-protected-resource/auth";
+        let answers = Answers::with_resource_metadata("api", Some(url));
+        let prefix = crate::error::challenge_prefix_with("api", Some(url));
+        assert_eq!(answers.challenge_prefix(), prefix);
+        for error in prebuilt_errors() {
+            let answer = answers.prebuilt(&error).expect("prebuilt");
+            assert_eq!(
+                answer.challenge.as_deref(),
+                error.challenge_from(&prefix).as_deref(),
+                "{error:?}"
+            );
+            if let Some(challenge) = &answer.challenge {
+                assert!(
+                    challenge.starts_with(&format!(
+                        "Bearer realm=\"api\", resource_metadata=\"{url}\""
+                    )),
+                    "{challenge}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn errors_with_details_are_not_prebuilt() {
         let answers = Answers::new("api");
         let detailed = [

@@ -1,7 +1,10 @@
 //! Resource-server mode: [`Auth`](crate::Auth) for a service that only verifies access
 //! tokens issued elsewhere. No user store, no password hashing, no signing
 //! key, no token endpoints; the keys are another issuer's public keys, from
-//! its JWKS URL (feature `remote-jwks`) or given statically.
+//! its JWKS URL (feature `remote-jwks`), from the `jwks_uri` of its RFC 8414
+//! metadata, or given statically. With `auth_trusted_issuers`, several
+//! issuers, each with its own audience and keys; a token's unverified `iss`
+//! only picks whose verifier checks it.
 //!
 //! Built by the fairing ([`Auth::resource_server`](crate::Auth::resource_server)); the guards call
 //! [`ResourceServer::verify`] through `Auth::authenticate`.
@@ -316,6 +319,10 @@ impl Trusted {
             reason = "refuses remote keys without the feature"
         )
     )]
+    #[cfg_attr(
+        not(feature = "remote-jwks"),
+        allow(clippy::needless_pass_by_value, reason = "consumed with the feature")
+    )]
     fn new(
         config: &AuthConfig,
         issuer: &str,
@@ -535,6 +542,150 @@ mod tests {
         assert_eq!(build_error(&config, true), None);
         for url in ["http://127.0.0.1:8000/jwks", "https://auth.example/jwks"] {
             assert_eq!(build_error(&self::config(url), true), None, "{url}");
+        }
+    }
+
+    #[cfg(feature = "remote-jwks")]
+    fn several(entries: &[TrustedIssuerConfig]) -> AuthConfig {
+        AuthConfig {
+            trusted_issuers: entries.to_vec(),
+            ..AuthConfig::default()
+        }
+    }
+
+    #[test]
+    fn an_issuer_url_alone_is_a_key_source() {
+        let config = AuthConfig {
+            issuer: "https://auth.example".to_owned(),
+            audience: "reports".to_owned(),
+            ..AuthConfig::default()
+        };
+        let built = ResourceServer::build(&config, KeySet::new(), true);
+        if cfg!(feature = "remote-jwks") {
+            let (_, server) = built.expect("discovers its keys");
+            assert_eq!(
+                server.issuers().collect::<Vec<_>>(),
+                ["https://auth.example"]
+            );
+        } else {
+            assert!(built.is_err());
+        }
+        // Not a URL: nothing to discover from.
+        let config = AuthConfig {
+            issuer: "auth-core".to_owned(),
+            ..config
+        };
+        assert_eq!(
+            build_error(&config, true),
+            Some(ResourceServerError::NoKeys.into())
+        );
+        // Plain http to another machine needs the opt-in.
+        let config = AuthConfig {
+            issuer: "http://auth.example".to_owned(),
+            ..config
+        };
+        let err = build_error(&config, true).expect("refused");
+        assert!(
+            err.to_string().contains("auth_jwks_allow_insecure_http"),
+            "{err}"
+        );
+    }
+
+    #[cfg(feature = "remote-jwks")]
+    #[test]
+    fn trusted_issuers_are_checked_at_launch() {
+        let a = TrustedIssuerConfig::new("https://a.example", "reports");
+        let b = TrustedIssuerConfig::new("https://b.example", "reports")
+            .with_jwks_url("https://b.example/keys");
+        let (tokens, server) =
+            ResourceServer::build(&several(&[a.clone(), b.clone()]), KeySet::new(), false)
+                .expect("two issuers");
+        assert_eq!(tokens.issuer(), "https://a.example");
+        assert_eq!(
+            server.issuers().collect::<Vec<_>>(),
+            ["https://a.example", "https://b.example"]
+        );
+
+        let cases = [
+            (vec![a.clone(), a.clone()], "listed twice"),
+            (
+                vec![TrustedIssuerConfig::new("https://c.example", " ")],
+                "needs an audience",
+            ),
+            (
+                vec![TrustedIssuerConfig::new("issuer-c", "reports")],
+                "not a URL",
+            ),
+            (
+                vec![TrustedIssuerConfig::new("http://c.example", "reports")],
+                "auth_jwks_allow_insecure_http",
+            ),
+            (
+                vec![
+                    TrustedIssuerConfig::new("https://c.example", "reports")
+                        .with_jwks_url("ftp://c.example/keys"),
+                ],
+                "not an http:// or https:// URL",
+            ),
+        ];
+        for (entries, expected) in cases {
+            let err = build_error(&several(&entries), false).expect("refused");
+            assert!(err.to_string().contains(expected), "{expected}: {err}");
+            assert!(err.to_string().contains("auth_trusted_issuers["), "{err}");
+        }
+
+        let mut config = several(std::slice::from_ref(&a));
+        config.jwks_url = Some("https://a.example/keys".to_owned());
+        let err = build_error(&config, false).expect("refused");
+        assert!(err.to_string().contains("auth_jwks_url"), "{err}");
+
+        let key = crate::token::VerificationKey::ed25519_pem(
+            Some("a"),
+            include_bytes!("../../tests/fixtures/ed25519-a.pub"),
+        )
+        .unwrap();
+        let err = ResourceServer::build(
+            &several(std::slice::from_ref(&a)),
+            KeySet::new().with(key).unwrap(),
+            false,
+        )
+        .expect_err("refused");
+        assert!(err.to_string().contains("auth_verification_keys"), "{err}");
+
+        let many: Vec<_> = (0..=crate::config::MAX_TRUSTED_ISSUERS)
+            .map(|i| {
+                b.clone()
+                    .with_jwks_url(&format!("https://b.example/keys/{i}"))
+            })
+            .collect();
+        assert_eq!(
+            build_error(&several(&many), false),
+            Some(
+                ResourceServerError::TooManyIssuers {
+                    count: crate::config::MAX_TRUSTED_ISSUERS + 1
+                }
+                .into()
+            )
+        );
+    }
+
+    #[test]
+    fn the_issuer_is_read_from_the_payload_without_verifying() {
+        use base64::Engine as _;
+        let encode =
+            |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.as_bytes());
+        let token = format!("h.{}.s", encode(r#"{"iss":"https://a.example","sub":"x"}"#));
+        assert_eq!(
+            unverified_issuer(&token).as_deref(),
+            Some("https://a.example")
+        );
+        for bad in [
+            "no-dots".to_owned(),
+            format!("h.{}.s", encode(r#"{"iss":1}"#)),
+            format!("h.{}.s", encode("not json")),
+            "h.!!!.s".to_owned(),
+        ] {
+            assert_eq!(unverified_issuer(&bad), None, "{bad}");
         }
     }
 
