@@ -155,7 +155,10 @@ impl Handler for DocumentHandler {
 /// * The [`SECURITY_SCHEME`] gets its password flow: `tokenUrl` and
 ///   `refreshUrl` (the token route, prefixed with `base`) and `scopes`.
 /// * `base`, the mount point of the documented routes, becomes the server
-///   URL when it is not `/`.
+///   URL when it is not `/`. [`docs`] passes an absolute URL here when
+///   `auth_public_base_url` is set (the base URL, then the mount point), so
+///   that `tokenUrl`, `refreshUrl` and the server URL carry a prefix a
+///   proxy strips.
 ///
 /// # Example
 ///
