@@ -25,6 +25,7 @@ pub mod store;
 pub mod throttle;
 pub mod token;
 
+pub use http::discovery;
 pub use http::jwks;
 #[cfg(feature = "openapi")]
 pub use http::openapi;
@@ -43,7 +44,7 @@ pub use auth::{Auth, Issuer, Verifier};
 pub use auth_macros::protected;
 pub use bearer::extract_bearer;
 pub use config::ResourceServerError;
-pub use config::{AuthConfig, ConfigError, CookieConfig, SameSite};
+pub use config::{AuthConfig, ConfigError, CookieConfig, SameSite, TrustedIssuerConfig};
 pub use error::{
     AuthError, CsrfProblem, GrantProblem, RequestProblem, ScopeProblem, ServerProblem,
 };

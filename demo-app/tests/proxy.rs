@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use auth_core::{Auth, AuthUser, protected};
 use common::{Server, Workdir, agent};
+use rocket::get;
 
 /// The timeouts the test configures, instead of the shipped 10 s.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -59,12 +61,28 @@ struct Proxy {
 
 impl Proxy {
     fn start(nginx: &Path, prefix: &Path, upstream: u16) -> Self {
+        Self::start_on(nginx, prefix, upstream, free_port(), false)
+    }
+
+    /// [`Self::start`] on `port`; with `path_prefix`, the shipped example
+    /// of the app under `/auth/` is enabled too.
+    fn start_on(nginx: &Path, prefix: &Path, upstream: u16, port: u16, path_prefix: bool) -> Self {
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx.conf");
         let shipped = std::fs::read_to_string(shipped).expect("deploy/nginx.conf");
-        let port = free_port();
         let seconds = format!("{}s;", TIMEOUT.as_secs());
         let mut config = String::new();
+        let mut in_example = false;
+        let mut example_lines = 0;
         for line in shipped.lines() {
+            // The commented-out prefix example, uncommented.
+            let trimmed = line.trim_start();
+            if path_prefix && (in_example || trimmed == "#location /auth/ {") {
+                in_example = trimmed != "#}";
+                example_lines += 1;
+                config.push_str(trimmed.trim_start_matches('#'));
+                config.push('\n');
+                continue;
+            }
             let line = match line.split_whitespace().next() {
                 Some("server") if line.contains("127.0.0.1:8000") => {
                     format!("server 127.0.0.1:{upstream};")
@@ -88,6 +106,10 @@ impl Proxy {
         ] {
             assert!(config.contains(substituted), "{substituted:?} not found");
         }
+        assert!(
+            !path_prefix || example_lines > 2,
+            "the prefix example is not in deploy/nginx.conf"
+        );
         std::fs::create_dir_all(prefix.join("tmp")).expect("tmp dir");
         std::fs::write(prefix.join("nginx.conf"), config).expect("write config");
         let child = Command::new(nginx)
@@ -282,4 +304,117 @@ fn behind_the_shipped_proxy_a_client_cannot_choose_its_counted_address() {
     };
     assert!(line.contains("address=127.0.0.1"), "{line}");
     assert!(!line.contains("203.0.113.66"), "{line}");
+}
+
+const ED25519_KEY: &str = "../auth-core/tests/fixtures/ed25519-a.key";
+
+#[protected(scopes = "read:items")]
+#[get("/reports")]
+fn reports(user: AuthUser) -> String {
+    format!("reports for {}", user.subject())
+}
+
+/// The demo under `/auth/` behind the shipped proxy (its prefix example),
+/// told its public base URL: Swagger's `tokenUrl`, the discovery metadata
+/// and the challenge's `resource_metadata` all carry the prefix, each URL
+/// they name answers through the proxy, and a resource server configured
+/// with the issuer's URL alone finds the keys through it.
+#[test]
+fn behind_the_shipped_proxy_under_a_prefix_every_advertised_url_carries_it() {
+    let Some(nginx) = nginx() else { return };
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}/auth");
+    let workdir = Workdir::new()
+        .with_env("ROCKET_AUTH_PUBLIC_BASE_URL", &base)
+        .with_env("ROCKET_AUTH_ISSUER", &base);
+    // Sign with Ed25519, so that the published key set is not empty.
+    let key = Path::new(env!("CARGO_MANIFEST_DIR")).join(ED25519_KEY);
+    std::fs::write(
+        workdir.path().join("Rocket.toml"),
+        format!(
+            "[default]\nauth_signing_key = {{ algorithm = \"EdDSA\", kid = \"ed-1\", \
+             private_key_file = {:?} }}\n",
+            key.display().to_string()
+        ),
+    )
+    .expect("Rocket.toml");
+    let server = Server::start(&workdir);
+    let upstream = server.base.rsplit(':').next().unwrap().parse().unwrap();
+    let proxy = Proxy::start_on(&nginx, &workdir.path().join("nginx"), upstream, port, true);
+    let fetch = |url: &str| common::read(agent().get(url).call());
+    assert_eq!(fetch(&proxy.url("/auth/health")).status, 200);
+
+    // Swagger UI, served under the prefix, logs in under it.
+    let openapi = fetch(&proxy.url("/auth/openapi.json"));
+    let flow =
+        &openapi.json["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"];
+    assert_eq!(
+        flow["tokenUrl"],
+        format!("{base}/token"),
+        "{}",
+        openapi.json
+    );
+    assert_eq!(flow["refreshUrl"], format!("{base}/token"));
+
+    // RFC 8414 §3.1: the issuer's metadata, at the host's root.
+    let metadata = fetch(&proxy.url("/.well-known/oauth-authorization-server/auth"));
+    assert_eq!(metadata.status, 200, "{:?}", metadata);
+    assert_eq!(metadata.json["issuer"], base.as_str());
+    let token_endpoint = common::field(&metadata, "token_endpoint");
+    let jwks_uri = common::field(&metadata, "jwks_uri");
+    assert_eq!(token_endpoint, format!("{base}/token"));
+    assert_eq!(jwks_uri, format!("{base}/.well-known/jwks.json"));
+    assert_eq!(
+        common::field(&metadata, "revocation_endpoint"),
+        format!("{base}/revoke")
+    );
+    let login = common::read(
+        agent()
+            .post(&token_endpoint)
+            .send_form(&[("username", "johndoe"), ("password", "secret")]),
+    );
+    assert_eq!(login.status, 200, "{:?}", login);
+    let access = common::field(&login, "access_token");
+    let keys = fetch(&jwks_uri);
+    assert_eq!(keys.json["keys"][0]["kid"], "ed-1", "{:?}", keys);
+
+    // The challenge names the resource's metadata, and it answers.
+    let refused = fetch(&proxy.url("/auth/items"));
+    assert_eq!(refused.status, 401);
+    let metadata_url = format!("http://127.0.0.1:{port}/.well-known/oauth-protected-resource/auth");
+    assert_eq!(
+        refused.www_authenticate.as_deref(),
+        Some(format!("Bearer realm=\"api\", resource_metadata=\"{metadata_url}\"").as_str())
+    );
+    let resource = fetch(&metadata_url);
+    assert_eq!(resource.json["resource"], base.as_str(), "{:?}", resource);
+    assert_eq!(resource.json["authorization_servers"][0], base.as_str());
+    let items = common::read(
+        agent()
+            .get(&proxy.url("/auth/items"))
+            .set("Authorization", &format!("Bearer {access}"))
+            .call(),
+    );
+    assert_eq!(items.status, 200, "{:?}", items);
+
+    // A resource server that knows only the issuer's URL.
+    let figment = rocket::Config::figment()
+        .merge(("log_level", "off"))
+        .merge(("auth_issuer", &base))
+        .merge(("auth_audience", "api"));
+    let resource_server = rocket::local::blocking::Client::tracked(
+        rocket::custom(figment)
+            .attach(Auth::resource_server().scope("read:items", "Read items"))
+            .mount("/", rocket::routes![reports]),
+    )
+    .expect("the resource server finds the keys through the proxy");
+    let reply = resource_server
+        .get("/reports")
+        .header(rocket::http::Header::new(
+            "Authorization",
+            format!("Bearer {access}"),
+        ))
+        .dispatch();
+    assert_eq!(reply.status(), rocket::http::Status::Ok);
+    assert_eq!(reply.into_string().unwrap(), "reports for johndoe");
 }

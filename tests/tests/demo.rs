@@ -15,6 +15,7 @@ mod demo {
     mod attacks;
     mod browser;
     mod concurrency;
+    mod discovery;
     mod errors;
     mod jwks;
     mod openapi;

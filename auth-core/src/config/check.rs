@@ -101,6 +101,13 @@ impl AuthConfig {
             }
         }
         self.cookies.validate()?;
+        super::discovery::public_base_url(self.public_base_url.as_deref())?;
+        if self.trusted_issuers.len() > super::MAX_TRUSTED_ISSUERS {
+            return Err(super::ResourceServerError::TooManyIssuers {
+                count: self.trusted_issuers.len(),
+            }
+            .into());
+        }
         self.scope_registry().map(|_| ())
     }
 

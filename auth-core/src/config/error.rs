@@ -87,6 +87,18 @@ pub enum ConfigError {
         /// The `kid` used twice.
         kid: String,
     },
+    /// `auth_public_base_url` is not an absolute `http(s)` URL without
+    /// credentials, query or fragment.
+    #[error(
+        "auth_public_base_url {url:?}: {problem}; give the URL the app is reached at, \
+         e.g. \"https://example.com/auth\""
+    )]
+    PublicBaseUrl {
+        /// The URL as configured, credentials masked.
+        url: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A resource server without usable keys.
     #[error(transparent)]
     ResourceServer(#[from] ResourceServerError),
@@ -99,10 +111,12 @@ pub enum ConfigError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ResourceServerError {
-    /// Neither a JWKS URL nor static keys.
+    /// Neither a JWKS URL nor static keys, and an `auth_issuer` that is
+    /// not a URL to discover them from.
     #[error(
         "a resource server needs the issuer's keys: set auth_jwks_url (feature remote-jwks) \
-         or auth_verification_keys"
+         or auth_verification_keys, or set auth_issuer to the issuer's https URL to find them \
+         in its metadata"
     )]
     NoKeys,
     /// A static key is a shared secret.
@@ -131,6 +145,17 @@ pub enum ResourceServerError {
         /// The URL as configured, credentials and query masked.
         url: String,
     },
+    /// An issuer whose metadata would be fetched over plain `http://` from
+    /// another machine, without `auth_jwks_allow_insecure_http`.
+    #[error(
+        "the issuer {url:?} is plain http:// to another machine: anyone on the path could \
+         substitute its metadata and keys; use https://, or set auth_jwks_allow_insecure_http \
+         = true to accept the risk"
+    )]
+    InsecureIssuerUrl {
+        /// The issuer URL, credentials and query masked.
+        url: String,
+    },
     /// No explicit `auth_audience` in resource-server mode.
     #[error(
         "a resource server needs an explicit auth_audience (the aud its tokens are issued for, \
@@ -144,4 +169,32 @@ pub enum ResourceServerError {
          enable it in Cargo.toml"
     )]
     RemoteJwksDisabled,
+    /// More than [`MAX_TRUSTED_ISSUERS`](super::MAX_TRUSTED_ISSUERS)
+    /// entries in `auth_trusted_issuers`.
+    #[error(
+        "auth_trusted_issuers lists {count} issuers; at most {} are allowed",
+        super::MAX_TRUSTED_ISSUERS
+    )]
+    TooManyIssuers {
+        /// How many were configured.
+        count: usize,
+    },
+    /// An entry of `auth_trusted_issuers` that cannot be used.
+    #[error("auth_trusted_issuers[{index}]: {problem}")]
+    TrustedIssuer {
+        /// Its position in the list.
+        index: usize,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+    /// `auth_trusted_issuers` together with settings it replaces, or with
+    /// static keys that no one issuer can be told to own.
+    #[error(
+        "auth_trusted_issuers cannot be combined with {setting}: give each issuer its own \
+         jwks_url (or let it be discovered from the issuer's metadata)"
+    )]
+    TrustedIssuersConflict {
+        /// The conflicting setting.
+        setting: &'static str,
+    },
 }

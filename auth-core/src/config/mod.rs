@@ -19,6 +19,7 @@ pub const DEFAULT_AUDIENCE: &str = "api";
 
 mod check;
 mod cookies;
+pub(crate) mod discovery;
 mod error;
 mod keys;
 #[cfg(test)]
@@ -28,6 +29,7 @@ pub(crate) use check::DEFAULT_REALM;
 pub use cookies::{
     CookieConfig, DEFAULT_ACCESS_COOKIE, DEFAULT_REFRESH_COOKIE, MIN_CSRF_SECRET_LEN, SameSite,
 };
+pub use discovery::{MAX_TRUSTED_ISSUERS, TrustedIssuerConfig};
 pub use error::{ConfigError, ResourceServerError};
 use keys::algorithm_any_case;
 pub use keys::{SigningKeyConfig, VerificationKeyConfig};
@@ -183,6 +185,17 @@ pub struct AuthConfig {
     /// How long a query waits for a free database connection, in seconds.
     #[serde(rename = "auth_database_acquire_timeout")]
     pub database_acquire_timeout: u64,
+    /// The URL the app is reached at from outside, e.g.
+    /// `https://example.com/auth` behind a proxy that strips `/auth`: every
+    /// URL the app advertises (discovery metadata, the `resource_metadata`
+    /// of challenges, Swagger's `tokenUrl`) is built from it.
+    #[serde(rename = "auth_public_base_url")]
+    pub public_base_url: Option<String>,
+    /// Resource servers: the issuers whose tokens are accepted, each with
+    /// its own audience and keys (at most [`MAX_TRUSTED_ISSUERS`]); replaces
+    /// `auth_issuer`, `auth_audience` and `auth_jwks_url` there.
+    #[serde(rename = "auth_trusted_issuers")]
+    pub trusted_issuers: Vec<TrustedIssuerConfig>,
     /// Browser sessions: `auth_cookie_*` and `auth_csrf_secret`.
     #[serde(flatten)]
     pub cookies: CookieConfig,
@@ -225,6 +238,8 @@ impl Default for AuthConfig {
             password_min_score: u64::from(crate::PasswordPolicy::DEFAULT_MIN_SCORE),
             database_max_connections: 10,
             database_acquire_timeout: 10,
+            public_base_url: None,
+            trusted_issuers: Vec::new(),
             cookies: CookieConfig::default(),
         }
     }
@@ -267,6 +282,8 @@ impl fmt::Debug for AuthConfig {
             .field("password_min_score", &self.password_min_score)
             .field("database_max_connections", &self.database_max_connections)
             .field("database_acquire_timeout", &self.database_acquire_timeout)
+            .field("public_base_url", &self.public_base_url)
+            .field("trusted_issuers", &self.trusted_issuers)
             .field("cookies", &self.cookies)
             .finish()
     }

@@ -2,7 +2,7 @@
 //! written once per realm when [`crate::Auth`] is built, so that refusing a
 //! request allocates nothing.
 
-use crate::error::{AuthError, RequestProblem, challenge_prefix};
+use crate::error::{AuthError, RequestProblem, challenge_prefix_with};
 use crate::token::TokenProblem;
 
 /// The prebuilt answer to one error.
@@ -50,8 +50,16 @@ fn slot(error: &AuthError) -> Option<usize> {
 
 impl Answers {
     /// The answers for `realm`.
+    #[cfg(test)]
     pub(crate) fn new(realm: &str) -> Self {
-        let challenge_prefix = challenge_prefix(realm);
+        Self::with_resource_metadata(realm, None)
+    }
+
+    /// The answers for `realm`, their challenges naming the protected
+    /// resource's metadata (RFC 9728 §5.1) when `resource_metadata` is
+    /// given.
+    pub(crate) fn with_resource_metadata(realm: &str, resource_metadata: Option<&str>) -> Self {
+        let challenge_prefix = challenge_prefix_with(realm, resource_metadata);
         let prebuilt = prebuilt_errors()
             .map(|error| Answer {
                 body: error.body_text().into(),
@@ -69,7 +77,7 @@ impl Answers {
         self.prebuilt.get(slot(error)?)
     }
 
-    /// `Bearer realm=".."` for this realm.
+    /// `Bearer realm=".."` for this realm (with its `resource_metadata`).
     pub(crate) fn challenge_prefix(&self) -> &str {
         &self.challenge_prefix
     }
@@ -97,6 +105,30 @@ mod tests {
         }
         assert_eq!(count, 3 + TokenProblem::ALL.len());
         assert_eq!(answers.prebuilt.len(), count);
+    }
+
+    #[test]
+    fn prebuilt_challenges_name_the_resource_metadata() {
+        let url = "https://example.com/.well-known/oauth-protected-resource/auth";
+        let answers = Answers::with_resource_metadata("api", Some(url));
+        let prefix = crate::error::challenge_prefix_with("api", Some(url));
+        assert_eq!(answers.challenge_prefix(), prefix);
+        for error in prebuilt_errors() {
+            let answer = answers.prebuilt(&error).expect("prebuilt");
+            assert_eq!(
+                answer.challenge.as_deref(),
+                error.challenge_from(&prefix).as_deref(),
+                "{error:?}"
+            );
+            if let Some(challenge) = &answer.challenge {
+                assert!(
+                    challenge.starts_with(&format!(
+                        "Bearer realm=\"api\", resource_metadata=\"{url}\""
+                    )),
+                    "{challenge}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -446,7 +446,20 @@ fn push_quoted_safe(out: &mut String, text: &str) {
 
 /// `Bearer realm=".."` for `realm`, built once per realm.
 pub(crate) fn challenge_prefix(realm: &str) -> String {
-    format!("Bearer realm=\"{}\"", quoted_safe(realm))
+    challenge_prefix_with(realm, None)
+}
+
+/// `Bearer realm=".."`, plus `resource_metadata=".."` (RFC 9728 §5.1: where
+/// the protected resource's metadata is) when the app has a public base
+/// URL. Built once, when [`crate::Auth`] is.
+pub(crate) fn challenge_prefix_with(realm: &str, resource_metadata: Option<&str>) -> String {
+    let mut prefix = format!("Bearer realm=\"{}\"", quoted_safe(realm));
+    if let Some(url) = resource_metadata {
+        prefix.push_str(", resource_metadata=\"");
+        push_quoted_safe(&mut prefix, url);
+        prefix.push('"');
+    }
+    prefix
 }
 
 #[cfg(test)]
@@ -559,6 +572,32 @@ mod tests {
                 error.challenge("r")
             );
         }
+    }
+
+    #[test]
+    fn the_resource_metadata_follows_the_realm_in_every_challenge() {
+        let prefix = challenge_prefix_with(
+            "api",
+            Some("https://example.com/.well-known/oauth-protected-resource/auth"),
+        );
+        let metadata =
+            "resource_metadata=\"https://example.com/.well-known/oauth-protected-resource/auth\"";
+        assert_eq!(
+            AuthError::MissingCredentials
+                .challenge_from(&prefix)
+                .unwrap(),
+            format!("Bearer realm=\"api\", {metadata}")
+        );
+        assert_eq!(
+            AuthError::InvalidToken(TokenProblem::Expired)
+                .challenge_from(&prefix)
+                .unwrap(),
+            format!(
+                "Bearer realm=\"api\", {metadata}, error=\"invalid_token\", \
+                 error_description=\"the access token expired\""
+            )
+        );
+        assert_eq!(challenge_prefix_with("api", None), challenge_prefix("api"));
     }
 
     #[test]

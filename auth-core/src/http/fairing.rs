@@ -36,7 +36,10 @@ impl Auth {
     /// Keys come from `auth_jwks_url` (the issuer's
     /// `/.well-known/jwks.json`; feature `remote-jwks`), from
     /// `auth_verification_keys`, or from
-    /// [`AuthFairing::verification_keys`]; at least one source is required.
+    /// [`AuthFairing::verification_keys`]; without any of them, from the
+    /// `jwks_uri` of the issuer's RFC 8414 metadata when `auth_issuer` is
+    /// its `https` URL. `auth_trusted_issuers` trusts several issuers, each
+    /// with its own audience and keys (see the crate's "Resource servers").
     /// Only public keys (Ed25519, RSA) are accepted. `auth_issuer` and
     /// `auth_audience` must match the issuer's tokens. Declare the scopes
     /// the routes require, as the issuer does (`.scope(..)` or
@@ -94,7 +97,11 @@ impl Auth {
     /// is not set explicitly (the default `"api"` would make services left
     /// at defaults accept each other's tokens; settings given with
     /// [`AuthFairing::config`] count as explicit unless their audience is
-    /// the default), no key source is configured, a static key is
+    /// the default), no key source is configured (and `auth_issuer` is not
+    /// a URL to discover one from), `auth_trusted_issuers` is combined with
+    /// `auth_jwks_url` or static keys or lists more than
+    /// [`MAX_TRUSTED_ISSUERS`](crate::config::MAX_TRUSTED_ISSUERS), an issuer's
+    /// metadata cannot be read or names another issuer, a static key is
     /// symmetric, `auth_jwks_url` is not an `http(s)` URL (or the feature
     /// `remote-jwks` is off), is plain `http://` to another machine without
     /// `auth_jwks_allow_insecure_http = true`, or the first
@@ -142,6 +149,8 @@ pub struct AuthFairing {
     verification_keys: KeySet,
     /// Set with [`Self::cookie_sessions`].
     cookie_sessions: bool,
+    /// Set with [`Self::token_endpoint`] and [`Self::revocation_endpoint`].
+    endpoints: crate::http::discovery::Endpoints,
 }
 
 impl AuthFairing {
@@ -245,6 +254,33 @@ impl AuthFairing {
         self
     }
 
+    /// The path of the app's token endpoint (default
+    /// [`DEFAULT_TOKEN_PATH`](crate::discovery::DEFAULT_TOKEN_PATH)), as
+    /// advertised in the authorization-server metadata (see
+    /// [`crate::discovery`]). The toolkit does not mount the endpoint; it
+    /// looks for a `POST` route at this path when the app launches.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use auth_core::Auth;
+    ///
+    /// let fairing = Auth::fairing().token_endpoint("/oauth/token").revocation_endpoint("/oauth/revoke");
+    /// # let _ = fairing;
+    /// ```
+    pub fn token_endpoint(mut self, path: &str) -> Self {
+        path.clone_into(&mut self.endpoints.token);
+        self
+    }
+
+    /// The path of the app's revocation endpoint (RFC 7009; default
+    /// [`DEFAULT_REVOCATION_PATH`](crate::discovery::DEFAULT_REVOCATION_PATH)),
+    /// advertised when a `POST` route is mounted there.
+    pub fn revocation_endpoint(mut self, path: &str) -> Self {
+        path.clone_into(&mut self.endpoints.revocation);
+        self
+    }
+
     /// Uses these settings instead of reading Rocket's configuration.
     pub fn config(mut self, config: AuthConfig) -> Self {
         self.config = Some(config);
@@ -287,6 +323,7 @@ impl AuthFairing {
         let shared_counters = users.shared_counters();
         let browser = (self.cookie_sessions || config.cookies.enabled)
             .then(|| BrowserSessions::new(&config.cookies, config.secret.as_deref()));
+        let answers = answers(&config)?;
         let verifier = Verifier {
             tokens,
             subjects: Subjects::Stores {
@@ -324,13 +361,60 @@ impl AuthFairing {
             verifier,
             issuer: Some(issuer),
             scopes,
-            answers: crate::error::answers::Answers::new(&config.realm),
+            answers,
             realm: config.realm,
             trusted_proxy_header: config.trusted_proxy_header,
             event_hooks: self.event_hooks.clone(),
             browser,
         })
     }
+}
+
+/// The prebuilt answers for the realm, their challenges naming the
+/// protected-resource metadata when `auth_public_base_url` is set.
+fn answers(config: &AuthConfig) -> Result<crate::error::answers::Answers, ConfigError> {
+    let metadata = crate::config::discovery::public_base_url(config.public_base_url.as_deref())?
+        .map(|base| base.well_known("oauth-protected-resource"));
+    Ok(crate::error::answers::Answers::with_resource_metadata(
+        &config.realm,
+        metadata.as_deref(),
+    ))
+}
+
+/// Mounts the discovery routes and manages what they serve.
+fn with_discovery(
+    rocket: Rocket<Build>,
+    auth: &Auth,
+    endpoints: &crate::http::discovery::Endpoints,
+    config: Option<&AuthConfig>,
+) -> Rocket<Build> {
+    use crate::http::discovery::Discovery;
+    let config = match config {
+        Some(config) => Some(config.clone()),
+        None => AuthConfig::from_figment(rocket.figment()).ok(),
+    };
+    let base = config
+        .and_then(|config| {
+            crate::config::discovery::public_base_url(config.public_base_url.as_deref()).ok()
+        })
+        .flatten();
+    if let Some(base) = &base
+        && !base.is_https_or_loopback()
+    {
+        log::warn!(
+            "auth: auth_public_base_url {} is plain http to another machine; metadata and \
+             tokens should only travel over https",
+            base.as_str()
+        );
+    }
+    let mounted: Vec<&rocket::Route> = rocket.routes().collect();
+    let discovery = Discovery::new(auth, base, endpoints, &mounted);
+    rocket
+        .mount(
+            "/",
+            crate::http::discovery::routes(!auth.is_resource_server()),
+        )
+        .manage(discovery)
 }
 
 /// `tokens` also verifying with `more` (keys given in code).
@@ -386,7 +470,7 @@ impl AuthFairing {
             },
             issuer: None,
             scopes,
-            answers: crate::error::answers::Answers::new(&config.realm),
+            answers: answers(config)?,
             realm: config.realm.clone(),
             trusted_proxy_header: config.trusted_proxy_header.clone(),
             event_hooks: self.event_hooks.clone(),
@@ -411,13 +495,14 @@ impl AuthFairing {
             return Err(rocket);
         }
         log::info!(
-            "auth: resource server for issuer {:?} and audience {:?}; {} verification keys; \
-             {} scopes declared",
-            auth.tokens().issuer(),
-            auth.tokens().audience(),
-            auth.tokens().verification_keys().load().len(),
+            "auth: resource server for {}; {} scopes declared",
+            auth.verifier
+                .resource_server()
+                .map(crate::resource_server::ResourceServer::describe)
+                .unwrap_or_default(),
             auth.scopes.iter().count(),
         );
+        let rocket = with_discovery(rocket, &auth, &self.endpoints, self.config.as_ref());
         Ok(crate::http::respond::register_catchers(rocket.manage(auth)))
     }
 }
@@ -471,6 +556,7 @@ impl Fairing for AuthFairing {
                     Some(_) => rocket.mount("/", crate::http::session::routes()),
                     None => rocket,
                 };
+                let rocket = with_discovery(rocket, &auth, &self.endpoints, self.config.as_ref());
                 Ok(crate::http::respond::register_catchers(rocket.manage(auth)))
             }
             Err(e) => {

@@ -8,6 +8,7 @@
 pub(crate) mod client_address;
 pub(crate) mod cookies;
 pub(crate) mod cors;
+pub mod discovery;
 pub(crate) mod fairing;
 pub(crate) mod form;
 pub(crate) mod guard;

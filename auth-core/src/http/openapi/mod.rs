@@ -128,9 +128,18 @@ impl Handler for DocumentHandler {
         let base = request.route().map_or("/", |route| route.uri.base());
         let auth = request.rocket().state::<Auth>();
         let scopes = auth.map(|auth| auth.scopes().clone()).unwrap_or_default();
-        complete(&mut spec, &scopes, base);
+        // Behind a proxy that strips a prefix, the mount point alone is
+        // not where clients reach the routes: `auth_public_base_url` is.
+        let public = request
+            .rocket()
+            .state::<crate::http::discovery::Discovery>()
+            .and_then(crate::http::discovery::Discovery::public_base);
+        let documented =
+            public.map(|public| format!("{}{}", public.as_str(), base.trim_end_matches('/')));
+        complete(&mut spec, &scopes, documented.as_deref().unwrap_or(base));
         if let Some(browser) = auth.and_then(|auth| auth.browser.as_ref()) {
-            sessions::document(&mut spec, &browser.access_name, base);
+            let root = public.map_or("/", |public| public.as_str());
+            sessions::document(&mut spec, &browser.access_name, base, root);
         }
         Outcome::from(request, rocket::serde::json::Json(spec))
     }
@@ -146,7 +155,10 @@ impl Handler for DocumentHandler {
 /// * The [`SECURITY_SCHEME`] gets its password flow: `tokenUrl` and
 ///   `refreshUrl` (the token route, prefixed with `base`) and `scopes`.
 /// * `base`, the mount point of the documented routes, becomes the server
-///   URL when it is not `/`.
+///   URL when it is not `/`. [`docs`] passes an absolute URL here when
+///   `auth_public_base_url` is set (the base URL, then the mount point), so
+///   that `tokenUrl`, `refreshUrl` and the server URL carry a prefix a
+///   proxy strips.
 ///
 /// # Example
 ///

@@ -17,8 +17,9 @@ pub const COOKIE_SCHEME: &str = "SessionCookie";
 /// Adds the cookie scheme (the access cookie `cookie_name`) as an
 /// alternative wherever the bearer scheme is required or optional, and
 /// documents `/session` and `/session/refresh`. The fairing mounts those at
-/// the root, so under a `base` other than `/` they name the root server.
-pub(super) fn document(spec: &mut OpenApi, cookie_name: &str, base: &str) {
+/// the root, so under a `base` other than `/` they name the root server
+/// (`root`: `/`, or the public base URL).
+pub(super) fn document(spec: &mut OpenApi, cookie_name: &str, base: &str, root: &str) {
     for item in spec.paths.values_mut() {
         let operations = [
             &mut item.get,
@@ -52,7 +53,7 @@ pub(super) fn document(spec: &mut OpenApi, cookie_name: &str, base: &str) {
     for (path, mut item) in session_paths() {
         if !base.trim_end_matches('/').is_empty() {
             item.servers = Some(vec![Server {
-                url: "/".to_owned(),
+                url: root.to_owned(),
                 ..Server::default()
             }]);
         }
