@@ -21,6 +21,10 @@ use crate::token::{AccessTokenClaims, AccessTokens, KeySet, SharedKeys, TokenPro
 mod discover;
 #[cfg(feature = "remote-jwks")]
 pub mod remote;
+mod urls;
+
+pub(crate) use urls::is_https_or_loopback;
+use urls::{check_fetch_url, check_issuer_url, unverified_issuer};
 
 /// The resource-server part of [`Auth`](crate::Auth): one or more trusted
 /// issuers, each with its own verifier (issuer, audience, algorithms) and
@@ -386,95 +390,6 @@ impl Trusted {
             })
         }
     }
-}
-
-/// Checks a JWKS URL: `http(s)`, and plain `http` only to this machine
-/// unless `allow_insecure`.
-fn check_fetch_url(url: &str, allow_insecure: bool) -> Result<(), ConfigError> {
-    let lower = url.to_ascii_lowercase();
-    if !(lower.starts_with("https://") || lower.starts_with("http://")) {
-        return Err(ResourceServerError::BadJwksUrl {
-            url: url.to_owned(),
-        }
-        .into());
-    }
-    if !is_https_or_loopback(url) {
-        if !allow_insecure {
-            return Err(ResourceServerError::InsecureJwksUrl {
-                url: crate::log::redact::url(url),
-            }
-            .into());
-        }
-        log::warn!(
-            "auth: the JWKS URL {} is not https and auth_jwks_allow_insecure_http is set: \
-             anyone on the path can substitute keys",
-            crate::log::redact::url(url)
-        );
-    }
-    Ok(())
-}
-
-/// Checks an issuer URL its metadata is fetched from, by the rules of
-/// [`check_fetch_url`].
-fn check_issuer_url(
-    issuer: &crate::config::discovery::BaseUrl,
-    allow_insecure: bool,
-) -> Result<(), ConfigError> {
-    if !issuer.is_https_or_loopback() {
-        if !allow_insecure {
-            return Err(ResourceServerError::InsecureIssuerUrl {
-                url: crate::log::redact::url(issuer.as_str()),
-            }
-            .into());
-        }
-        log::warn!(
-            "auth: the issuer {} is not https and auth_jwks_allow_insecure_http is set: \
-             anyone on the path can substitute its metadata and keys",
-            crate::log::redact::url(issuer.as_str())
-        );
-    }
-    Ok(())
-}
-
-/// The `iss` claim of a JWT, read without verifying anything: only to
-/// choose whose keys verify it.
-fn unverified_issuer(token: &str) -> Option<String> {
-    use base64::Engine as _;
-    #[derive(serde::Deserialize)]
-    struct Claims {
-        iss: String,
-    }
-    let mut parts = token.split('.');
-    let (_, payload) = (parts.next()?, parts.next()?);
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    serde_json::from_slice::<Claims>(&bytes)
-        .ok()
-        .map(|claims| claims.iss)
-}
-
-/// Whether keys fetched from `url` cannot be substituted on the network:
-/// `https://`, or plain HTTP to this machine.
-pub(crate) fn is_https_or_loopback(url: &str) -> bool {
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("https://") {
-        return true;
-    }
-    let rest = lower.strip_prefix("http://").unwrap_or("");
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let host = if host.starts_with('[') {
-        host.split(']').next().map_or(host, |h| &h[1..])
-    } else {
-        host.split(':').next().unwrap_or(host)
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The static keys plus the fetched ones; a fetched key whose `kid` a
