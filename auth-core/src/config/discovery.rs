@@ -123,8 +123,31 @@ impl BaseUrl {
 
     /// Whether plain `http://` here stays on this machine.
     pub(crate) fn is_https_or_loopback(&self) -> bool {
-        crate::resource_server::is_https_or_loopback(&self.text)
+        is_https_or_loopback(&self.text)
     }
+}
+
+/// Whether keys fetched from `url` cannot be substituted on the network:
+/// `https://`, or plain HTTP to this machine.
+pub(crate) fn is_https_or_loopback(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return true;
+    }
+    let rest = lower.strip_prefix("http://").unwrap_or("");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = if host.starts_with('[') {
+        host.split(']').next().map_or(host, |h| &h[1..])
+    } else {
+        host.split(':').next().unwrap_or(host)
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `auth_public_base_url`, checked and normalised.

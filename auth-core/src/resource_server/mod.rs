@@ -23,7 +23,7 @@ mod discover;
 pub mod remote;
 mod urls;
 
-pub(crate) use urls::is_https_or_loopback;
+pub(crate) use crate::config::discovery::is_https_or_loopback;
 use urls::{check_fetch_url, check_issuer_url, unverified_issuer};
 
 /// The resource-server part of [`Auth`](crate::Auth): one or more trusted

@@ -1,6 +1,7 @@
 //! The URLs a resource server fetches keys and metadata from, and the
 //! issuer a token names, read before it is verified.
 
+use crate::config::discovery::is_https_or_loopback;
 use crate::config::{ConfigError, ResourceServerError};
 
 /// Checks a JWKS URL: `http(s)`, and plain `http` only to this machine
@@ -67,27 +68,4 @@ pub(super) fn unverified_issuer(token: &str) -> Option<String> {
     serde_json::from_slice::<Claims>(&bytes)
         .ok()
         .map(|claims| claims.iss)
-}
-
-/// Whether keys fetched from `url` cannot be substituted on the network:
-/// `https://`, or plain HTTP to this machine.
-pub(crate) fn is_https_or_loopback(url: &str) -> bool {
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("https://") {
-        return true;
-    }
-    let rest = lower.strip_prefix("http://").unwrap_or("");
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let host = if host.starts_with('[') {
-        host.split(']').next().map_or(host, |h| &h[1..])
-    } else {
-        host.split(':').next().unwrap_or(host)
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
