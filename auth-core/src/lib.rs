@@ -66,7 +66,7 @@ pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{
     FamilyRecord, MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, PRUNE_BATCH,
     RefreshState, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError, TokenHash,
-    UserRecord, UserStore,
+    UserAdmin, UserRecord, UserStore,
 };
 pub use token::{
     ACCESS_TOKEN_TYPE, AccessTokenClaims, AccessTokens, IssuedToken, KeyError, KeySet, MAX_KID_LEN,

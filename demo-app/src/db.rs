@@ -114,14 +114,14 @@ async fn prepare(store: &Database, hasher: &PasswordHasher) -> Result<(), StoreE
             log::error!("{}", documented_passwords_warning(&exposed));
         }
     }
-    let users = store.count_users().await?;
+    let users = store.admin().count_users().await?;
     log::info!("demo: database ready, {users} users");
     Ok(())
 }
 
 /// Adds the demo users when the user table is empty.
 async fn seed_users(store: &Database, hasher: &PasswordHasher) -> Result<(), StoreError> {
-    if store.count_users().await? > 0 {
+    if store.admin().count_users().await? > 0 {
         log::info!("demo: users exist; not adding the demo users");
         return Ok(());
     }
@@ -129,7 +129,11 @@ async fn seed_users(store: &Database, hasher: &PasswordHasher) -> Result<(), Sto
     for (username, password, scopes, disabled) in DEMO_USERS {
         let hash = hasher.hash(password).await.map_err(StoreError::backend)?;
         let scopes = Scopes::parse(scopes).map_err(StoreError::backend)?;
-        match store.create_user(username, &hash, &scopes, disabled).await {
+        match store
+            .admin()
+            .create_user(username, &hash, &scopes, disabled)
+            .await
+        {
             // Another process starting on the same new database got there
             // first: the user exists, which is all that matters.
             Ok(()) | Err(StoreError::Conflict { .. }) => {}
@@ -286,7 +290,7 @@ impl Db {
 
     /// Every user, by username.
     pub(crate) async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        self.store.list_users().await
+        self.store.admin().list_users().await
     }
 }
 
@@ -307,7 +311,7 @@ mod tests {
             ["johndoe", "alice", "admin"]
         );
         let hash = hasher.hash("Glacier-Tuba-Orchard-58").await.unwrap();
-        assert!(store.set_password("johndoe", &hash).await.unwrap());
+        assert!(store.admin().set_password("johndoe", &hash).await.unwrap());
         let exposed = with_documented_passwords(&store, &hasher).await.unwrap();
         assert_eq!(exposed, ["alice", "admin"]);
         let warning = documented_passwords_warning(&exposed);

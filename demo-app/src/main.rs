@@ -10,8 +10,8 @@ use std::process::ExitCode;
 
 use auth_core::database::{Database, redact_url};
 use auth_core::{
-    AuthConfig, MAX_PASSWORD_LEN, Password, PasswordHasher, PasswordPolicy, RefreshTokenStore as _,
-    ScopeRegistry, Scopes, UserStore as _,
+    AuthConfig, MAX_PASSWORD_LEN, Password, PasswordHasher, PasswordPolicy, ScopeRegistry, Scopes,
+    UserStore as _,
 };
 use clap::{Parser, Subcommand};
 use rocket::figment::Figment;
@@ -172,7 +172,7 @@ async fn run_user(
     let missing = |name: &str| format!("no user named {name:?}; see `demo-app user list`");
     match action {
         UserCommand::List => {
-            let users = store.list_users().await.map_err(db)?;
+            let users = store.admin().list_users().await.map_err(db)?;
             let lines: Vec<String> = users
                 .iter()
                 .map(|u| {
@@ -185,7 +185,7 @@ async fn run_user(
                 .to_owned())
         }
         UserCommand::Disable { name } => {
-            if !store.set_disabled(&name, true).await.map_err(db)? {
+            if !store.admin().set_disabled(&name, true).await.map_err(db)? {
                 return Err(missing(&name));
             }
             Ok(format!(
@@ -193,7 +193,7 @@ async fn run_user(
             ))
         }
         UserCommand::Enable { name } => {
-            if !store.set_disabled(&name, false).await.map_err(db)? {
+            if !store.admin().set_disabled(&name, false).await.map_err(db)? {
                 return Err(missing(&name));
             }
             Ok(format!(
@@ -210,7 +210,7 @@ async fn run_user(
                 .await
                 .map_err(|e| format!("could not hash the password: {e}"))?;
             drop(password);
-            if !store.set_password(&name, &hash).await.map_err(db)? {
+            if !store.admin().set_password(&name, &hash).await.map_err(db)? {
                 return Err(missing(&name));
             }
             Ok(format!(
@@ -219,7 +219,7 @@ async fn run_user(
         }
         UserCommand::Scopes { name, .. } => {
             let scopes = scopes.unwrap_or_default();
-            if !store.set_scopes(&name, &scopes).await.map_err(db)? {
+            if !store.admin().set_scopes(&name, &scopes).await.map_err(db)? {
                 return Err(missing(&name));
             }
             let shown = if scopes.is_empty() {
@@ -233,11 +233,11 @@ async fn run_user(
             if store.find_user(&name).await.map_err(db)?.is_none() {
                 return Err(missing(&name));
             }
-            let live = store.revoke_user(&name).await.map_err(db)?;
+            let live = store.admin().revoke_sessions(&name).await.map_err(db)?;
             Ok(format!("revoked {live} live sessions of {name:?}"))
         }
         UserCommand::Delete { name } => {
-            if !store.delete_user(&name).await.map_err(db)? {
+            if !store.admin().delete_user(&name).await.map_err(db)? {
                 return Err(missing(&name));
             }
             Ok(format!("deleted user {name:?} and all their sessions"))
@@ -278,6 +278,7 @@ async fn adduser(name: &str, scopes: &str, disabled: bool) -> Result<String, Str
 
     let store = open_store().await?;
     let result = store
+        .admin()
         .create_user(name, &hash, &scopes, disabled)
         .await
         .map_err(|e| match e {

@@ -3,10 +3,13 @@
 //!
 //! [`Database::open_lazy`] (sync) or [`Database::connect`] (async, also
 //! migrates) take a URL and give a [`Database`], which implements
-//! [`UserStore`] and [`RefreshTokenStore`] and the administrative
-//! operations both stores share (creating, disabling and deleting users,
-//! ...). Applications keeping their own tables in the same database match
-//! on the variant to reach the pool.
+//! [`UserStore`] and [`RefreshTokenStore`]; [`Database::admin`] gives the
+//! administrative operations on users ([`UserAdmin`]: creating, disabling
+//! and deleting users, ...). Applications keeping their own tables in the
+//! same database match on the variant to reach the pool.
+//!
+//! Both stores are one [`SqlStore`], generic over the database; what sets
+//! `SQLite` and PostgreSQL apart in it is their [`Dialect`].
 //!
 //! | URL | store | feature |
 //! |---|---|---|
@@ -25,7 +28,7 @@
 //!
 //! # rocket::async_test(async {
 //! let db = Database::connect("sqlite::memory:", &PoolSettings::default()).await?;
-//! db.create_user("alice", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", &Scopes::new(), false).await?;
+//! db.admin().create_user("alice", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", &Scopes::new(), false).await?;
 //! assert!(db.find_user("alice").await?.is_some());
 //!
 //! let err = Database::open_lazy("mysql://db/app", &PoolSettings::default()).unwrap_err();
@@ -35,11 +38,14 @@
 //! # }
 //! ```
 
-use crate::scopes::Scopes;
+use std::sync::Arc;
+
+use crate::store::counters::SharedCounters;
 pub use crate::store::pool_settings::PoolSettings;
+pub use crate::store::sql::{Dialect, SqlStore};
 use crate::store::{
-    RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserRecord,
-    UserStore,
+    FamilyRecord, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError, TokenHash,
+    UserAdmin, UserRecord, UserStore,
 };
 
 /// A database URL the toolkit cannot open.
@@ -153,7 +159,8 @@ pub fn redact_url(url: &str) -> String {
 ///
 /// Clones share the pool. Implements [`UserStore`] and
 /// [`RefreshTokenStore`]; pass it to
-/// [`AuthFairing::store`](crate::AuthFairing::store).
+/// [`AuthFairing::store`](crate::AuthFairing::store). Its administrative
+/// operations are behind [`admin`](Self::admin).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Database {
@@ -165,17 +172,11 @@ pub enum Database {
     Postgres(crate::store::postgres::PgStore),
 }
 
-/// Runs `$body` with `$store` bound to the store inside `$db`.
-macro_rules! each {
-    ($db:expr, $store:ident => $body:expr) => {
-        match $db {
-            #[cfg(feature = "sqlite")]
-            Database::Sqlite($store) => $body,
-            #[cfg(feature = "postgres")]
-            Database::Postgres($store) => $body,
-        }
-    };
-}
+/// What every SQL store is: the trait objects [`Database`] hands its
+/// calls to.
+trait Store: UserAdmin + RefreshTokenStore {}
+
+impl<S: UserAdmin + RefreshTokenStore> Store for S {}
 
 impl Database {
     /// Creates the store `url` selects without connecting (no async runtime
@@ -269,99 +270,55 @@ impl Database {
 
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
-        each!(self, store => store.pool().close().await);
+        match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(store) => store.pool().close().await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => store.pool().close().await,
+        }
     }
 
-    /// Adds a user whose password is already hashed.
+    /// The administrative operations on users (listing, creating,
+    /// disabling, ...), on whichever store this is.
     ///
-    /// # Errors
+    /// # Example
     ///
-    /// [`StoreError::Conflict`] if the username is taken; backend failures.
-    pub async fn create_user(
-        &self,
-        username: &str,
-        password_hash: &str,
-        scopes: &Scopes,
-        disabled: bool,
-    ) -> Result<(), StoreError> {
-        each!(self, store => store.create_user(username, password_hash, scopes, disabled).await)
+    /// ```
+    /// # #[cfg(feature = "sqlite")] {
+    /// use auth_core::database::{Database, PoolSettings};
+    /// use auth_core::Scopes;
+    ///
+    /// # rocket::async_test(async {
+    /// let db = Database::connect("sqlite::memory:", &PoolSettings::default()).await?;
+    /// let admin = db.admin();
+    /// admin.create_user("bob", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", &Scopes::new(), false).await?;
+    /// assert!(admin.set_disabled("bob", true).await?);
+    /// assert_eq!(admin.list_users().await?.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn admin(&self) -> &dyn UserAdmin {
+        self.store()
     }
 
-    /// Every user, ordered by username (byte order).
-    ///
-    /// # Errors
-    ///
-    /// Backend failures, or a corrupt stored row.
-    pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        each!(self, store => store.list_users().await)
-    }
-
-    /// How many users exist.
-    ///
-    /// # Errors
-    ///
-    /// Backend failures.
-    pub async fn count_users(&self) -> Result<u64, StoreError> {
-        each!(self, store => store.count_users().await)
-    }
-
-    /// Enables or disables a user (disabling revokes all their refresh-token
-    /// families in the same transaction); returns whether the user exists.
-    ///
-    /// # Errors
-    ///
-    /// Backend failures.
-    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError> {
-        each!(self, store => store.set_disabled(username, disabled).await)
-    }
-
-    /// A password change: new hash, all the user's families revoked, in one
-    /// transaction; returns whether the user exists.
-    ///
-    /// # Errors
-    ///
-    /// Backend failures.
-    pub async fn set_password(
-        &self,
-        username: &str,
-        password_hash: &str,
-    ) -> Result<bool, StoreError> {
-        each!(self, store => store.set_password(username, password_hash).await)
-    }
-
-    /// Replaces a user's scopes; returns whether the user exists.
-    ///
-    /// # Errors
-    ///
-    /// Backend failures.
-    pub async fn set_scopes(&self, username: &str, scopes: &Scopes) -> Result<bool, StoreError> {
-        each!(self, store => store.set_scopes(username, scopes).await)
-    }
-
-    /// Deletes a user and all their refresh tokens; returns whether the user
-    /// existed.
-    ///
-    /// # Errors
-    ///
-    /// Backend failures.
-    pub async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
-        each!(self, store => store.delete_user(username).await)
-    }
-
-    /// How many refresh tokens are stored (active, used and revoked).
-    ///
-    /// # Errors
-    ///
-    /// Backend failures.
-    pub async fn count_refresh_tokens(&self) -> Result<u64, StoreError> {
-        each!(self, store => store.count_refresh_tokens().await)
+    /// The store inside, whichever it is: the one place that tells the
+    /// variants apart for the stores' operations.
+    fn store(&self) -> &dyn Store {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(store) => store,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => store,
+        }
     }
 }
 
 #[rocket::async_trait]
 impl UserStore for Database {
     async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        each!(self, store => store.find_user(username).await)
+        self.store().find_user(username).await
     }
 
     async fn set_password_hash(
@@ -369,20 +326,20 @@ impl UserStore for Database {
         username: &str,
         password_hash: &str,
     ) -> Result<(), StoreError> {
-        each!(self, store => store.set_password_hash(username, password_hash).await)
+        self.store()
+            .set_password_hash(username, password_hash)
+            .await
     }
 
-    fn shared_counters(
-        &self,
-    ) -> Option<std::sync::Arc<dyn crate::store::counters::SharedCounters>> {
-        each!(self, store => store.shared_counters())
+    fn shared_counters(&self) -> Option<Arc<dyn SharedCounters>> {
+        self.store().shared_counters()
     }
 }
 
 #[rocket::async_trait]
 impl RefreshTokenStore for Database {
     async fn insert(&self, record: RefreshTokenRecord) -> Result<(), StoreError> {
-        each!(self, store => store.insert(record).await)
+        self.store().insert(record).await
     }
 
     async fn rotate(
@@ -390,40 +347,41 @@ impl RefreshTokenStore for Database {
         old: &TokenHash,
         successor: RefreshTokenRecord,
     ) -> Result<RotateOutcome, StoreError> {
-        each!(self, store => store.rotate(old, successor).await)
+        self.store().rotate(old, successor).await
     }
 
     async fn consume(
         &self,
         token_hash: &TokenHash,
     ) -> Result<Option<RefreshTokenRecord>, StoreError> {
-        each!(self, store => store.consume(token_hash).await)
+        self.store().consume(token_hash).await
     }
 
     async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
-        each!(self, store => store.revoke_family(family_id).await)
+        self.store().revoke_family(family_id).await
     }
 
     async fn revoke_user(&self, username: &str) -> Result<u64, StoreError> {
-        each!(self, store => store.revoke_user(username).await)
+        self.store().revoke_user(username).await
     }
 
     async fn find(&self, token_hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, StoreError> {
-        each!(self, store => store.find(token_hash).await)
+        self.store().find(token_hash).await
     }
-    async fn family(
-        &self,
-        family_id: &str,
-    ) -> Result<Option<crate::store::FamilyRecord>, StoreError> {
-        each!(self, store => store.family(family_id).await)
+
+    async fn family(&self, family_id: &str) -> Result<Option<FamilyRecord>, StoreError> {
+        self.store().family(family_id).await
     }
+
     async fn revoke_oldest_families(
         &self,
         username: &str,
         keep: usize,
         now: u64,
     ) -> Result<Vec<String>, StoreError> {
-        each!(self, store => store.revoke_oldest_families(username, keep, now).await)
+        self.store()
+            .revoke_oldest_families(username, keep, now)
+            .await
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{
     FamilyRecord, MAX_FAMILY_TOKENS, PRUNE_BATCH, RefreshState, RefreshTokenRecord,
-    RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserRecord, UserStore,
+    RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserAdmin, UserRecord, UserStore,
 };
 use crate::scopes::Scopes;
 
@@ -16,6 +16,11 @@ use crate::scopes::Scopes;
 /// [`with_sessions`](Self::with_sessions), disabling, deleting a user or
 /// changing their password with [`set_password`](Self::set_password) also
 /// revokes all their refresh-token families.
+///
+/// Besides [`UserAdmin`], whose operations it implements, it has
+/// synchronous shortcuts for setting up tests: [`insert_hashed`](Self::insert_hashed),
+/// [`set_disabled`](Self::set_disabled), [`set_password`](Self::set_password)
+/// and [`remove`](Self::remove).
 #[derive(Debug, Default, Clone)]
 pub struct MemoryUserStore {
     users: Arc<Mutex<HashMap<String, UserRecord>>>,
@@ -106,20 +111,76 @@ impl MemoryUserStore {
         existed
     }
 
-    /// Every user, in no particular order (for the store test suite).
-    #[cfg(test)]
-    pub(crate) fn all(&self) -> Vec<UserRecord> {
-        self.lock().values().cloned().collect()
-    }
-
-    fn end_sessions(&self, username: &str) {
-        if let Some(sessions) = &self.sessions {
-            sessions.lock().revoke_user(username);
-        }
+    /// Revokes the user's families in the linked token store; returns how
+    /// many were live (0 when no token store is linked).
+    fn end_sessions(&self, username: &str) -> u64 {
+        self.sessions
+            .as_ref()
+            .map_or(0, |sessions| sessions.lock().revoke_user(username))
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, UserRecord>> {
         self.users.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[rocket::async_trait]
+impl UserAdmin for MemoryUserStore {
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let mut users: Vec<UserRecord> = self.lock().values().cloned().collect();
+        users.sort_unstable_by(|a, b| a.username.cmp(&b.username));
+        Ok(users)
+    }
+
+    async fn count_users(&self) -> Result<u64, StoreError> {
+        Ok(self.lock().len() as u64)
+    }
+
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        scopes: &Scopes,
+        disabled: bool,
+    ) -> Result<(), StoreError> {
+        match self.lock().entry(username.to_owned()) {
+            Entry::Occupied(_) => Err(StoreError::Conflict {
+                what: format!("user {username:?}"),
+            }),
+            Entry::Vacant(entry) => {
+                entry.insert(UserRecord {
+                    username: username.to_owned(),
+                    password_hash: password_hash.to_owned(),
+                    scopes: scopes.clone(),
+                    disabled,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    async fn set_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError> {
+        Ok(Self::set_disabled(self, username, disabled))
+    }
+
+    async fn set_password(&self, username: &str, password_hash: &str) -> Result<bool, StoreError> {
+        Ok(Self::set_password(self, username, password_hash))
+    }
+
+    async fn set_scopes(&self, username: &str, scopes: &Scopes) -> Result<bool, StoreError> {
+        let mut users = self.lock();
+        let user = users.get_mut(username);
+        Ok(user
+            .map(|user| scopes.clone_into(&mut user.scopes))
+            .is_some())
+    }
+
+    async fn revoke_sessions(&self, username: &str) -> Result<u64, StoreError> {
+        Ok(self.end_sessions(username))
+    }
+
+    async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
+        Ok(self.remove(username))
     }
 }
 

@@ -1,13 +1,17 @@
 //! User and refresh-token stores: the traits the toolkit reads through, and
 //! an in-memory implementation for tests and small apps (`memory`).
 //!
-//! The SQLite implementation lives in [`crate::store::sqlite`] behind the `sqlite`
-//! cargo feature.
+//! The SQL implementation, one for `SQLite` and PostgreSQL, lives in `sql`;
+//! [`crate::store::sqlite`] and [`crate::store::postgres`] (behind the
+//! `sqlite` and `postgres` cargo features) open it on either database.
+//! Every store also implements [`UserAdmin`], the administrative operations
+//! on users.
 
 use std::sync::Arc;
 
 use crate::scopes::Scopes;
 
+mod admin;
 pub(crate) mod counters;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod database;
@@ -25,6 +29,7 @@ pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;
 
+pub use admin::UserAdmin;
 pub use memory::{MemoryRefreshTokenStore, MemoryUserStore};
 
 /// How many tokens a store keeps per refresh-token family. Rotation marks

@@ -13,64 +13,15 @@ use rocket::tokio::sync::Barrier;
 
 use super::{
     MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, RefreshState, RefreshTokenRecord,
-    RefreshTokenStore, RotateOutcome, StoreError, UserRecord, UserStore,
+    RefreshTokenStore, RotateOutcome, StoreError, UserAdmin, UserRecord, UserStore,
 };
 use crate::scopes::Scopes;
 
-/// What the suite needs beyond the traits: the administrative operations
-/// every persistent store offers.
-#[rocket::async_trait]
-pub(crate) trait SuiteStore: UserStore + RefreshTokenStore + Clone {
-    async fn create_user(
-        &self,
-        username: &str,
-        hash: &str,
-        scopes: &Scopes,
-        disabled: bool,
-    ) -> Result<(), StoreError>;
-    async fn list_users(&self) -> Vec<UserRecord>;
-    async fn set_disabled(&self, username: &str, disabled: bool) -> bool;
-    async fn set_password(&self, username: &str, hash: &str) -> bool;
-    async fn delete_user(&self, username: &str) -> bool;
-    async fn count_refresh_tokens(&self) -> u64;
-}
+/// What the suite runs on: a store of users and refresh tokens, and its
+/// administration.
+pub(crate) trait SuiteStore: UserAdmin + RefreshTokenStore + Clone {}
 
-/// Implements [`SuiteStore`] for a SQL store type by delegating to its
-/// inherent admin methods (every SQL store has the same ones).
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-macro_rules! impl_suite_store {
-    ($store:ty) => {
-        #[rocket::async_trait]
-        impl $crate::store::suite::SuiteStore for $store {
-            async fn create_user(
-                &self,
-                username: &str,
-                hash: &str,
-                scopes: &$crate::scopes::Scopes,
-                disabled: bool,
-            ) -> Result<(), $crate::store::StoreError> {
-                Self::create_user(self, username, hash, scopes, disabled).await
-            }
-            async fn list_users(&self) -> Vec<$crate::store::UserRecord> {
-                Self::list_users(self).await.unwrap()
-            }
-            async fn set_disabled(&self, username: &str, disabled: bool) -> bool {
-                Self::set_disabled(self, username, disabled).await.unwrap()
-            }
-            async fn set_password(&self, username: &str, hash: &str) -> bool {
-                Self::set_password(self, username, hash).await.unwrap()
-            }
-            async fn delete_user(&self, username: &str) -> bool {
-                Self::delete_user(self, username).await.unwrap()
-            }
-            async fn count_refresh_tokens(&self) -> u64 {
-                Self::count_refresh_tokens(self).await.unwrap()
-            }
-        }
-    };
-}
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) use impl_suite_store;
+impl<S: UserAdmin + RefreshTokenStore + Clone> SuiteStore for S {}
 
 /// The in-memory stores, linked as an application links them.
 #[derive(Debug, Clone)]
@@ -148,7 +99,13 @@ impl RefreshTokenStore for Memory {
 }
 
 #[rocket::async_trait]
-impl SuiteStore for Memory {
+impl UserAdmin for Memory {
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.users.list_users().await
+    }
+    async fn count_users(&self) -> Result<u64, StoreError> {
+        self.users.count_users().await
+    }
     async fn create_user(
         &self,
         username: &str,
@@ -156,29 +113,24 @@ impl SuiteStore for Memory {
         scopes: &Scopes,
         disabled: bool,
     ) -> Result<(), StoreError> {
-        if self.users.find_user(username).await?.is_some() {
-            return Err(StoreError::Conflict {
-                what: format!("user {username:?}"),
-            });
-        }
         self.users
-            .insert_hashed(username, hash, scopes.clone(), disabled);
-        Ok(())
+            .create_user(username, hash, scopes, disabled)
+            .await
     }
-    async fn list_users(&self) -> Vec<UserRecord> {
-        self.users.all()
+    async fn set_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError> {
+        UserAdmin::set_disabled(&self.users, username, disabled).await
     }
-    async fn set_disabled(&self, username: &str, disabled: bool) -> bool {
-        self.users.set_disabled(username, disabled)
+    async fn set_password(&self, username: &str, hash: &str) -> Result<bool, StoreError> {
+        UserAdmin::set_password(&self.users, username, hash).await
     }
-    async fn set_password(&self, username: &str, hash: &str) -> bool {
-        self.users.set_password(username, hash)
+    async fn set_scopes(&self, username: &str, scopes: &Scopes) -> Result<bool, StoreError> {
+        self.users.set_scopes(username, scopes).await
     }
-    async fn delete_user(&self, username: &str) -> bool {
-        self.users.remove(username)
+    async fn revoke_sessions(&self, username: &str) -> Result<u64, StoreError> {
+        self.users.revoke_sessions(username).await
     }
-    async fn count_refresh_tokens(&self) -> u64 {
-        self.tokens.len() as u64
+    async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
+        self.users.delete_user(username).await
     }
 }
 
@@ -276,7 +228,7 @@ async fn state<S: RefreshTokenStore>(store: &S, hash: u8) -> Option<RefreshState
 
 pub(crate) async fn users_create_find_list_update<S: SuiteStore>(pair: Pair<S>) {
     let store = pair.first;
-    assert!(store.list_users().await.is_empty());
+    assert!(store.list_users().await.unwrap().is_empty());
     store
         .create_user("johndoe", "h1", &scopes("write:items read:items"), false)
         .await
@@ -304,14 +256,15 @@ pub(crate) async fn users_create_find_list_update<S: SuiteStore>(pair: Pair<S>) 
     assert!(store.find_user("nobody").await.unwrap().is_none());
     assert!(store.find_user("JOHNDOE").await.unwrap().is_none());
 
-    let mut names: Vec<String> = store
+    let names: Vec<String> = store
         .list_users()
         .await
+        .unwrap()
         .into_iter()
         .map(|u| u.username)
         .collect();
-    names.sort();
     assert_eq!(names, ["admin", "alice", "johndoe"]);
+    assert_eq!(pair.second.count_users().await.unwrap(), 3);
     let admin = store.find_user("admin").await.unwrap().unwrap();
     assert!(admin.scopes.is_empty());
 
@@ -320,9 +273,19 @@ pub(crate) async fn users_create_find_list_update<S: SuiteStore>(pair: Pair<S>) 
     let john = store.find_user("johndoe").await.unwrap().unwrap();
     assert_eq!(john.password_hash, "h1-new");
 
-    assert!(store.set_disabled("alice", false).await);
-    assert!(!store.set_disabled("nobody", true).await);
+    assert!(store.set_disabled("alice", false).await.unwrap());
+    assert!(!store.set_disabled("nobody", true).await.unwrap());
     assert!(!store.find_user("alice").await.unwrap().unwrap().disabled);
+
+    assert!(
+        store
+            .set_scopes("alice", &scopes("write:items"))
+            .await
+            .unwrap()
+    );
+    let alice = pair.second.find_user("alice").await.unwrap().unwrap();
+    assert_eq!(alice.scopes, scopes("write:items"));
+    assert!(!store.set_scopes("nobody", &Scopes::new()).await.unwrap());
 }
 
 pub(crate) async fn duplicate_user_is_a_conflict<S: SuiteStore>(pair: Pair<S>) {
@@ -445,28 +408,31 @@ pub(crate) async fn user_changes_revoke_the_users_families<S: SuiteStore>(pair: 
     store.set_password_hash("alice", "other").await.unwrap();
     assert_eq!(state(&store, 1).await, Some(RefreshState::Active));
     // Disabling revokes; enabling again revives nothing.
-    assert!(pair.second.set_disabled("alice", true).await);
+    assert!(pair.second.set_disabled("alice", true).await.unwrap());
     assert_eq!(state(&store, 1).await, Some(RefreshState::Revoked));
-    assert!(store.set_disabled("alice", false).await);
+    assert!(store.set_disabled("alice", false).await.unwrap());
     assert_eq!(state(&store, 1).await, Some(RefreshState::Revoked));
     // A password change revokes.
     store.insert(token(2, "f2")).await.unwrap();
-    assert!(store.set_password("alice", "new").await);
+    assert!(store.set_password("alice", "new").await.unwrap());
     assert_eq!(state(&store, 2).await, Some(RefreshState::Revoked));
-    // revoke_user counts the live families it ended.
+    // Revoking counts the live families it ended.
     store.insert(token(3, "f3")).await.unwrap();
     store.insert(token(4, "f4")).await.unwrap();
-    assert_eq!(pair.second.revoke_user("alice").await.unwrap(), 2);
+    assert_eq!(pair.second.revoke_sessions("alice").await.unwrap(), 2);
     assert_eq!(store.revoke_user("alice").await.unwrap(), 0);
+    store.insert(token(6, "f6")).await.unwrap();
+    assert_eq!(store.revoke_user("alice").await.unwrap(), 1);
+    assert_eq!(store.revoke_sessions("alice").await.unwrap(), 0);
     // Deleting ends the user's tokens: a new "alice" inherits nothing.
     store.insert(token(5, "f5")).await.unwrap();
-    assert!(store.delete_user("alice").await);
-    assert!(!store.delete_user("alice").await);
+    assert!(store.delete_user("alice").await.unwrap());
+    assert!(!store.delete_user("alice").await.unwrap());
     assert_ne!(state(&store, 5).await, Some(RefreshState::Active));
     assert!(store.find_user("alice").await.unwrap().is_none());
     // Bob was never touched.
     assert_eq!(state(&store, 9).await, Some(RefreshState::Active));
-    assert!(!store.set_password("nobody", "x").await);
+    assert!(!store.set_password("nobody", "x").await.unwrap());
 }
 
 pub(crate) async fn writes_cap_families_and_prune_expired_tokens<S: SuiteStore>(pair: Pair<S>) {
@@ -480,16 +446,28 @@ pub(crate) async fn writes_cap_families_and_prune_expired_tokens<S: SuiteStore>(
             RotateOutcome::Rotated
         );
     }
-    assert_eq!(store.count_refresh_tokens().await, MAX_FAMILY_TOKENS as u64);
+    let mut kept = Vec::new();
+    for hash in 0..40u8 {
+        if store.find(&[hash; 32]).await.unwrap().is_some() {
+            kept.push(hash);
+        }
+    }
+    let newest: Vec<u8> = (40 - u8::try_from(MAX_FAMILY_TOKENS).unwrap()..40).collect();
+    assert_eq!(kept, newest);
     assert_eq!(state(&store, 39).await, Some(RefreshState::Active));
-    assert_eq!(state(&store, 0).await, None);
     // A write after they all expired deletes them (one batch per write).
     let mut late = token(100, "late");
     late.issued_at = 1_800_000_000;
     late.expires_at = 1_800_003_600;
     late.family_expires_at = 1_800_003_600;
     store.insert(late).await.unwrap();
-    assert_eq!(store.count_refresh_tokens().await, 1);
+    for hash in newest {
+        assert!(
+            store.find(&[hash; 32]).await.unwrap().is_none(),
+            "token {hash}"
+        );
+    }
+    assert!(store.find(&[100; 32]).await.unwrap().is_some());
 }
 
 /// Rounds of each race; every round is a fresh token.

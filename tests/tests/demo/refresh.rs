@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use auth_core::UserAdmin as _;
 use auth_core::sqlite::SqliteStore;
 use rocket::http::Status;
 

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use auth_core::PasswordHasher;
 use auth_core::sqlite::SqliteStore;
+use auth_core::{PasswordHasher, UserAdmin as _};
 use rocket::error::ErrorKind;
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;

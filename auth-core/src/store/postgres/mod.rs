@@ -67,11 +67,12 @@
 //! # Layout
 //!
 //! `pool` opens databases, `migrate` creates the tables, `store` is
-//! [`PgStore`] and its queries, `rows` maps rows to records.
+//! [`PgStore`]: the SQL store ([`crate::database::SqlStore`], shared with
+//! `SQLite`), what is particular to PostgreSQL in it, and the shared
+//! failed-login counters.
 
 mod migrate;
 mod pool;
-mod rows;
 mod store;
 #[cfg(test)]
 pub(crate) mod tests;

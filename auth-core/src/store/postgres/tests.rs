@@ -7,7 +7,7 @@ use sqlx::Connection as _;
 use super::*;
 use crate::store::pool_settings::PoolSettings;
 use crate::store::suite::{Pair, store_suite, token};
-use crate::{RefreshState, RefreshTokenStore, RotateOutcome, Scopes, StoreError};
+use crate::{RefreshState, RefreshTokenStore, RotateOutcome, Scopes, StoreError, UserAdmin};
 
 /// A new, empty database on the test server; `None` (the test skips) when
 /// no PostgreSQL is available.
@@ -37,7 +37,6 @@ async fn pg_pair() -> Option<Pair<PgStore>> {
     })
 }
 
-crate::store::suite::impl_suite_store!(PgStore);
 store_suite!(pg_pair);
 
 async fn store() -> Option<PgStore> {

@@ -39,23 +39,25 @@
 //! old token, marks it used and inserts the successor in one transaction, so
 //! of any number of concurrent rotations exactly one succeeds, and a family
 //! revoked concurrently never keeps a live successor. Disabling a user,
-//! changing their password ([`SqliteStore::set_password`]) or deleting them
-//! revokes their refresh tokens in the same transaction. Writes prune as
-//! they go: at most [`PRUNE_BATCH`](crate::PRUNE_BATCH) expired tokens per
-//! write, and used tokens beyond
-//! [`MAX_FAMILY_TOKENS`](crate::MAX_FAMILY_TOKENS) per family. Pools from [`open`] and [`open_lazy`] use
-//! write-ahead logging and wait up to ten seconds for a busy database instead
+//! changing their password
+//! ([`UserAdmin::set_password`](crate::UserAdmin::set_password)) or
+//! deleting them revokes their refresh tokens in the same transaction.
+//! Writes prune as they go: at most [`PRUNE_BATCH`](crate::PRUNE_BATCH)
+//! expired tokens per write, and used tokens beyond
+//! [`MAX_FAMILY_TOKENS`](crate::MAX_FAMILY_TOKENS) per family. Pools from
+//! [`open`] and [`open_lazy`] use write-ahead logging and wait up to ten
+//! seconds for a busy database instead
 //! of failing with "database is locked".
 //!
 //! # Layout
 //!
 //! `pool` opens databases, `migrate` creates the tables, `store` is
-//! [`SqliteStore`] and its queries, `rows` maps rows to records, and
-//! `startup` retries what can collide when processes start together.
+//! [`SqliteStore`]: the SQL store ([`crate::database::SqlStore`], shared
+//! with PostgreSQL) and what is particular to `SQLite` in it; `startup`
+//! retries what can collide when processes start together.
 
 mod migrate;
 mod pool;
-mod rows;
 mod startup;
 mod store;
 #[cfg(test)]

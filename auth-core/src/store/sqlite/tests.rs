@@ -14,7 +14,9 @@ use super::migrate::FixedMigrations;
 use super::pool::is_in_memory;
 use super::*;
 use crate::store::suite::{Pair, store_suite};
-use crate::{RefreshState, RefreshTokenRecord, RefreshTokenStore, Scopes, StoreError, UserStore};
+use crate::{
+    RefreshState, RefreshTokenRecord, RefreshTokenStore, Scopes, StoreError, UserAdmin, UserStore,
+};
 
 /// A database file in the system temp directory, deleted on drop.
 struct TempDb {
@@ -64,7 +66,6 @@ async fn file_pair() -> Option<Pair<SqliteStore>> {
     })
 }
 
-crate::store::suite::impl_suite_store!(SqliteStore);
 store_suite!(file_pair);
 
 async fn memory_store() -> SqliteStore {
