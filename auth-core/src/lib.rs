@@ -48,9 +48,12 @@ pub use error::{
     AuthError, CsrfProblem, GrantProblem, RequestProblem, ScopeProblem, ServerProblem,
 };
 pub use grant::{
+    ClientCredentialsRequest, PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm,
+    RevocationRequest, TokenRequest,
+};
+pub use grant::{
     MAX_CLIENT_ID_LEN, MAX_SCOPE_LEN, MAX_USERNAME_LEN, TokenResponse, hash_refresh_token,
 };
-pub use grant::{PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm, TokenRequest};
 pub use http::client_address::ClientAddress;
 pub use http::fairing::AuthFairing;
 pub use http::guard::{AuthUser, BearerToken, MaybeUser, Protected};
@@ -63,6 +66,9 @@ pub use password::{
     Verification,
 };
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
+pub use store::{
+    ClientRecord, ClientSecret, ClientSecretHash, ClientStore, GrantType, MemoryClientStore,
+};
 pub use store::{
     FamilyRecord, MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, PRUNE_BATCH,
     RefreshState, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError, TokenHash,

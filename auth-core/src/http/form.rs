@@ -27,7 +27,9 @@ use rocket::data::{self, Data, FromData, ToByteUnit as _};
 use crate::bearer::basic_credentials;
 use crate::error::{AuthError, RequestProblem};
 use crate::grant::request::{Fields, FromFields, decode};
-use crate::grant::{PasswordRequestForm, PasswordRequestFormStrict, TokenRequest};
+use crate::grant::{
+    PasswordRequestForm, PasswordRequestFormStrict, RevocationRequest, TokenRequest,
+};
 
 /// Largest token-request body read, in bytes.
 pub const MAX_FORM_LEN: u64 = 16 * 1024;
@@ -99,6 +101,7 @@ macro_rules! form_data_guard {
 form_data_guard!(PasswordRequestForm);
 form_data_guard!(PasswordRequestFormStrict);
 form_data_guard!(TokenRequest);
+form_data_guard!(RevocationRequest);
 
 #[cfg(test)]
 mod tests {

@@ -62,6 +62,7 @@ use crate::auth::Auth;
 use crate::grant::request::{PasswordRequestForm, PasswordRequestFormStrict, TokenRequest};
 use crate::scopes::ScopeRegistry;
 
+mod clients;
 mod csp;
 mod guards;
 mod responses;
@@ -70,6 +71,7 @@ mod sessions;
 #[cfg(test)]
 mod tests;
 
+pub use clients::CLIENT_CREDENTIALS_SCHEME;
 pub use csp::DOCS_CSP;
 pub use schemas::ErrorBody;
 pub use sessions::COOKIE_SCHEME;
@@ -145,6 +147,10 @@ impl Handler for DocumentHandler {
 ///   optional authentication ([`MaybeUser`](crate::MaybeUser)).
 /// * The [`SECURITY_SCHEME`] gets its password flow: `tokenUrl` and
 ///   `refreshUrl` (the token route, prefixed with `base`) and `scopes`.
+/// * When a route takes a [`TokenRequest`], the
+///   [`CLIENT_CREDENTIALS_SCHEME`] gets the client-credentials flow on it,
+///   and every requirement of [`SECURITY_SCHEME`] gets the same scopes
+///   under it as an alternative.
 /// * `base`, the mount point of the documented routes, becomes the server
 ///   URL when it is not `/`.
 ///
@@ -200,13 +206,19 @@ pub fn complete(spec: &mut OpenApi, scopes: &ScopeRegistry, base: &str) {
     // Swagger UI resolves a relative `tokenUrl` against the server URL; an
     // absolute path with the prefix is right whatever it is resolved against.
     let url = |path: &str| format!("{base}{path}");
+    let scopes: rocket_okapi::okapi::Map<String, String> = scopes
+        .iter()
+        .map(|(scope, description)| (scope.to_string(), description.to_owned()))
+        .collect();
+    // Only a route that takes a `TokenRequest` answers the
+    // client-credentials grant.
+    if let Some(path) = &refresh_path {
+        clients::document(spec, url(path), &scopes);
+    }
     let flow = OAuthFlows::Password {
         token_url: url(token_path.as_deref().unwrap_or("/token")),
         refresh_url: refresh_path.as_deref().map(url),
-        scopes: scopes
-            .iter()
-            .map(|(scope, description)| (scope.to_string(), description.to_owned()))
-            .collect(),
+        scopes,
         extensions: rocket_okapi::okapi::Map::new(),
     };
     let scheme = SecurityScheme {
