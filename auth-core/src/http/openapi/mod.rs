@@ -130,7 +130,10 @@ impl Handler for DocumentHandler {
         let base = request.route().map_or("/", |route| route.uri.base());
         let auth = request.rocket().state::<Auth>();
         let scopes = auth.map(|auth| auth.scopes().clone()).unwrap_or_default();
-        complete(&mut spec, &scopes, base);
+        let clients = auth
+            .and_then(Auth::issuer)
+            .is_some_and(|issuer| issuer.clients().is_some());
+        complete_with(&mut spec, &scopes, base, clients);
         if let Some(browser) = auth.and_then(|auth| auth.browser.as_ref()) {
             sessions::document(&mut spec, &browser.access_name, base);
         }
@@ -147,10 +150,11 @@ impl Handler for DocumentHandler {
 ///   optional authentication ([`MaybeUser`](crate::MaybeUser)).
 /// * The [`SECURITY_SCHEME`] gets its password flow: `tokenUrl` and
 ///   `refreshUrl` (the token route, prefixed with `base`) and `scopes`.
-/// * When a route takes a [`TokenRequest`], the
-///   [`CLIENT_CREDENTIALS_SCHEME`] gets the client-credentials flow on it,
-///   and every requirement of [`SECURITY_SCHEME`] gets the same scopes
-///   under it as an alternative.
+///
+/// [`docs`] also adds the [`CLIENT_CREDENTIALS_SCHEME`] when the [`Auth`]
+/// has a client registry and a route takes a [`TokenRequest`]: its
+/// client-credentials flow names that route, and every requirement of
+/// [`SECURITY_SCHEME`] gets the same scopes under it as an alternative.
 /// * `base`, the mount point of the documented routes, becomes the server
 ///   URL when it is not `/`.
 ///
@@ -169,6 +173,11 @@ impl Handler for DocumentHandler {
 /// assert_eq!(json["servers"][0]["url"], "/api");
 /// ```
 pub fn complete(spec: &mut OpenApi, scopes: &ScopeRegistry, base: &str) {
+    complete_with(spec, scopes, base, false);
+}
+
+/// [`complete`], and with `clients` the client-credentials scheme.
+fn complete_with(spec: &mut OpenApi, scopes: &ScopeRegistry, base: &str, clients: bool) {
     let base = base.trim_end_matches('/');
     let mut token_path = None;
     let mut refresh_path = None;
@@ -212,7 +221,7 @@ pub fn complete(spec: &mut OpenApi, scopes: &ScopeRegistry, base: &str) {
         .collect();
     // Only a route that takes a `TokenRequest` answers the
     // client-credentials grant.
-    if let Some(path) = &refresh_path {
+    if let Some(path) = refresh_path.as_ref().filter(|_| clients) {
         clients::document(spec, url(path), &scopes);
     }
     let flow = OAuthFlows::Password {

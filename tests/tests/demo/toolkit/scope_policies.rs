@@ -347,11 +347,21 @@ async fn demo_admin_module_and_delete_are_documented() {
     let doc = app.get("/openapi.json", None).await.json;
     assert_eq!(
         doc["paths"]["/items/{id}"]["delete"]["security"],
-        json!([{ SCHEME: ["write:items"] }, { SCHEME: ["admin"] }])
+        json!([
+            { SCHEME: ["write:items"] },
+            { SCHEME: ["admin"] },
+            { auth_core::openapi::CLIENT_CREDENTIALS_SCHEME: ["write:items"] },
+            { auth_core::openapi::CLIENT_CREDENTIALS_SCHEME: ["admin"] },
+            { auth_core::openapi::COOKIE_SCHEME: [] },
+        ])
     );
     assert_eq!(
         doc["paths"]["/admin/users"]["get"]["security"],
-        json!([{ SCHEME: ["admin"] }])
+        json!([
+            { SCHEME: ["admin"] },
+            { auth_core::openapi::CLIENT_CREDENTIALS_SCHEME: ["admin"] },
+            { auth_core::openapi::COOKIE_SCHEME: [] },
+        ])
     );
     assert_eq!(
         doc["paths"]["/admin/users"]["get"]["operationId"],
