@@ -75,9 +75,9 @@ pub use store::{
     UserAdmin, UserRecord, UserStore,
 };
 pub use token::{
-    ACCESS_TOKEN_TYPE, AccessTokenClaims, AccessTokens, IssuedToken, KeyError, KeySet, MAX_KID_LEN,
-    MIN_RSA_BITS, MIN_SECRET_LEN, SharedKeys, SigningError, TokenKeys, TokenProblem,
-    VerificationKey,
+    ACCESS_TOKEN_TYPE, AccessTokenClaims, AccessTokens, CLIENT_CREDENTIALS_GTY, IssuedToken,
+    KeyError, KeySet, MAX_KID_LEN, MIN_RSA_BITS, MIN_SECRET_LEN, SharedKeys, SigningError,
+    TokenKeys, TokenProblem, VerificationKey,
 };
 
 /// Re-exported so apps can build a [`KeySet`] from a published JWK set.

@@ -7,6 +7,10 @@ use auth_core::{ClientRecord, ClientStore as _, GrantType, MAX_CLIENT_ID_LEN, Sc
 use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::doc_markdown,
+    reason = "clap prints these comments as help, where backticks would show"
+)]
 pub(crate) enum ClientCommand {
     /// Register a client. A confidential client (the default) gets a new
     /// secret, printed once on the last line; store it now, it cannot be

@@ -1,6 +1,8 @@
 //! Client authentication, the client-credentials grant and client-bound
 //! revocation, over the in-memory stores.
 
+use std::fmt::Write as _;
+
 use super::*;
 use crate::AuthFairing;
 use crate::grant::request::{
@@ -27,9 +29,9 @@ fn scopes(list: &str) -> Scopes {
 }
 
 /// User `john` (read write); clients `svc` (confidential,
-/// client_credentials, read), `app` (confidential, password and refresh,
+/// `client_credentials`, read), `app` (confidential, password and refresh,
 /// read), `pw-only` (confidential, password), `pub` (public, password and
-/// refresh, read write), `off` (confidential, client_credentials,
+/// refresh, read write), `off` (confidential, `client_credentials`,
 /// disabled).
 fn fixture() -> Fixture {
     let hasher = PasswordHasher::with_params(256, 1, 1).unwrap();
@@ -99,10 +101,10 @@ impl Fixture {
     ) -> Result<TokenResponse, AuthError> {
         let mut body = format!("grant_type=client_credentials&scope={scope}");
         if let Some(id) = id {
-            body.push_str(&format!("&client_id={id}"));
+            let _ = write!(body, "&client_id={id}");
         }
         if let Some(secret) = secret {
-            body.push_str(&format!("&client_secret={secret}"));
+            let _ = write!(body, "&client_secret={secret}");
         }
         let TokenRequest::ClientCredentials(form) = TokenRequest::parse(&body).unwrap() else {
             panic!("expected a client-credentials request");
@@ -113,7 +115,7 @@ impl Fixture {
     async fn login(&self, id: &str, secret: Option<&str>) -> Result<TokenResponse, AuthError> {
         let mut body = format!("username=john&password=secret&client_id={id}");
         if let Some(secret) = secret {
-            body.push_str(&format!("&client_secret={secret}"));
+            let _ = write!(body, "&client_secret={secret}");
         }
         self.auth
             .password_grant(PasswordRequestForm::parse(&body).unwrap())
@@ -128,7 +130,7 @@ impl Fixture {
     ) -> Result<TokenResponse, AuthError> {
         let mut body = format!("grant_type=refresh_token&refresh_token={token}&client_id={id}");
         if let Some(secret) = secret {
-            body.push_str(&format!("&client_secret={secret}"));
+            let _ = write!(body, "&client_secret={secret}");
         }
         let TokenRequest::Refresh(form) = TokenRequest::parse(&body).unwrap() else {
             panic!("expected a refresh request");

@@ -127,7 +127,7 @@ impl fmt::Debug for ClientRecord {
             .field("scopes", &self.scopes)
             .field("enabled", &self.enabled)
             .field("created_at", &self.created_at)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
