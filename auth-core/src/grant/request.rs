@@ -6,7 +6,8 @@
 //! * [`PasswordRequestFormStrict`]: `grant_type=password` required
 //!   (`OAuth2PasswordRequestFormStrict`).
 //! * [`TokenRequest`]: what a `/token` endpoint takes: a password grant as
-//!   above, or `grant_type=refresh_token`.
+//!   above, `grant_type=refresh_token` or `grant_type=client_credentials`.
+//! * [`RevocationRequest`]: what a `/revoke` endpoint takes (RFC 7009).
 //!
 //! Parsing fails with the RFC 6749 §5.2 error: a duplicated or missing
 //! parameter is `invalid_request`, a foreign `grant_type` is
