@@ -48,7 +48,10 @@ pub use config::{AuthConfig, ConfigError, CookieConfig, SameSite, TrustedIssuerC
 pub use error::{
     AuthError, CsrfProblem, GrantProblem, RequestProblem, ScopeProblem, ServerProblem,
 };
-pub use grant::{PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm, TokenRequest};
+pub use grant::{
+    ClientCredentialsRequest, PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm,
+    RevocationRequest, TokenRequest,
+};
 pub use grant::{TokenResponse, hash_refresh_token};
 pub use http::client_address::ClientAddress;
 pub use http::fairing::AuthFairing;
@@ -61,6 +64,9 @@ pub use password::{
     Password, PasswordError, PasswordHasher, PasswordPolicy, PolicyViolation, Verification,
 };
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
+pub use store::{
+    ClientRecord, ClientSecret, ClientSecretHash, ClientStore, GrantType, MemoryClientStore,
+};
 pub use store::{
     FamilyRecord, MemoryRefreshTokenStore, MemoryUserStore, RefreshState, RefreshTokenRecord,
     RefreshTokenStore, RotateOutcome, StoreError, TokenHash, UserAdmin, UserRecord, UserStore,
@@ -82,7 +88,9 @@ pub use password::MAX_PASSWORD_LEN;
 #[doc(hidden)]
 pub use store::{MAX_FAMILY_TOKENS, PRUNE_BATCH};
 #[doc(hidden)]
-pub use token::{ACCESS_TOKEN_TYPE, MAX_KID_LEN, MIN_RSA_BITS, MIN_SECRET_LEN};
+pub use token::{
+    ACCESS_TOKEN_TYPE, CLIENT_CREDENTIALS_GTY, MAX_KID_LEN, MIN_RSA_BITS, MIN_SECRET_LEN,
+};
 
 /// Re-exported so apps can build a [`KeySet`] from a published JWK set.
 pub use jsonwebtoken::jwk;

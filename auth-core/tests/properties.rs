@@ -178,7 +178,7 @@ proptest! {
         prop_assert_eq!(PasswordRequestFormStrict::parse(&body).is_ok(), strict);
         match TokenRequest::parse(&body).unwrap() {
             TokenRequest::Password(again) => prop_assert_eq!(again.username, username),
-            TokenRequest::Refresh(_) => prop_assert!(false, "a password grant parsed as refresh"),
+            other => prop_assert!(false, "a password grant parsed as {:?}", other),
         }
     }
 
@@ -198,7 +198,7 @@ proptest! {
                 prop_assert_eq!(form.refresh_token.expose(), refresh.as_str());
                 prop_assert_eq!(form.scopes, Some(Scopes::parse(&scope).unwrap()));
             }
-            TokenRequest::Password(_) => prop_assert!(false, "a refresh grant parsed as password"),
+            other => prop_assert!(false, "a refresh grant parsed as {:?}", other),
         }
     }
 

@@ -2,8 +2,11 @@
 //! `demo-app adduser NAME --scopes "..." [--disabled]` adds a user whose
 //! password is read from standard input, and `demo-app user ...` lists,
 //! disables, enables, deletes users, changes their password or scopes and
-//! ends their sessions.
+//! ends their sessions; `demo-app client add|list|delete` manages OAuth
+//! clients.
 #![warn(clippy::pedantic)]
+
+mod client_cli;
 
 use std::io::{BufRead as _, IsTerminal as _, Read as _};
 use std::process::ExitCode;
@@ -52,6 +55,12 @@ enum Command {
     User {
         #[command(subcommand)]
         action: UserCommand,
+    },
+    /// Manage OAuth clients (machine clients of the client-credentials
+    /// grant, and first-party apps).
+    Client {
+        #[command(subcommand)]
+        action: client_cli::ClientCommand,
     },
 }
 
@@ -109,6 +118,7 @@ fn main() -> ExitCode {
             disabled,
         } => report(rocket::execute(adduser(&name, &scopes, disabled))),
         Command::User { action } => report(rocket::execute(user(action))),
+        Command::Client { action } => report(rocket::execute(client(action))),
     }
 }
 
@@ -140,6 +150,34 @@ async fn open_store() -> Result<Database, String> {
         return Err(format!("database {shown}: {e}"));
     }
     Ok(store)
+}
+
+/// Runs a `client` subcommand.
+async fn client(action: client_cli::ClientCommand) -> Result<String, String> {
+    let new = match &action {
+        client_cli::ClientCommand::Add {
+            name,
+            scopes,
+            grants,
+            public,
+        } => {
+            let scopes = check_scopes(scopes, &declared_scopes(&demo_app::figment())?)?;
+            Some(client_cli::check_add(
+                name,
+                scopes,
+                grants.as_deref(),
+                *public,
+            )?)
+        }
+        _ => None,
+    };
+    let store = open_store().await?;
+    let result = match new {
+        Some(new) => client_cli::add(&store, new).await,
+        None => client_cli::run(&store, action).await,
+    };
+    store.close().await;
+    result
 }
 
 /// Runs a `user` subcommand.

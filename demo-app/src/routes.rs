@@ -1,10 +1,9 @@
 //! The demo's routes (contract §7).
 
 use auth_core::{
-    Auth, AuthError, AuthUser, ClientAddress, MaybeUser, PasswordRequestFormStrict, RequestProblem,
+    Auth, AuthError, AuthUser, MaybeUser, PasswordRequestFormStrict, RevocationRequest,
     TokenRequest, TokenResponse, protected,
 };
-use rocket::form::{self, Form, FromForm};
 use rocket::response::status::NoContent;
 use rocket::serde::json::{self, Json};
 use rocket::{Route, State, delete, get, post};
@@ -50,7 +49,8 @@ fn health() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// The password and refresh grants (RFC 6749 §4.3, §6).
+/// The password, refresh and client-credentials grants (RFC 6749 §4.3,
+/// §6, §4.4).
 #[openapi]
 #[post("/token", data = "<request>")]
 async fn token(request: TokenRequest, auth: &Auth) -> Result<TokenResponse, AuthError> {
@@ -67,36 +67,23 @@ async fn token_strict(
     auth.password_grant(form).await
 }
 
-/// An RFC 7009 revocation request. `token_type_hint` is accepted and
-/// ignored: only refresh tokens can be revoked.
-#[derive(FromForm, JsonSchema)]
-struct Revocation {
-    #[schemars(length(min = 1))]
-    token: String,
-}
-
 /// Revokes a refresh token and its family (RFC 7009): 200 whether or not
-/// the token was known.
+/// the token was known. A confidential client authenticates (HTTP Basic or
+/// `client_id` and `client_secret`) and revokes only its own tokens.
 #[openapi]
-#[post("/revoke", data = "<form>")]
-async fn revoke(
-    form: Result<Form<Revocation>, form::Errors<'_>>,
-    auth: &Auth,
-    client: ClientAddress,
-) -> Result<(), AuthError> {
-    let missing = || AuthError::InvalidRequest(RequestProblem::MissingParameter("token"));
-    let form = form.map_err(|_| missing())?;
-    if form.token.is_empty() {
-        return Err(missing());
-    }
-    auth.revoke_from(&form.token, client.0).await?;
-    Ok(())
+#[post("/revoke", data = "<request>")]
+async fn revoke(request: RevocationRequest, auth: &Auth) -> Result<(), AuthError> {
+    auth.revoke_request(request).await
 }
 
 #[derive(Serialize, JsonSchema)]
 struct Me {
     username: String,
     scopes: Vec<String>,
+    /// `true` when the caller is a client on its own behalf (the
+    /// client-credentials grant); then `username` is its client id.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    client: bool,
 }
 
 /// The caller and the scopes of their token.
@@ -107,6 +94,7 @@ fn me(user: AuthUser) -> Json<Me> {
     Json(Me {
         username: user.subject().to_owned(),
         scopes: user.scopes().to_vec(),
+        client: user.is_client(),
     })
 }
 

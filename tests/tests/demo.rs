@@ -14,6 +14,7 @@ mod demo {
 
     mod attacks;
     mod browser;
+    mod clients;
     mod concurrency;
     mod discovery;
     mod errors;

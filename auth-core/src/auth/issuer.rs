@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::password::PasswordHasher;
-use crate::store::{RefreshTokenStore, UserStore};
+use crate::store::{ClientStore, RefreshTokenStore, UserStore};
 use crate::throttle::Throttle;
 
 /// The issuing half of [`Auth`](crate::Auth); reach it with
@@ -28,6 +28,10 @@ use crate::throttle::Throttle;
 pub struct Issuer {
     pub(crate) users: Arc<dyn UserStore>,
     pub(crate) refresh_tokens: Arc<dyn RefreshTokenStore>,
+    /// The client registry, if any: without one, every `client_id` is a
+    /// free label (a public client) and the client-credentials grant is
+    /// refused.
+    pub(crate) clients: Option<Arc<dyn ClientStore>>,
     pub(crate) hasher: PasswordHasher,
     pub(crate) throttle: Throttle,
     /// The `client_id` of requests that send none.
@@ -60,6 +64,12 @@ impl Issuer {
     #[must_use]
     pub fn refresh_tokens(&self) -> &dyn RefreshTokenStore {
         self.refresh_tokens.as_ref()
+    }
+
+    /// The client registry, if one is configured.
+    #[must_use]
+    pub fn clients(&self) -> Option<&dyn ClientStore> {
+        self.clients.as_deref()
     }
 
     /// The password hasher (use it to create users).

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::auth::subjects::SubjectCache;
 use crate::error::AuthError;
 use crate::resource_server::ResourceServer;
-use crate::store::{RefreshTokenStore, UserStore};
+use crate::store::{ClientStore, GrantType, RefreshTokenStore, UserStore};
 use crate::token::{AccessTokenClaims, AccessTokens, TokenProblem, unix_now};
 
 /// Verifies access tokens. Part of [`Auth`](crate::Auth) in both modes;
@@ -27,6 +27,8 @@ pub(crate) enum Subjects {
     Stores {
         users: Arc<dyn UserStore>,
         refresh_tokens: Arc<dyn RefreshTokenStore>,
+        /// The client registry, for tokens of the client-credentials grant.
+        clients: Option<Arc<dyn ClientStore>>,
         cache: SubjectCache,
     },
     /// A resource server: nothing (it has no stores); unknown `kid`s make
@@ -75,7 +77,7 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<Arc<AccessTokenClaims>, AuthError> {
-        let (users, refresh_tokens, cache) = match &self.subjects {
+        let (users, refresh_tokens, clients, cache) = match &self.subjects {
             Subjects::Remote(resource_server) => {
                 return resource_server
                     .verify(&self.tokens, token)
@@ -85,13 +87,17 @@ impl Verifier {
             Subjects::Stores {
                 users,
                 refresh_tokens,
+                clients,
                 cache,
-            } => (users, refresh_tokens, cache),
+            } => (users, refresh_tokens, clients, cache),
         };
         let claims = self
             .tokens
             .verify_shared(token)
             .map_err(AuthError::InvalidToken)?;
+        if claims.is_client() {
+            return check_client(clients.as_deref(), cache, claims).await;
+        }
         let sid = claims.sid.as_deref();
         if cache.is_fresh(&claims.sub, sid, &claims.scope) {
             return Ok(claims);
@@ -117,6 +123,14 @@ impl Verifier {
         Ok(claims)
     }
 
+    /// Makes the next request with a token of the client `client_id`
+    /// consult the client registry.
+    pub fn forget_client(&self, client_id: &str) {
+        if let Subjects::Stores { cache, .. } = &self.subjects {
+            cache.forget(&client_cache_key(client_id));
+        }
+    }
+
     /// Makes the next request of `username` consult the user store; see
     /// [`Auth::forget_subject`](crate::Auth::forget_subject).
     pub fn forget_subject(&self, username: &str) {
@@ -140,4 +154,47 @@ impl Verifier {
             Subjects::Stores { .. } => None,
         }
     }
+}
+
+/// The subject-cache key of a client: apart from every username (which
+/// cannot start with a NUL in the SQL stores), so a user named like a
+/// client never passes for it.
+fn client_cache_key(client_id: &str) -> String {
+    format!("\0client:{client_id}")
+}
+
+/// A client-credentials token: its client must still be registered,
+/// enabled, allowed that grant and hold the token's scopes. Found so, it
+/// is remembered like a user for `auth_subject_cache_ttl`.
+async fn check_client(
+    clients: Option<&dyn ClientStore>,
+    cache: &SubjectCache,
+    claims: Arc<AccessTokenClaims>,
+) -> Result<Arc<AccessTokenClaims>, AuthError> {
+    let key = client_cache_key(&claims.sub);
+    if cache.is_fresh(&key, None, &claims.scope) {
+        return Ok(claims);
+    }
+    let Some(clients) = clients else {
+        return Err(AuthError::InvalidToken(TokenProblem::UnknownSubject));
+    };
+    let held = match clients.find_client(&claims.sub).await? {
+        Some(client)
+            if client.enabled
+                && client.is_confidential()
+                && client.allows(GrantType::ClientCredentials)
+                && claims.client_id == claims.sub =>
+        {
+            Arc::new(client.scopes)
+        }
+        _ => {
+            cache.forget(&key);
+            return Err(AuthError::InvalidToken(TokenProblem::UnknownSubject));
+        }
+    };
+    if !held.contains_all(&claims.scope) {
+        return Err(AuthError::InvalidToken(TokenProblem::ScopeWithdrawn));
+    }
+    cache.remember(&key, None, &held);
+    Ok(claims)
 }

@@ -71,6 +71,17 @@ pub enum AuthError {
     /// (400 `invalid_grant`).
     #[error(transparent)]
     InvalidGrant(GrantProblem),
+    /// Client authentication failed at the token or revocation endpoint:
+    /// an unknown or disabled client, a wrong or missing secret for a
+    /// confidential client, a secret for a public one (401
+    /// `invalid_client`, `WWW-Authenticate: Basic`, RFC 6749 §5.2). One
+    /// message for every cause.
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// An authenticated client asked for a grant it is not allowed
+    /// (400 `unauthorized_client`).
+    #[error("this client is not allowed the grant type {0}")]
+    UnauthorizedClient(&'static str),
     /// A `grant_type` the endpoint does not support
     /// (400 `unsupported_grant_type`).
     #[error("the grant_type is not supported by this endpoint")]
@@ -260,6 +271,9 @@ enum Challenge {
     Bare,
     /// `Bearer realm="..", error="..", error_description=".."`.
     WithError,
+    /// `Basic realm=".."`: a client failed authentication at the token
+    /// endpoint (RFC 6749 §5.2, `invalid_client`).
+    Basic,
 }
 
 /// How an error appears on the wire.
@@ -299,6 +313,10 @@ impl AuthError {
                 Challenge::WithError,
             ),
             Self::InvalidGrant(_) => (Status::BadRequest, "invalid_grant", Challenge::None),
+            Self::InvalidClient => (Status::Unauthorized, "invalid_client", Challenge::Basic),
+            Self::UnauthorizedClient(_) => {
+                (Status::BadRequest, "unauthorized_client", Challenge::None)
+            }
             Self::UnsupportedGrantType => (
                 Status::BadRequest,
                 "unsupported_grant_type",
@@ -370,6 +388,10 @@ impl AuthError {
         let parts = self.parts();
         if parts.challenge == Challenge::None {
             return None;
+        }
+        if parts.challenge == Challenge::Basic {
+            let realm = prefix.strip_prefix("Bearer ").unwrap_or(prefix);
+            return Some(format!("Basic {realm}"));
         }
         let mut value = String::with_capacity(prefix.len() + 128);
         value.push_str(prefix);
@@ -502,6 +524,12 @@ mod tests {
                 400,
                 "invalid_scope",
             ),
+            (AuthError::InvalidClient, 401, "invalid_client"),
+            (
+                AuthError::UnauthorizedClient("password"),
+                400,
+                "unauthorized_client",
+            ),
             (AuthError::SlowDown { retry_after: 3 }, 429, "slow_down"),
             (
                 AuthError::TemporarilyUnavailable { retry_after: 1 },
@@ -545,6 +573,10 @@ mod tests {
             AuthError::InvalidGrant(GrantProblem::InvalidCredentials)
                 .challenge("r")
                 .is_none()
+        );
+        assert_eq!(
+            AuthError::InvalidClient.challenge("r").as_deref(),
+            Some("Basic realm=\"r\"")
         );
         assert!(
             AuthError::InvalidRequest(RequestProblem::NotFormEncoded)

@@ -4,6 +4,8 @@
 //! * `password`: the password grant and the credential check;
 //! * `refresh`: the refresh grant with rotation and reuse
 //!   detection, and revocation;
+//! * [`client`](self::client): client authentication, the
+//!   client-credentials grant and client-bound revocation;
 //! * here: the request dispatch, the response, the field limits and the
 //!   one scope rule both grants share.
 
@@ -23,14 +25,18 @@ use crate::store::{RefreshState, RefreshTokenRecord, TokenHash};
 use crate::token::IssuedToken;
 use family::Family;
 
+mod client;
 mod family;
 mod password;
 mod refresh;
 pub(crate) mod request;
 
 pub use request::{
-    PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm, TokenRequest,
+    ClientCredentialsRequest, PasswordRequestForm, PasswordRequestFormStrict, RefreshRequestForm,
+    RevocationRequest, TokenRequest,
 };
+#[cfg(test)]
+mod client_tests;
 #[cfg(test)]
 mod session_tests;
 #[cfg(test)]
@@ -88,7 +94,9 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Lifetime of the access token, in seconds.
     pub expires_in: u64,
-    /// The opaque, single-use refresh token.
+    /// The opaque, single-use refresh token; empty, and not sent, for the
+    /// client-credentials grant (RFC 6749 §4.4.3).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub refresh_token: String,
     /// The granted scopes, space-separated.
     pub scope: Scopes,
@@ -128,15 +136,18 @@ fn invalid_refresh() -> AuthError {
 }
 
 impl Auth {
-    /// Answers a [`TokenRequest`]: the password or the refresh grant.
+    /// Answers a [`TokenRequest`]: the password, refresh or
+    /// client-credentials grant.
     ///
     /// # Errors
     ///
-    /// See [`Auth::password_grant`] and [`Auth::refresh_grant`].
+    /// See [`Auth::password_grant`], [`Auth::refresh_grant`] and
+    /// [`Auth::client_credentials_grant`].
     pub async fn grant(&self, request: TokenRequest) -> Result<TokenResponse, AuthError> {
         match request {
             TokenRequest::Password(form) => self.password_grant(form).await,
             TokenRequest::Refresh(form) => self.refresh_grant(form).await,
+            TokenRequest::ClientCredentials(form) => self.client_credentials_grant(form).await,
         }
     }
     /// The scope rule, in one sentence: a token carries the requested

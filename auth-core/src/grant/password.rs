@@ -8,7 +8,7 @@ use crate::error::{AuthError, RequestProblem};
 use crate::grant::request::PasswordRequestForm;
 use crate::log::events::{AuthEvent, AuthEventKind};
 use crate::password::{MAX_PASSWORD_LEN, PasswordError, Verification};
-use crate::store::UserRecord;
+use crate::store::{GrantType, UserRecord};
 
 /// Why a password grant was refused: bad credentials (with the reason for
 /// the event log; the client sees one answer for all) or another error.
@@ -52,10 +52,16 @@ impl Auth {
         check_len("username", Some(&form.username), MAX_USERNAME_LEN)?;
         check_len("client_id", form.client_id.as_deref(), MAX_CLIENT_ID_LEN)?;
         check_scope_len(Some(&form.scopes))?;
-        let client_id = form
-            .client_id
-            .as_deref()
-            .unwrap_or(&issuer.default_client_id);
+        // The client first: a client that fails costs no password hash.
+        let client = self
+            .authenticate_client(
+                form.client_id.as_deref(),
+                form.client_secret.as_ref(),
+                Some(GrantType::Password),
+                form.client_address,
+            )
+            .await?;
+        let client_id = client.id.as_str();
         let event = |kind| {
             AuthEvent::new(kind)
                 .subject(&form.username)
@@ -89,7 +95,7 @@ impl Auth {
             }
         };
         issuer.throttle.succeeded(attempt).await;
-        let scopes = self.negotiate(&user.scopes, &form.scopes)?;
+        let scopes = self.negotiate(&client.narrow(&user.scopes), &form.scopes)?;
         let family = Family::generate();
         let access = self.verifier.tokens.issue_in_session(
             &user.username,
@@ -110,6 +116,13 @@ impl Auth {
         issuer.refresh_tokens.insert(record).await?;
         self.end_sessions_beyond_cap(&user.username, now).await?;
         self.emit(&event(AuthEventKind::LoginSucceeded));
+        // A registered client not allowed the refresh grant gets none
+        // (the session is stored all the same: its access tokens name it).
+        let refresh_token = if client.may_refresh() {
+            refresh_token
+        } else {
+            String::new()
+        };
         Ok(self.token_response(access, refresh_token, scopes))
     }
 

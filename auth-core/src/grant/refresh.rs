@@ -10,7 +10,7 @@ use crate::auth::Auth;
 use crate::error::{AuthError, GrantProblem, ScopeProblem};
 use crate::grant::request::RefreshRequestForm;
 use crate::log::events::{AuthEvent, AuthEventKind};
-use crate::store::{RefreshState, RefreshTokenRecord, RotateOutcome};
+use crate::store::{GrantType, RefreshState, RefreshTokenRecord, RotateOutcome};
 use crate::token::unix_now;
 
 impl Auth {
@@ -46,6 +46,14 @@ impl Auth {
         let issuer = self.issuing()?;
         check_len("client_id", form.client_id.as_deref(), MAX_CLIENT_ID_LEN)?;
         check_scope_len(form.scopes.as_ref())?;
+        let client = self
+            .authenticate_client(
+                form.client_id.as_deref(),
+                form.client_secret.as_ref(),
+                Some(GrantType::RefreshToken),
+                form.client_address,
+            )
+            .await?;
         let presented = form.refresh_token.expose();
         let hash = hash_refresh_token(presented);
         // Read first: a client error (wrong scope) must not burn the token.
@@ -63,11 +71,7 @@ impl Auth {
         if record.expires_at <= now || record.family_expires_at <= now {
             return Err(invalid_refresh());
         }
-        let client_id = form
-            .client_id
-            .as_deref()
-            .unwrap_or(&issuer.default_client_id);
-        if client_id != record.client_id {
+        if client.id != record.client_id {
             return Err(invalid_refresh());
         }
         let scopes = match &form.scopes {
@@ -91,7 +95,9 @@ impl Auth {
         };
         // Scopes the user lost, or the app stopped declaring, since the
         // original grant are dropped.
-        let scopes = self.scopes.declared_of(&scopes.intersection(&user.scopes));
+        let scopes = self
+            .scopes
+            .declared_of(&client.narrow(&scopes.intersection(&user.scopes)));
         let family = Family::of_stored(presented, &record.family_id);
         let access = self.verifier.tokens.issue_in_session(
             &user.username,

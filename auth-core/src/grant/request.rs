@@ -6,7 +6,8 @@
 //! * [`PasswordRequestFormStrict`]: `grant_type=password` required
 //!   (`OAuth2PasswordRequestFormStrict`).
 //! * [`TokenRequest`]: what a `/token` endpoint takes: a password grant as
-//!   above, or `grant_type=refresh_token`.
+//!   above, `grant_type=refresh_token` or `grant_type=client_credentials`.
+//! * [`RevocationRequest`]: what a `/revoke` endpoint takes (RFC 7009).
 //!
 //! Parsing fails with the RFC 6749 §5.2 error: a duplicated or missing
 //! parameter is `invalid_request`, a foreign `grant_type` is
@@ -97,8 +98,53 @@ pub struct RefreshRequestForm {
     pub client_address: Option<IpAddr>,
 }
 
-/// A request to a token endpoint: the password or the refresh grant.
-/// Without `grant_type` it is a password grant.
+/// The client-credentials grant (RFC 6749 §4.4): a confidential client
+/// asks for a token on its own behalf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientCredentialsRequest {
+    /// `scope`, parsed; empty when not sent (every scope the client may
+    /// have).
+    pub scopes: Scopes,
+    /// `client_id`, from the body or HTTP Basic.
+    pub client_id: Option<String>,
+    /// `client_secret`, from the body or HTTP Basic; its `Debug` is
+    /// redacted.
+    pub client_secret: Option<Password>,
+    /// The client's IP address ([`crate::ClientAddress`]), for auth events.
+    pub client_address: Option<IpAddr>,
+}
+
+/// A revocation request (RFC 7009 §2.1): the token, and the client's
+/// credentials (body or HTTP Basic) if it has any. `token_type_hint` is
+/// ignored: only refresh tokens can be revoked.
+///
+/// # Example
+///
+/// ```
+/// use auth_core::{Auth, AuthError, RevocationRequest};
+/// use rocket::{post, State};
+///
+/// #[post("/revoke", data = "<request>")]
+/// async fn revoke(request: RevocationRequest, auth: &State<Auth>) -> Result<(), AuthError> {
+///     auth.revoke_request(request).await
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RevocationRequest {
+    /// `token`; its `Debug` is redacted.
+    pub token: Password,
+    /// `client_id`, if sent.
+    pub client_id: Option<String>,
+    /// `client_secret`, if sent; its `Debug` is redacted.
+    pub client_secret: Option<Password>,
+    /// The client's IP address ([`crate::ClientAddress`]), for auth events.
+    pub client_address: Option<IpAddr>,
+}
+
+/// A request to a token endpoint: the password, refresh or
+/// client-credentials grant. Without `grant_type` it is a password grant.
 ///
 /// # Example
 ///
@@ -117,6 +163,8 @@ pub enum TokenRequest {
     Password(PasswordRequestForm),
     /// `grant_type=refresh_token`.
     Refresh(RefreshRequestForm),
+    /// `grant_type=client_credentials`.
+    ClientCredentials(ClientCredentialsRequest),
 }
 
 /// The recognised parameters of a token request, before interpretation.
@@ -129,6 +177,7 @@ pub(crate) struct Fields {
     client_id: Option<String>,
     client_secret: Option<String>,
     refresh_token: Option<String>,
+    token: Option<String>,
     pub(crate) client_address: Option<IpAddr>,
 }
 
@@ -145,7 +194,7 @@ impl Fields {
     /// Parses an `application/x-www-form-urlencoded` body.
     pub(crate) fn parse(body: &str) -> Result<Self, AuthError> {
         let mut fields = Self::default();
-        let mut seen = [false; 7];
+        let mut seen = [false; 8];
         for pair in body.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let name = decode(name)?;
@@ -157,6 +206,7 @@ impl Fields {
                 "client_id" => (4, &mut fields.client_id, "client_id"),
                 "client_secret" => (5, &mut fields.client_secret, "client_secret"),
                 "refresh_token" => (6, &mut fields.refresh_token, "refresh_token"),
+                "token" => (7, &mut fields.token, "token"),
                 _ => continue,
             };
             if std::mem::replace(&mut seen[index], true) {
@@ -211,6 +261,15 @@ impl Fields {
             username,
             password: Password::new(password),
             scopes,
+            client_id: self.client_id,
+            client_secret: self.client_secret.map(Password::new),
+            client_address: self.client_address,
+        })
+    }
+
+    fn into_client_credentials(self) -> Result<ClientCredentialsRequest, AuthError> {
+        Ok(ClientCredentialsRequest {
+            scopes: Self::scopes(self.scope.as_deref())?.unwrap_or_default(),
             client_id: self.client_id,
             client_secret: self.client_secret.map(Password::new),
             client_address: self.client_address,
@@ -320,8 +379,39 @@ impl FromFields for TokenRequest {
         match fields.grant_type.as_deref() {
             None | Some("password") => fields.into_password_form().map(Self::Password),
             Some("refresh_token") => fields.into_refresh_form().map(Self::Refresh),
+            Some("client_credentials") => fields
+                .into_client_credentials()
+                .map(Self::ClientCredentials),
             Some(_) => Err(AuthError::UnsupportedGrantType),
         }
+    }
+}
+
+impl RevocationRequest {
+    /// Parses a form body: `token` is required.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidRequest`] for a duplicated or missing parameter.
+    pub fn parse(body: &str) -> Result<Self, AuthError> {
+        Fields::parse(body).and_then(Self::from_fields)
+    }
+}
+
+impl FromFields for RevocationRequest {
+    fn from_fields(fields: Fields) -> Result<Self, AuthError> {
+        let token =
+            fields
+                .token
+                .ok_or(AuthError::InvalidRequest(RequestProblem::MissingParameter(
+                    "token",
+                )))?;
+        Ok(Self {
+            token: Password::new(token),
+            client_id: fields.client_id,
+            client_secret: fields.client_secret.map(Password::new),
+            client_address: fields.client_address,
+        })
     }
 }
 
@@ -445,6 +535,21 @@ mod tests {
         assert_eq!(
             code(TokenRequest::parse("grant_type=authorization_code&code=x")),
             "unsupported_grant_type"
+        );
+        let TokenRequest::ClientCredentials(cc) = TokenRequest::parse(
+            "grant_type=client_credentials&scope=a%20b&client_id=svc&client_secret=s",
+        )
+        .unwrap() else {
+            panic!("expected a client-credentials grant");
+        };
+        assert_eq!(cc.scopes.to_string(), "a b");
+        assert_eq!(cc.client_id.as_deref(), Some("svc"));
+        assert!(!format!("{cc:?}").contains("=s"));
+        let revocation = RevocationRequest::parse("token=t&token_type_hint=x").unwrap();
+        assert_eq!(revocation.token.expose(), "t");
+        assert_eq!(
+            code(RevocationRequest::parse("client_id=a")),
+            "invalid_request"
         );
     }
 

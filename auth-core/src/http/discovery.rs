@@ -60,17 +60,31 @@ pub const DEFAULT_REVOCATION_PATH: &str = "/revoke";
 /// `max-age` of metadata built from `auth_public_base_url`, in seconds.
 pub const MAX_AGE: u64 = 3600;
 
-/// The grants the token endpoint takes.
-const GRANT_TYPES: [&str; 2] = ["password", "refresh_token"];
+/// The grants the token endpoint takes: the password and refresh grants,
+/// and `client_credentials` where a client registry can authenticate
+/// machine clients.
+fn grant_types(auth: &Auth) -> Vec<&'static str> {
+    let mut grants = vec!["password", "refresh_token"];
+    if has_clients(auth) {
+        grants.push("client_credentials");
+    }
+    grants
+}
 
-/// How clients authenticate at the token and revocation endpoints.
-///
-/// Today the endpoints take no client authentication (a `client_secret`
-/// is accepted and ignored, an empty Basic header is no credentials), so
-/// this is `none`. Client authentication adds `client_secret_basic` and
-/// `client_secret_post` here, and only here.
-fn client_auth_methods(_auth: &Auth) -> Vec<&'static str> {
-    vec!["none"]
+/// How clients authenticate at the token and revocation endpoints: public
+/// clients send no secret (`none`); with a client registry, confidential
+/// clients use HTTP Basic or the form body (RFC 6749 §2.3.1).
+fn client_auth_methods(auth: &Auth) -> Vec<&'static str> {
+    if has_clients(auth) {
+        vec!["none", "client_secret_basic", "client_secret_post"]
+    } else {
+        vec!["none"]
+    }
+}
+
+fn has_clients(auth: &Auth) -> bool {
+    auth.issuer()
+        .is_some_and(|issuer| issuer.clients().is_some())
 }
 
 /// The paths of the endpoints the app mounts itself, as told to the
@@ -105,6 +119,7 @@ pub(crate) struct Discovery {
     jwks: Option<&'static str>,
     scopes: Vec<String>,
     client_auth_methods: Vec<&'static str>,
+    grant_types: Vec<&'static str>,
     /// The issuers whose tokens this server accepts.
     authorization_servers: Vec<String>,
     /// Written at launch when `base` is set.
@@ -140,6 +155,7 @@ impl Discovery {
                 jwks: None,
                 scopes,
                 client_auth_methods: Vec::new(),
+                grant_types: Vec::new(),
                 authorization_servers: resource_server
                     .issuers()
                     .filter(|issuer| issuer_url(issuer).is_ok())
@@ -180,6 +196,7 @@ impl Discovery {
                 jwks: mounted(Method::Get, crate::jwks::PATH).then_some(crate::jwks::PATH),
                 scopes,
                 client_auth_methods: client_auth_methods(auth),
+                grant_types: grant_types(auth),
                 prebuilt: None,
             }
         };
@@ -217,7 +234,7 @@ impl Discovery {
         let mut document = json!({
             "issuer": issuer,
             "token_endpoint": base.join(token),
-            "grant_types_supported": GRANT_TYPES,
+            "grant_types_supported": self.grant_types,
             // REQUIRED by RFC 8414 §2; there is no authorization endpoint,
             // so no response type is supported.
             "response_types_supported": [],

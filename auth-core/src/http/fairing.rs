@@ -16,7 +16,9 @@ use crate::log::events::{AuthEvent, EventHook};
 use crate::password::PasswordHasher;
 use crate::resource_server::ResourceServer;
 use crate::scopes::ScopeRegistry;
-use crate::store::{MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore, UserStore};
+use crate::store::{
+    ClientStore, MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore, UserStore,
+};
 use crate::throttle::Throttle;
 use crate::token::{AccessTokens, KeySet, TokenKeys};
 
@@ -138,6 +140,7 @@ impl Auth {
 pub struct AuthFairing {
     users: Option<Arc<dyn UserStore>>,
     refresh_tokens: Option<Arc<dyn RefreshTokenStore>>,
+    clients: Option<Arc<dyn ClientStore>>,
     scopes: ScopeRegistry,
     keys: Option<TokenKeys>,
     hasher: Option<PasswordHasher>,
@@ -179,9 +182,19 @@ impl AuthFairing {
         self
     }
 
-    /// One store for both users and refresh tokens.
+    /// One store for both users and refresh tokens (and clients, when the
+    /// store keeps them: the SQL stores and
+    /// [`Database`](crate::database::Database) do).
     pub fn store<S: UserStore + RefreshTokenStore + Clone>(self, store: S) -> Self {
         self.users(store.clone()).refresh_tokens(store)
+    }
+
+    /// Where OAuth clients are registered (by default, the user store's
+    /// registry if it has one, else none: every `client_id` is then a
+    /// public client and the client-credentials grant is refused).
+    pub fn clients(mut self, store: impl ClientStore) -> Self {
+        self.clients = Some(Arc::new(store));
+        self
     }
 
     /// Declares a scope (merged with `auth_scopes` from the configuration).
@@ -321,6 +334,7 @@ impl AuthFairing {
             .clone()
             .unwrap_or_else(|| Arc::new(MemoryRefreshTokenStore::new()));
         let shared_counters = users.shared_counters();
+        let clients = self.clients.clone().or_else(|| users.clients());
         let browser = (self.cookie_sessions || config.cookies.enabled)
             .then(|| BrowserSessions::new(&config.cookies, config.secret.as_deref()));
         let answers = answers(&config)?;
@@ -329,12 +343,14 @@ impl AuthFairing {
             subjects: Subjects::Stores {
                 users: Arc::clone(&users),
                 refresh_tokens: Arc::clone(&refresh_tokens),
+                clients: clients.clone(),
                 cache: SubjectCache::new(Duration::from_secs(config.subject_cache_ttl)),
             },
         };
         let issuer = Issuer {
             users,
             refresh_tokens,
+            clients,
             hasher: self
                 .hasher
                 .clone()

@@ -5,7 +5,8 @@
 //! * [`PasswordRequestFormStrict`]: `grant_type=password` required
 //!   (`OAuth2PasswordRequestFormStrict`).
 //! * [`TokenRequest`]: what a `/token` endpoint takes: a password grant as
-//!   above, or `grant_type=refresh_token`.
+//!   above, `grant_type=refresh_token` or `grant_type=client_credentials`.
+//! * [`RevocationRequest`]: what a `/revoke` endpoint takes (RFC 7009).
 //!
 //! Each reads an `application/x-www-form-urlencoded` body and fails with the
 //! RFC 6749 §5.2 error (rendered by the [`crate::Auth`] fairing): a duplicated
@@ -27,7 +28,9 @@ use rocket::data::{self, Data, FromData, ToByteUnit as _};
 use crate::bearer::basic_credentials;
 use crate::error::{AuthError, RequestProblem};
 use crate::grant::request::{Fields, FromFields, decode};
-use crate::grant::{PasswordRequestForm, PasswordRequestFormStrict, TokenRequest};
+use crate::grant::{
+    PasswordRequestForm, PasswordRequestFormStrict, RevocationRequest, TokenRequest,
+};
 
 /// Largest token-request body read, in bytes.
 pub const MAX_FORM_LEN: u64 = 16 * 1024;
@@ -99,6 +102,7 @@ macro_rules! form_data_guard {
 form_data_guard!(PasswordRequestForm);
 form_data_guard!(PasswordRequestFormStrict);
 form_data_guard!(TokenRequest);
+form_data_guard!(RevocationRequest);
 
 #[cfg(test)]
 mod tests {

@@ -69,10 +69,27 @@ impl AuthUser {
         Self { claims }
     }
 
-    /// The username (`sub` claim).
+    /// The username (`sub` claim), or for a [client](Self::is_client) its
+    /// client id.
     #[must_use]
     pub fn subject(&self) -> &str {
         &self.claims.sub
+    }
+
+    /// Whether the caller is a client on its own behalf (a token of the
+    /// client-credentials grant) rather than a user: then
+    /// [`subject`](Self::subject) is the client id, and no user of that
+    /// name is implied.
+    #[must_use]
+    pub fn is_client(&self) -> bool {
+        self.claims.is_client()
+    }
+
+    /// The username, if the caller is a user (not a
+    /// [client](Self::is_client)).
+    #[must_use]
+    pub fn username(&self) -> Option<&str> {
+        (!self.is_client()).then_some(self.claims.sub.as_str())
     }
 
     /// The scopes granted to the token.

@@ -44,8 +44,8 @@ use crate::store::counters::SharedCounters;
 pub use crate::store::pool_settings::PoolSettings;
 pub use crate::store::sql::{Dialect, SqlStore};
 use crate::store::{
-    FamilyRecord, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError, TokenHash,
-    UserAdmin, UserRecord, UserStore,
+    ClientRecord, ClientStore, FamilyRecord, RefreshTokenRecord, RefreshTokenStore, RotateOutcome,
+    StoreError, TokenHash, UserAdmin, UserRecord, UserStore,
 };
 
 /// A database URL the toolkit cannot open.
@@ -174,9 +174,9 @@ pub enum Database {
 
 /// What every SQL store is: the trait objects [`Database`] hands its
 /// calls to.
-trait Store: UserAdmin + RefreshTokenStore {}
+trait Store: UserAdmin + RefreshTokenStore + ClientStore {}
 
-impl<S: UserAdmin + RefreshTokenStore> Store for S {}
+impl<S: UserAdmin + RefreshTokenStore + ClientStore> Store for S {}
 
 impl Database {
     /// Creates the store `url` selects without connecting (no async runtime
@@ -333,6 +333,33 @@ impl UserStore for Database {
 
     fn shared_counters(&self) -> Option<Arc<dyn SharedCounters>> {
         self.store().shared_counters()
+    }
+
+    fn clients(&self) -> Option<Arc<dyn ClientStore>> {
+        Some(Arc::new(self.clone()))
+    }
+}
+
+#[rocket::async_trait]
+impl ClientStore for Database {
+    async fn find_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        self.store().find_client(client_id).await
+    }
+
+    async fn create_client(&self, record: ClientRecord) -> Result<(), StoreError> {
+        self.store().create_client(record).await
+    }
+
+    async fn list_clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+        self.store().list_clients().await
+    }
+
+    async fn set_client_enabled(&self, client_id: &str, enabled: bool) -> Result<bool, StoreError> {
+        self.store().set_client_enabled(client_id, enabled).await
+    }
+
+    async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
+        self.store().delete_client(client_id).await
     }
 }
 

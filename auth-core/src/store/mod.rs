@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::scopes::Scopes;
 
 mod admin;
+pub mod clients;
 pub(crate) mod counters;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod database;
@@ -30,6 +31,9 @@ pub mod sqlite;
 pub(crate) mod suite;
 
 pub use admin::UserAdmin;
+pub use clients::{
+    ClientRecord, ClientSecret, ClientSecretHash, ClientStore, GrantType, MemoryClientStore,
+};
 pub use memory::{MemoryRefreshTokenStore, MemoryUserStore};
 
 /// How many tokens a store keeps per refresh-token family. Rotation marks
@@ -213,6 +217,14 @@ pub trait UserStore: Send + Sync + 'static {
     /// PostgreSQL store does; the default is `None` (counters in memory,
     /// per instance).
     fn shared_counters(&self) -> Option<Arc<dyn counters::SharedCounters>> {
+        None
+    }
+
+    /// The client registry kept beside these users, if the store has one:
+    /// the SQL stores do, so [`AuthFairing::store`](crate::AuthFairing::store)
+    /// registers it too; the default is `None` (no registry unless given
+    /// with [`AuthFairing::clients`](crate::AuthFairing::clients)).
+    fn clients(&self) -> Option<Arc<dyn ClientStore>> {
         None
     }
 }

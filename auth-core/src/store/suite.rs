@@ -12,22 +12,24 @@ use std::sync::Arc;
 use rocket::tokio::sync::Barrier;
 
 use super::{
-    MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, RefreshState, RefreshTokenRecord,
-    RefreshTokenStore, RotateOutcome, StoreError, UserAdmin, UserRecord, UserStore,
+    ClientRecord, ClientStore, GrantType, MAX_FAMILY_TOKENS, MemoryClientStore,
+    MemoryRefreshTokenStore, MemoryUserStore, RefreshState, RefreshTokenRecord, RefreshTokenStore,
+    RotateOutcome, StoreError, UserAdmin, UserRecord, UserStore,
 };
 use crate::scopes::Scopes;
 
-/// What the suite runs on: a store of users and refresh tokens, and its
-/// administration.
-pub(crate) trait SuiteStore: UserAdmin + RefreshTokenStore + Clone {}
+/// What the suite runs on: a store of users, refresh tokens and clients,
+/// and its administration.
+pub(crate) trait SuiteStore: UserAdmin + RefreshTokenStore + ClientStore + Clone {}
 
-impl<S: UserAdmin + RefreshTokenStore + Clone> SuiteStore for S {}
+impl<S: UserAdmin + RefreshTokenStore + ClientStore + Clone> SuiteStore for S {}
 
 /// The in-memory stores, linked as an application links them.
 #[derive(Debug, Clone)]
 pub(crate) struct Memory {
     users: MemoryUserStore,
     tokens: MemoryRefreshTokenStore,
+    clients: MemoryClientStore,
 }
 
 impl Memory {
@@ -36,6 +38,7 @@ impl Memory {
         Self {
             users: MemoryUserStore::new().with_sessions(tokens.clone()),
             tokens,
+            clients: MemoryClientStore::new(),
         }
     }
 }
@@ -95,6 +98,25 @@ impl RefreshTokenStore for Memory {
         self.tokens
             .revoke_oldest_families(username, keep, now)
             .await
+    }
+}
+
+#[rocket::async_trait]
+impl ClientStore for Memory {
+    async fn find_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        self.clients.find_client(client_id).await
+    }
+    async fn create_client(&self, record: ClientRecord) -> Result<(), StoreError> {
+        self.clients.create_client(record).await
+    }
+    async fn list_clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+        self.clients.list_clients().await
+    }
+    async fn set_client_enabled(&self, client_id: &str, enabled: bool) -> Result<bool, StoreError> {
+        self.clients.set_client_enabled(client_id, enabled).await
+    }
+    async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
+        self.clients.delete_client(client_id).await
     }
 }
 
@@ -181,6 +203,7 @@ macro_rules! store_suite {
             rotation_racing_revocation_never_leaves_a_live_successor,
             families_outlive_their_pruned_tokens_until_their_end,
             oldest_sessions_beyond_the_cap_are_revoked,
+            clients_register_find_list_disable_delete,
         );
     };
     (@tests $open:path; $($name:ident,)*) => {
@@ -688,4 +711,51 @@ pub(crate) async fn oldest_sessions_beyond_the_cap_are_revoked<S: SuiteStore>(pa
         store.revoke_oldest_families("alice", 1, now).await.unwrap(),
         ["f3"]
     );
+}
+
+pub(crate) async fn clients_register_find_list_disable_delete<S: SuiteStore>(pair: Pair<S>) {
+    let (store, other) = (pair.first, pair.second);
+    assert_eq!(store.find_client("svc").await.unwrap(), None);
+    let (svc, secret) = ClientRecord::confidential(
+        "svc",
+        vec![GrantType::ClientCredentials],
+        scopes("read:items"),
+        1_700_000_000,
+    );
+    store.create_client(svc.clone()).await.unwrap();
+    let web = ClientRecord::public(
+        "web",
+        vec![GrantType::Password, GrantType::RefreshToken],
+        scopes("read:items write:items"),
+        1_700_000_001,
+    );
+    store.create_client(web.clone()).await.unwrap();
+    // The other handle sees them, the secret only as its hash.
+    let found = other.find_client("svc").await.unwrap().unwrap();
+    assert_eq!(found, svc);
+    assert!(found.secret_matches(secret.expose()));
+    assert!(!found.secret_matches("not the secret"));
+    assert_eq!(other.find_client("web").await.unwrap().unwrap(), web);
+    assert_eq!(other.find_client("SVC").await.unwrap(), None);
+
+    let err = other.create_client(web.clone()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+
+    let ids: Vec<String> = other
+        .list_clients()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    assert_eq!(ids, ["svc", "web"]);
+
+    assert!(other.set_client_enabled("svc", false).await.unwrap());
+    assert!(!store.find_client("svc").await.unwrap().unwrap().enabled);
+    assert!(!other.set_client_enabled("nobody", false).await.unwrap());
+
+    assert!(other.delete_client("svc").await.unwrap());
+    assert!(!other.delete_client("svc").await.unwrap());
+    assert_eq!(store.find_client("svc").await.unwrap(), None);
+    assert_eq!(store.list_clients().await.unwrap(), vec![web]);
 }

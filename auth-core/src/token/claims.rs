@@ -120,6 +120,25 @@ pub struct AccessTokenClaims {
     /// tokens issued outside a session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The grant the token was issued by, when it was issued to a client
+    /// on its own behalf: `client_credentials` ([`CLIENT_CREDENTIALS_GTY`]).
+    /// A private claim; absent from tokens issued to users, whose subject
+    /// is checked against the user store, where the subject of a client's
+    /// token is checked against the client registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gty: Option<String>,
+}
+
+/// The `gty` claim of tokens issued by the client-credentials grant.
+pub const CLIENT_CREDENTIALS_GTY: &str = "client_credentials";
+
+impl AccessTokenClaims {
+    /// Whether the token was issued to a client on its own behalf (the
+    /// client-credentials grant): its `sub` is the client, not a user.
+    #[must_use]
+    pub fn is_client(&self) -> bool {
+        self.gty.as_deref() == Some(CLIENT_CREDENTIALS_GTY)
+    }
 }
 
 /// What [`AccessTokens::issue`](super::AccessTokens::issue) returns.

@@ -26,7 +26,9 @@ use sha2::Sha256;
 use crate::scopes::Scopes;
 use cache::{CacheKeys, RefusedCache, VerifiedCache};
 use claims::SigningFailure;
-pub use claims::{AccessTokenClaims, IssuedToken, SigningError, TokenProblem};
+pub use claims::{
+    AccessTokenClaims, CLIENT_CREDENTIALS_GTY, IssuedToken, SigningError, TokenProblem,
+};
 pub use key_set::{KeySet, SharedKeys};
 pub use keys::{KeyError, MAX_KID_LEN, MIN_RSA_BITS, MIN_SECRET_LEN, TokenKeys};
 pub use verification_key::VerificationKey;
@@ -384,6 +386,21 @@ impl AccessTokens {
         self.issue_with_session(subject, client_id, scopes, Some(sid), unix_now())
     }
 
+    /// Issues a token to the client `client_id` on its own behalf (the
+    /// client-credentials grant): `sub` and `client_id` are the client,
+    /// with the `gty` claim that marks it (see [`AccessTokenClaims::gty`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::issue`].
+    pub fn issue_for_client(
+        &self,
+        client_id: &str,
+        scopes: &Scopes,
+    ) -> Result<IssuedToken, SigningError> {
+        self.issue_claims(client_id, client_id, scopes, None, unix_now(), true)
+    }
+
     fn issue_with_session(
         &self,
         subject: &str,
@@ -391,6 +408,18 @@ impl AccessTokens {
         scopes: &Scopes,
         sid: Option<&str>,
         now: u64,
+    ) -> Result<IssuedToken, SigningError> {
+        self.issue_claims(subject, client_id, scopes, sid, now, false)
+    }
+
+    fn issue_claims(
+        &self,
+        subject: &str,
+        client_id: &str,
+        scopes: &Scopes,
+        sid: Option<&str>,
+        now: u64,
+        for_client: bool,
     ) -> Result<IssuedToken, SigningError> {
         let signing = self
             .signing
@@ -407,6 +436,7 @@ impl AccessTokens {
             client_id: client_id.to_owned(),
             scope: scopes.clone(),
             sid: sid.map(str::to_owned),
+            gty: for_client.then(|| CLIENT_CREDENTIALS_GTY.to_owned()),
         };
         let token = jsonwebtoken::encode(&signing.header, &claims, &signing.keys.encoding)
             .map_err(|e| SigningError(SigningFailure::Jwt(e)))?;

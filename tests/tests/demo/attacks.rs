@@ -411,7 +411,7 @@ async fn token_endpoint_refuses_hostile_forms() {
         ),
         (
             "unknown grant",
-            "grant_type=client_credentials".to_owned(),
+            "grant_type=authorization_code&code=x".to_owned(),
             "unsupported_grant_type",
         ),
     ];

@@ -80,7 +80,7 @@ async fn the_authorization_server_metadata_names_the_demos_endpoints() {
     );
     assert_eq!(
         strings(&metadata["grant_types_supported"]),
-        ["password", "refresh_token"]
+        ["password", "refresh_token", "client_credentials"]
     );
     assert_eq!(
         strings(&metadata["scopes_supported"]),
@@ -88,11 +88,11 @@ async fn the_authorization_server_metadata_names_the_demos_endpoints() {
     );
     assert_eq!(
         strings(&metadata["token_endpoint_auth_methods_supported"]),
-        ["none"]
+        ["none", "client_secret_basic", "client_secret_post"]
     );
     assert_eq!(
         strings(&metadata["revocation_endpoint_auth_methods_supported"]),
-        ["none"]
+        ["none", "client_secret_basic", "client_secret_post"]
     );
     // REQUIRED by RFC 8414 §2; no authorization endpoint, so empty.
     assert_eq!(metadata["response_types_supported"], json!([]));

@@ -17,13 +17,22 @@ use super::support::{App, Reply, form, send};
 
 const SCHEME: &str = auth_core::openapi::SECURITY_SCHEME;
 const COOKIE_SCHEME: &str = auth_core::openapi::COOKIE_SCHEME;
+const CLIENTS_SCHEME: &str = auth_core::openapi::CLIENT_CREDENTIALS_SCHEME;
 
 /// The `security` contract §8 gives each demo route: `None` for a public
 /// one.
 fn expected_security() -> Vec<(&'static str, &'static str, Option<Value>)> {
     // The session cookie (contract §11) is an alternative to the bearer
-    // token wherever one is taken; an API-key scheme lists no scopes.
-    let required = |scopes: &[&str]| Some(json!([{ SCHEME: scopes }, { COOKIE_SCHEME: [] }]));
+    // token wherever one is taken; an API-key scheme lists no scopes. A
+    // client's token (the client-credentials flow) is another, with the
+    // same scopes.
+    let required = |scopes: &[&str]| {
+        Some(json!([
+            { SCHEME: scopes },
+            { CLIENTS_SCHEME: scopes },
+            { COOKIE_SCHEME: [] },
+        ]))
+    };
     vec![
         ("get", "/health", None),
         ("post", "/token", None),
@@ -38,6 +47,8 @@ fn expected_security() -> Vec<(&'static str, &'static str, Option<Value>)> {
             Some(json!([
                 { SCHEME: ["write:items"] },
                 { SCHEME: ["admin"] },
+                { CLIENTS_SCHEME: ["write:items"] },
+                { CLIENTS_SCHEME: ["admin"] },
                 { COOKIE_SCHEME: [] },
             ])),
         ),
@@ -45,7 +56,12 @@ fn expected_security() -> Vec<(&'static str, &'static str, Option<Value>)> {
         (
             "get",
             "/tasks",
-            Some(json!([{}, { SCHEME: [] }, { COOKIE_SCHEME: [] }])),
+            Some(json!([
+                {},
+                { SCHEME: [] },
+                { CLIENTS_SCHEME: [] },
+                { COOKIE_SCHEME: [] },
+            ])),
         ),
         ("post", "/session", None),
         ("get", "/session", Some(json!([{ COOKIE_SCHEME: [] }]))),
@@ -102,7 +118,11 @@ async fn the_password_flow_comes_from_the_declared_scopes() {
     let schemes = doc["components"]["securitySchemes"]
         .as_object()
         .expect("schemes");
-    assert_eq!(schemes.len(), 2, "bearer and cookie: {schemes:?}");
+    assert_eq!(
+        schemes.len(),
+        3,
+        "password, client credentials and cookie: {schemes:?}"
+    );
     let cookie = &schemes[COOKIE_SCHEME];
     assert_eq!(cookie["type"], "apiKey");
     assert_eq!(cookie["in"], "cookie");
@@ -118,7 +138,18 @@ async fn the_password_flow_comes_from_the_declared_scopes() {
         .iter()
         .map(|(scope, description)| ((*scope).to_owned(), json!(description)))
         .collect();
-    assert_eq!(flow["scopes"], Value::Object(declared));
+    assert_eq!(flow["scopes"], Value::Object(declared.clone()));
+    // The demo registers clients: the client-credentials flow, on the
+    // route that takes every grant.
+    let clients = &schemes[CLIENTS_SCHEME];
+    assert_eq!(clients["type"], "oauth2");
+    let flows = clients["flows"].as_object().expect("flows");
+    assert_eq!(flows.keys().collect::<Vec<_>>(), ["clientCredentials"]);
+    assert_eq!(flows["clientCredentials"]["tokenUrl"], "/token");
+    assert_eq!(
+        flows["clientCredentials"]["scopes"],
+        Value::Object(declared)
+    );
     assert!(doc.get("servers").is_none(), "mounted at the root");
 }
 

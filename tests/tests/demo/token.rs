@@ -173,7 +173,8 @@ async fn unsupported_grant_types_are_refused() {
     let app = App::new().await;
     for grant in [
         "authorization_code",
-        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "Client_credentials",
         "Password",
         "implicit",
     ] {

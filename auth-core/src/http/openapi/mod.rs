@@ -62,6 +62,7 @@ use crate::auth::Auth;
 use crate::grant::request::{PasswordRequestForm, PasswordRequestFormStrict, TokenRequest};
 use crate::scopes::ScopeRegistry;
 
+mod clients;
 mod csp;
 mod guards;
 mod responses;
@@ -70,6 +71,7 @@ mod sessions;
 #[cfg(test)]
 mod tests;
 
+pub use clients::CLIENT_CREDENTIALS_SCHEME;
 pub use csp::DOCS_CSP;
 pub use schemas::ErrorBody;
 pub use sessions::COOKIE_SCHEME;
@@ -136,7 +138,15 @@ impl Handler for DocumentHandler {
             .and_then(crate::http::discovery::Discovery::public_base);
         let documented =
             public.map(|public| format!("{}{}", public.as_str(), base.trim_end_matches('/')));
-        complete(&mut spec, &scopes, documented.as_deref().unwrap_or(base));
+        let clients = auth
+            .and_then(Auth::issuer)
+            .is_some_and(|issuer| issuer.clients().is_some());
+        complete_with(
+            &mut spec,
+            &scopes,
+            documented.as_deref().unwrap_or(base),
+            clients,
+        );
         if let Some(browser) = auth.and_then(|auth| auth.browser.as_ref()) {
             let root = public.map_or("/", |public| public.as_str());
             sessions::document(&mut spec, &browser.access_name, base, root);
@@ -154,6 +164,11 @@ impl Handler for DocumentHandler {
 ///   optional authentication ([`MaybeUser`](crate::MaybeUser)).
 /// * The [`SECURITY_SCHEME`] gets its password flow: `tokenUrl` and
 ///   `refreshUrl` (the token route, prefixed with `base`) and `scopes`.
+///
+/// [`docs`] also adds the [`CLIENT_CREDENTIALS_SCHEME`] when the [`Auth`]
+/// has a client registry and a route takes a [`TokenRequest`]: its
+/// client-credentials flow names that route, and every requirement of
+/// [`SECURITY_SCHEME`] gets the same scopes under it as an alternative.
 /// * `base`, the mount point of the documented routes, becomes the server
 ///   URL when it is not `/`. [`docs`] passes an absolute URL here when
 ///   `auth_public_base_url` is set (the base URL, then the mount point), so
@@ -175,6 +190,11 @@ impl Handler for DocumentHandler {
 /// assert_eq!(json["servers"][0]["url"], "/api");
 /// ```
 pub fn complete(spec: &mut OpenApi, scopes: &ScopeRegistry, base: &str) {
+    complete_with(spec, scopes, base, false);
+}
+
+/// [`complete`], and with `clients` the client-credentials scheme.
+fn complete_with(spec: &mut OpenApi, scopes: &ScopeRegistry, base: &str, clients: bool) {
     let base = base.trim_end_matches('/');
     let mut token_path = None;
     let mut refresh_path = None;
@@ -212,13 +232,19 @@ pub fn complete(spec: &mut OpenApi, scopes: &ScopeRegistry, base: &str) {
     // Swagger UI resolves a relative `tokenUrl` against the server URL; an
     // absolute path with the prefix is right whatever it is resolved against.
     let url = |path: &str| format!("{base}{path}");
+    let scopes: rocket_okapi::okapi::Map<String, String> = scopes
+        .iter()
+        .map(|(scope, description)| (scope.to_string(), description.to_owned()))
+        .collect();
+    // Only a route that takes a `TokenRequest` answers the
+    // client-credentials grant.
+    if let Some(path) = refresh_path.as_ref().filter(|_| clients) {
+        clients::document(spec, url(path), &scopes);
+    }
     let flow = OAuthFlows::Password {
         token_url: url(token_path.as_deref().unwrap_or("/token")),
         refresh_url: refresh_path.as_deref().map(url),
-        scopes: scopes
-            .iter()
-            .map(|(scope, description)| (scope.to_string(), description.to_owned()))
-            .collect(),
+        scopes,
         extensions: rocket_okapi::okapi::Map::new(),
     };
     let scheme = SecurityScheme {

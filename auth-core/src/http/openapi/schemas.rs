@@ -11,7 +11,9 @@ use serde_json::json;
 
 use super::{FORM, fragment};
 use crate::grant::TokenResponse;
-use crate::grant::request::{PasswordRequestForm, PasswordRequestFormStrict, TokenRequest};
+use crate::grant::request::{
+    PasswordRequestForm, PasswordRequestFormStrict, RevocationRequest, TokenRequest,
+};
 
 /// The JSON body of every error response: `{"error", "error_description"}`
 /// (RFC 6749 §5.2, RFC 6750 §3). Only its schema is used, as
@@ -52,7 +54,7 @@ impl JsonSchema for TokenResponse {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         fragment(json!({
             "type": "object",
-            "required": ["access_token", "token_type", "expires_in", "refresh_token", "scope"],
+            "required": ["access_token", "token_type", "expires_in", "scope"],
             "properties": {
                 "access_token": {
                     "type": "string",
@@ -66,7 +68,8 @@ impl JsonSchema for TokenResponse {
                 },
                 "refresh_token": {
                     "type": "string",
-                    "description": "Opaque, single-use refresh token",
+                    "description": "Opaque, single-use refresh token (not sent for the \
+                                    client-credentials grant)",
                 },
                 "scope": {
                     "type": "string",
@@ -102,11 +105,15 @@ fn form_schema(grant_types: &[&str], required: &[&str], refresh: bool) -> Schema
             "description": "Space-separated scopes to grant (all the user may have when \
                             omitted; a subset of the original grant on refresh)",
         },
-        "client_id": { "type": "string", "description": "Optional client identifier" },
+        "client_id": {
+            "type": "string",
+            "description": "The client (client_secret_post); or send it with HTTP Basic",
+        },
         "client_secret": {
             "type": "string",
             "format": "password",
-            "description": "Optional client secret",
+            "description": "A confidential client's secret (client_secret_post); or send it \
+                            with HTTP Basic (client_secret_basic)",
         },
     });
     if refresh {
@@ -129,7 +136,11 @@ impl JsonSchema for TokenRequest {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        form_schema(&["password", "refresh_token"], &[], true)
+        form_schema(
+            &["password", "refresh_token", "client_credentials"],
+            &[],
+            true,
+        )
     }
 }
 
@@ -180,9 +191,53 @@ impl OpenApiFromData<'_> for TokenRequest {
     fn request_body(generator: &mut OpenApiGenerator) -> rocket_okapi::Result<RequestBody> {
         Ok(form_body::<Self>(
             generator,
-            "RFC 6749 §4.3.2 password grant (`username`, `password`) or §6 refresh grant \
-             (`grant_type=refresh_token`, `refresh_token`). Client credentials may \
-             instead come as HTTP Basic.",
+            "RFC 6749 §4.3.2 password grant (`username`, `password`), §6 refresh grant \
+             (`grant_type=refresh_token`, `refresh_token`) or §4.4 client-credentials \
+             grant (`grant_type=client_credentials`). Client credentials may instead \
+             come as HTTP Basic.",
+        ))
+    }
+}
+
+impl JsonSchema for RevocationRequest {
+    fn schema_name() -> String {
+        "RevocationRequest".to_owned()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        fragment(json!({
+            "type": "object",
+            "required": ["token"],
+            "properties": {
+                "token": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "The refresh token to revoke",
+                },
+                "token_type_hint": {
+                    "type": "string",
+                    "description": "Ignored: only refresh tokens can be revoked",
+                },
+                "client_id": {
+                    "type": "string",
+                    "description": "The client (or send it with HTTP Basic)",
+                },
+                "client_secret": {
+                    "type": "string",
+                    "format": "password",
+                    "description": "A confidential client's secret (or HTTP Basic)",
+                },
+            },
+        }))
+    }
+}
+
+impl OpenApiFromData<'_> for RevocationRequest {
+    fn request_body(generator: &mut OpenApiGenerator) -> rocket_okapi::Result<RequestBody> {
+        Ok(form_body::<Self>(
+            generator,
+            "RFC 7009 revocation: `token`; a confidential client authenticates with HTTP \
+             Basic or `client_id` and `client_secret`.",
         ))
     }
 }

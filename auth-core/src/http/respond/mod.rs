@@ -164,6 +164,11 @@ fn write<'r>(
         None => error.challenge(DEFAULT_REALM),
     };
     set_challenge(response, challenge, fresh);
+    if matches!(error, AuthError::InvalidClient) {
+        // A token endpoint error that carries a challenge: not stored
+        // either (RFC 6749 §5.2).
+        response.set_header(Header::new("Cache-Control", "no-store"));
+    }
     let body = error.body_text();
     response.set_sized_body(body.len(), Cursor::new(body));
 }

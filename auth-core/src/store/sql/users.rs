@@ -54,6 +54,10 @@ where
     fn shared_counters(&self) -> Option<Arc<dyn SharedCounters>> {
         DB::shared_counters(self)
     }
+
+    fn clients(&self) -> Option<Arc<dyn crate::store::ClientStore>> {
+        Some(Arc::new(self.clone()))
+    }
 }
 
 #[rocket::async_trait]

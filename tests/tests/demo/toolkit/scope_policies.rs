@@ -347,16 +347,22 @@ async fn demo_admin_module_and_delete_are_documented() {
     let doc = app.get("/openapi.json", None).await.json;
     assert_eq!(
         doc["paths"]["/items/{id}"]["delete"]["security"],
-        // The demo's session cookie is one more alternative (contract §11).
+        // Machine clients and the session cookie are more alternatives.
         json!([
             { SCHEME: ["write:items"] },
             { SCHEME: ["admin"] },
+            { auth_core::openapi::CLIENT_CREDENTIALS_SCHEME: ["write:items"] },
+            { auth_core::openapi::CLIENT_CREDENTIALS_SCHEME: ["admin"] },
             { auth_core::openapi::COOKIE_SCHEME: [] },
         ])
     );
     assert_eq!(
         doc["paths"]["/admin/users"]["get"]["security"],
-        json!([{ SCHEME: ["admin"] }, { auth_core::openapi::COOKIE_SCHEME: [] }])
+        json!([
+            { SCHEME: ["admin"] },
+            { auth_core::openapi::CLIENT_CREDENTIALS_SCHEME: ["admin"] },
+            { auth_core::openapi::COOKIE_SCHEME: [] },
+        ])
     );
     assert_eq!(
         doc["paths"]["/admin/users"]["get"]["operationId"],
