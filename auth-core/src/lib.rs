@@ -64,6 +64,10 @@ pub use password::{
 };
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{
+    API_KEY_LEN, API_KEY_PREFIX, ApiKeyError, ApiKeyRecord, ApiKeyStore, MAX_API_KEY_NAME_LEN,
+    MemoryApiKeyStore, NewApiKey, create_api_key, hash_api_key,
+};
+pub use store::{
     FamilyRecord, MAX_FAMILY_TOKENS, MemoryRefreshTokenStore, MemoryUserStore, PRUNE_BATCH,
     RefreshState, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError, TokenHash,
     UserAdmin, UserRecord, UserStore,

@@ -17,6 +17,9 @@ use crate::token::AccessTokens;
 /// [`ResourceServerError::AudienceRequired`]).
 pub const DEFAULT_AUDIENCE: &str = "api";
 
+/// `auth_api_key_header` unless configured.
+pub const DEFAULT_API_KEY_HEADER: &str = "X-API-Key";
+
 mod check;
 mod cookies;
 mod error;
@@ -183,6 +186,9 @@ pub struct AuthConfig {
     /// How long a query waits for a free database connection, in seconds.
     #[serde(rename = "auth_database_acquire_timeout")]
     pub database_acquire_timeout: u64,
+    /// The request header API keys are sent in (default `X-API-Key`).
+    #[serde(rename = "auth_api_key_header")]
+    pub api_key_header: String,
     /// Browser sessions: `auth_cookie_*` and `auth_csrf_secret`.
     #[serde(flatten)]
     pub cookies: CookieConfig,
@@ -225,6 +231,7 @@ impl Default for AuthConfig {
             password_min_score: u64::from(crate::PasswordPolicy::DEFAULT_MIN_SCORE),
             database_max_connections: 10,
             database_acquire_timeout: 10,
+            api_key_header: DEFAULT_API_KEY_HEADER.to_owned(),
             cookies: CookieConfig::default(),
         }
     }
@@ -267,6 +274,7 @@ impl fmt::Debug for AuthConfig {
             .field("password_min_score", &self.password_min_score)
             .field("database_max_connections", &self.database_max_connections)
             .field("database_acquire_timeout", &self.database_acquire_timeout)
+            .field("api_key_header", &self.api_key_header)
             .field("cookies", &self.cookies)
             .finish()
     }

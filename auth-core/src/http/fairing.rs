@@ -8,6 +8,7 @@ use std::time::Duration;
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Request, Response, Rocket};
 
+use crate::auth::api_keys::ApiKeys;
 use crate::auth::browser::BrowserSessions;
 use crate::auth::subjects::SubjectCache;
 use crate::auth::{Auth, Issuer, Subjects, Verifier};
@@ -16,7 +17,9 @@ use crate::log::events::{AuthEvent, EventHook};
 use crate::password::PasswordHasher;
 use crate::resource_server::ResourceServer;
 use crate::scopes::ScopeRegistry;
-use crate::store::{MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore, UserStore};
+use crate::store::{
+    ApiKeyStore, MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore, UserStore,
+};
 use crate::throttle::Throttle;
 use crate::token::{AccessTokens, KeySet, TokenKeys};
 
@@ -142,6 +145,8 @@ pub struct AuthFairing {
     verification_keys: KeySet,
     /// Set with [`Self::cookie_sessions`].
     cookie_sessions: bool,
+    /// Set with [`Self::api_keys`] or [`Self::store`].
+    api_keys: Option<Arc<dyn ApiKeyStore>>,
 }
 
 impl AuthFairing {
@@ -170,9 +175,20 @@ impl AuthFairing {
         self
     }
 
-    /// One store for both users and refresh tokens.
-    pub fn store<S: UserStore + RefreshTokenStore + Clone>(self, store: S) -> Self {
-        self.users(store.clone()).refresh_tokens(store)
+    /// One store for users, refresh tokens and API keys (a
+    /// [`Database`](crate::database::Database), say).
+    pub fn store<S: UserStore + RefreshTokenStore + ApiKeyStore + Clone>(self, store: S) -> Self {
+        self.users(store.clone())
+            .refresh_tokens(store.clone())
+            .api_keys(store)
+    }
+
+    /// Where API keys are kept; turns API keys on: the guards accept a key
+    /// in the `auth_api_key_header` header (`X-API-Key` by default). See
+    /// the crate's "API keys" section.
+    pub fn api_keys(mut self, store: impl ApiKeyStore) -> Self {
+        self.api_keys = Some(Arc::new(store));
+        self
     }
 
     /// Declares a scope (merged with `auth_scopes` from the configuration).
@@ -287,6 +303,16 @@ impl AuthFairing {
         let shared_counters = users.shared_counters();
         let browser = (self.cookie_sessions || config.cookies.enabled)
             .then(|| BrowserSessions::new(&config.cookies, config.secret.as_deref()));
+        let api_keys = self.api_keys.clone().map(|store| {
+            ApiKeys::new(
+                config.api_key_header.clone(),
+                store,
+                Arc::clone(&users),
+                config.issuer.clone(),
+                config.audience.clone(),
+                Duration::from_secs(config.subject_cache_ttl),
+            )
+        });
         let verifier = Verifier {
             tokens,
             subjects: Subjects::Stores {
@@ -329,6 +355,7 @@ impl AuthFairing {
             trusted_proxy_header: config.trusted_proxy_header,
             event_hooks: self.event_hooks.clone(),
             browser,
+            api_keys,
         })
     }
 }
@@ -357,7 +384,11 @@ impl AuthFairing {
         for key in &self.verification_keys {
             keys.insert(key.clone())?;
         }
-        if self.users.is_some() || self.refresh_tokens.is_some() || self.keys.is_some() {
+        if self.users.is_some()
+            || self.refresh_tokens.is_some()
+            || self.api_keys.is_some()
+            || self.keys.is_some()
+        {
             log::warn!(
                 "auth: a resource server has no user store and never signs: the stores and \
                  signing keys given to Auth::resource_server() are ignored"
@@ -391,6 +422,7 @@ impl AuthFairing {
             trusted_proxy_header: config.trusted_proxy_header.clone(),
             event_hooks: self.event_hooks.clone(),
             browser: None,
+            api_keys: None,
         })
     }
 

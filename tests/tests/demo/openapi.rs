@@ -17,13 +17,17 @@ use super::support::{App, Reply, form, send};
 
 const SCHEME: &str = auth_core::openapi::SECURITY_SCHEME;
 const COOKIE_SCHEME: &str = auth_core::openapi::COOKIE_SCHEME;
+const API_KEY_SCHEME: &str = auth_core::openapi::API_KEY_SCHEME;
 
 /// The `security` contract §8 gives each demo route: `None` for a public
 /// one.
 fn expected_security() -> Vec<(&'static str, &'static str, Option<Value>)> {
-    // The session cookie (contract §11) is an alternative to the bearer
-    // token wherever one is taken; an API-key scheme lists no scopes.
-    let required = |scopes: &[&str]| Some(json!([{ SCHEME: scopes }, { COOKIE_SCHEME: [] }]));
+    // The session cookie (contract §11) and the API key (§12) are
+    // alternatives to the bearer token wherever one is taken; an API-key
+    // scheme lists no scopes.
+    let required = |scopes: &[&str]| {
+        Some(json!([{ SCHEME: scopes }, { COOKIE_SCHEME: [] }, { API_KEY_SCHEME: [] }]))
+    };
     vec![
         ("get", "/health", None),
         ("post", "/token", None),
@@ -39,13 +43,19 @@ fn expected_security() -> Vec<(&'static str, &'static str, Option<Value>)> {
                 { SCHEME: ["write:items"] },
                 { SCHEME: ["admin"] },
                 { COOKIE_SCHEME: [] },
+                { API_KEY_SCHEME: [] },
             ])),
         ),
         ("get", "/admin/users", required(&["admin"])),
         (
             "get",
             "/tasks",
-            Some(json!([{}, { SCHEME: [] }, { COOKIE_SCHEME: [] }])),
+            Some(json!([
+                {},
+                { SCHEME: [] },
+                { COOKIE_SCHEME: [] },
+                { API_KEY_SCHEME: [] }
+            ])),
         ),
         ("post", "/session", None),
         ("get", "/session", Some(json!([{ COOKIE_SCHEME: [] }]))),
@@ -102,7 +112,11 @@ async fn the_password_flow_comes_from_the_declared_scopes() {
     let schemes = doc["components"]["securitySchemes"]
         .as_object()
         .expect("schemes");
-    assert_eq!(schemes.len(), 2, "bearer and cookie: {schemes:?}");
+    assert_eq!(schemes.len(), 3, "bearer, cookie and API key: {schemes:?}");
+    let key = &schemes[API_KEY_SCHEME];
+    assert_eq!(key["type"], "apiKey");
+    assert_eq!(key["in"], "header");
+    assert_eq!(key["name"], "X-API-Key");
     let cookie = &schemes[COOKIE_SCHEME];
     assert_eq!(cookie["type"], "apiKey");
     assert_eq!(cookie["in"], "cookie");

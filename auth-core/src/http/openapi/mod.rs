@@ -62,6 +62,7 @@ use crate::auth::Auth;
 use crate::grant::request::{PasswordRequestForm, PasswordRequestFormStrict, TokenRequest};
 use crate::scopes::ScopeRegistry;
 
+mod api_keys;
 mod csp;
 mod guards;
 mod responses;
@@ -70,6 +71,7 @@ mod sessions;
 #[cfg(test)]
 mod tests;
 
+pub use api_keys::API_KEY_SCHEME;
 pub use csp::DOCS_CSP;
 pub use schemas::ErrorBody;
 pub use sessions::COOKIE_SCHEME;
@@ -131,6 +133,9 @@ impl Handler for DocumentHandler {
         complete(&mut spec, &scopes, base);
         if let Some(browser) = auth.and_then(|auth| auth.browser.as_ref()) {
             sessions::document(&mut spec, &browser.access_name, base);
+        }
+        if let Some(header) = auth.and_then(Auth::api_key_header) {
+            api_keys::document(&mut spec, header);
         }
         Outcome::from(request, rocket::serde::json::Json(spec))
     }
