@@ -87,7 +87,7 @@ enum ApiKeyCommand {
     },
     /// Revoke a key by its id (as `apikey list` shows it): it stops working
     /// at once here, and on running servers within their subject-cache
-    /// lifetime (auth_subject_cache_ttl, 5 s by default).
+    /// lifetime (`auth_subject_cache_ttl`, 5 s by default).
     Revoke {
         /// The key's id.
         id: String,

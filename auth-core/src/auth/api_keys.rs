@@ -230,7 +230,7 @@ mod tests {
     use crate::store::api_keys::MemoryApiKeyStore;
     use crate::store::{MemoryUserStore, UserAdmin as _};
 
-    async fn setup(ttl: Duration) -> (ApiKeys, MemoryUserStore) {
+    fn setup(ttl: Duration) -> (ApiKeys, MemoryUserStore) {
         let users = MemoryUserStore::new();
         users.insert_hashed("alice", "x", Scopes::parse("read write").unwrap(), false);
         let keys = ApiKeys::new(
@@ -248,7 +248,7 @@ mod tests {
         Scopes::parse(list).unwrap()
     }
 
-    fn refused(outcome: Result<Arc<AccessTokenClaims>, AuthError>) -> bool {
+    fn refused(outcome: &Result<Arc<AccessTokenClaims>, AuthError>) -> bool {
         matches!(
             outcome,
             Err(AuthError::InvalidToken(TokenProblem::InvalidApiKey))
@@ -257,7 +257,7 @@ mod tests {
 
     #[rocket::async_test]
     async fn a_key_acts_as_its_owner_with_the_scopes_both_hold() {
-        let (keys, users) = setup(Duration::ZERO).await;
+        let (keys, users) = setup(Duration::ZERO);
         let key = keys
             .create("alice", "ci", scopes("read write"), None)
             .await
@@ -271,12 +271,12 @@ mod tests {
         let claims = keys.authenticate(key.expose()).await.unwrap();
         assert_eq!(claims.scope, scopes("read"));
         users.set_disabled("alice", true);
-        assert!(refused(keys.authenticate(key.expose()).await));
+        assert!(refused(&keys.authenticate(key.expose()).await));
     }
 
     #[rocket::async_test]
     async fn creation_checks_the_owner_and_the_scopes() {
-        let (keys, _) = setup(Duration::ZERO).await;
+        let (keys, _) = setup(Duration::ZERO);
         let err = keys.create("bob", "ci", Scopes::new(), None).await;
         assert!(matches!(err, Err(ApiKeyError::UnknownOwner(_))), "{err:?}");
         let err = keys.create("alice", "ci", scopes("admin"), None).await;
@@ -289,7 +289,7 @@ mod tests {
 
     #[rocket::async_test]
     async fn remembered_keys_cost_no_query_and_revocation_here_is_immediate() {
-        let (keys, _) = setup(Duration::from_secs(60)).await;
+        let (keys, _) = setup(Duration::from_secs(60));
         let key = keys
             .create("alice", "ci", scopes("read"), None)
             .await
@@ -308,18 +308,18 @@ mod tests {
             .unwrap();
         keys.authenticate(other.expose()).await.unwrap();
         assert!(keys.revoke(&other.record.id).await.unwrap());
-        assert!(refused(keys.authenticate(other.expose()).await));
+        assert!(refused(&keys.authenticate(other.expose()).await));
         assert!(!keys.revoke("nope").await.unwrap());
         keys.forget_owner("alice");
-        assert!(refused(keys.authenticate(key.expose()).await));
+        assert!(refused(&keys.authenticate(key.expose()).await));
     }
 
     #[rocket::async_test]
     async fn malformed_and_unknown_keys_are_refused_and_not_remembered() {
-        let (keys, _) = setup(Duration::from_secs(60)).await;
+        let (keys, _) = setup(Duration::from_secs(60));
         let unknown = NewApiKey::generate("alice", "x", Scopes::new(), 0, None);
         for key in ["", "ak_", "Bearer x", unknown.expose()] {
-            assert!(refused(keys.authenticate(key).await));
+            assert!(refused(&keys.authenticate(key).await));
         }
         assert!(keys.cache().is_empty());
     }

@@ -152,7 +152,7 @@ impl NewApiKey {
         let mut secret = [0u8; SECRET_BYTES];
         rand::rngs::OsRng.fill_bytes(&mut id);
         rand::rngs::OsRng.fill_bytes(&mut secret);
-        let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let id = format!("{:016x}", u64::from_be_bytes(id));
         let key = format!("{API_KEY_PREFIX}{id}_{}", URL_SAFE_NO_PAD.encode(secret));
         let record = ApiKeyRecord::new(
             id,
