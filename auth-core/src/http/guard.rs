@@ -39,6 +39,8 @@ use crate::token::AccessTokenClaims;
 /// | valid token | the handler runs with the caller |
 /// | with [cookie sessions](crate::AuthFairing::cookie_sessions): the access cookie instead of the header | as the header; an unsafe method (not GET, HEAD, OPTIONS) also needs a same-origin `Origin` and the session's `X-CSRF-Token`, else 403 `access_denied` |
 /// | the header and the access cookie | 400 `invalid_request` |
+/// | with [API keys](crate::AuthFairing::api_keys): a key in `X-API-Key` (`auth_api_key_header`) | as a token of the key's owner with the key's scopes the owner still holds; no CSRF check; a bad, revoked or expired key is 401 `invalid_token` |
+/// | a key and the `Authorization` header or the access cookie, an empty key, several key headers | 400 `invalid_request` |
 ///
 /// Scopes are not checked here: use `#[protected(scopes = "...")]`, or
 /// [`AuthUser::require`].
@@ -433,6 +435,8 @@ impl RequiredScopes for NoScopes {
 /// | valid token with every listed scope (and one alternative in full) | the handler runs |
 /// | the access cookie (cookie sessions) | as the header, plus the CSRF check on unsafe methods (403 `access_denied`) |
 /// | the header and the access cookie | 400 `invalid_request` |
+/// | with [API keys](crate::AuthFairing::api_keys): a key in `X-API-Key` (`auth_api_key_header`) | as a token of the key's owner with the key's scopes the owner still holds; no CSRF check; a bad, revoked or expired key is 401 `invalid_token` |
+/// | a key and the `Authorization` header or the access cookie, an empty key, several key headers | 400 `invalid_request` |
 ///
 /// You never write this type in a route: see [`macro@crate::protected`] for
 /// the exact rewrite. You meet it when calling a protected handler

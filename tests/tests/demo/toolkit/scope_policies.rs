@@ -345,13 +345,17 @@ async fn demo_delete_item_takes_write_items_or_admin() {
 async fn demo_admin_module_and_delete_are_documented() {
     let app = App::new().await;
     let doc = app.get("/openapi.json", None).await.json;
+    // The demo also takes the session cookie and API keys: each one more
+    // alternative, without scopes.
+    let cookie = auth_core::openapi::COOKIE_SCHEME;
+    let key = auth_core::openapi::API_KEY_SCHEME;
     assert_eq!(
         doc["paths"]["/items/{id}"]["delete"]["security"],
-        json!([{ SCHEME: ["write:items"] }, { SCHEME: ["admin"] }])
+        json!([{ SCHEME: ["write:items"] }, { SCHEME: ["admin"] }, { cookie: [] }, { key: [] }])
     );
     assert_eq!(
         doc["paths"]["/admin/users"]["get"]["security"],
-        json!([{ SCHEME: ["admin"] }])
+        json!([{ SCHEME: ["admin"] }, { cookie: [] }, { key: [] }])
     );
     assert_eq!(
         doc["paths"]["/admin/users"]["get"]["operationId"],
