@@ -3,8 +3,8 @@
 //! for at most `auth_subject_cache_ttl` seconds, so that a key in use costs
 //! no store query per request.
 //!
-//! Only keys found usable are remembered, keyed by the key's SHA-256, each
-//! with the caller it stands for: claims made once, whose `sub` is the
+//! Only keys found usable are remembered, each with the caller it stands
+//! for: claims made once, whose `sub` is the
 //! owner, `scope` the key's scopes the owner still holds, `client_id`
 //! `api-key:<id>` and `jti` the key's id. The memory is bounded like the
 //! subject cache; an unknown, revoked or expired key is asked about every
@@ -12,6 +12,12 @@
 //! [`crate::Auth::revoke_api_key`] forgets it here at once, and disabling a
 //! user through [`crate::Auth::forget_subject`] forgets their keys; other
 //! instances, and changes made elsewhere, are seen within the lifetime.
+//!
+//! The memory is keyed by the key itself, as the verified-token cache is
+//! keyed by the token: a remembered key costs one `SipHash` and a compare,
+//! where its SHA-256 (what the store is asked by) would cost about as much
+//! as the rest of the request's authentication. The store never sees the
+//! key; this process does anyway, on every request that sends it.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -35,6 +41,8 @@ pub(crate) const API_KEY_CLIENT_PREFIX: &str = "api-key:";
 
 /// A key found usable, and whom it stands for.
 struct Entry {
+    /// The key's SHA-256, to forget it by.
+    key_hash: TokenHash,
     /// When the entry ends (the cache lifetime).
     until: Instant,
     /// The key's own expiry, seconds since the Unix epoch.
@@ -51,7 +59,7 @@ pub(crate) struct ApiKeys {
     issuer: String,
     audience: String,
     ttl: Duration,
-    cache: Mutex<HashMap<TokenHash, Entry>>,
+    cache: Mutex<HashMap<Box<str>, Entry>>,
 }
 
 impl fmt::Debug for ApiKeys {
@@ -87,7 +95,7 @@ impl ApiKeys {
         }
     }
 
-    fn cache(&self) -> MutexGuard<'_, HashMap<TokenHash, Entry>> {
+    fn cache(&self) -> MutexGuard<'_, HashMap<Box<str>, Entry>> {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -110,15 +118,16 @@ impl ApiKeys {
         if !is_well_formed(key) {
             return Err(invalid());
         }
-        let hash = hash_api_key(key);
-        if let Some(claims) = self.cached(&hash) {
+        if let Some(claims) = self.cached(key) {
             return Ok(claims);
         }
+        let hash = hash_api_key(key);
         let now = unix_now();
         let record = match self.store.find_api_key(&hash).await? {
             Some(record) if record.is_live(now) => record,
             _ => {
-                self.forget(&hash);
+                // An expired entry of the key may linger: drop it.
+                self.cache().remove(key);
                 return Err(invalid());
             }
         };
@@ -127,7 +136,7 @@ impl ApiKeys {
             _ => return Err(invalid()),
         };
         let claims = Arc::new(self.claims(&record, &held));
-        self.remember(hash, record.expires_at, &claims);
+        self.remember(key, hash, record.expires_at, &claims);
         Ok(claims)
     }
 
@@ -147,42 +156,50 @@ impl ApiKeys {
         }
     }
 
-    fn cached(&self, hash: &TokenHash) -> Option<Arc<AccessTokenClaims>> {
+    fn cached(&self, key: &str) -> Option<Arc<AccessTokenClaims>> {
         if self.ttl.is_zero() {
             return None;
         }
         let cache = self.cache();
-        let entry = cache.get(hash)?;
+        let entry = cache.get(key)?;
         let live =
             Instant::now() < entry.until && entry.expires_at.is_none_or(|end| unix_now() < end);
         live.then(|| Arc::clone(&entry.claims))
     }
 
-    fn remember(&self, hash: TokenHash, expires_at: Option<u64>, claims: &Arc<AccessTokenClaims>) {
+    fn remember(
+        &self,
+        key: &str,
+        key_hash: TokenHash,
+        expires_at: Option<u64>,
+        claims: &Arc<AccessTokenClaims>,
+    ) {
         if self.ttl.is_zero() {
             return;
         }
         let now = Instant::now();
         let mut cache = self.cache();
-        if cache.len() >= CAPACITY && !cache.contains_key(&hash) {
+        if cache.len() >= CAPACITY && !cache.contains_key(key) {
             cache.retain(|_, e| now < e.until);
             if cache.len() >= CAPACITY {
                 cache.clear();
             }
         }
         let entry = Entry {
+            key_hash,
             until: now + self.ttl,
             expires_at,
             claims: Arc::clone(claims),
         };
-        cache.insert(hash, entry);
+        cache.insert(key.into(), entry);
     }
 
-    /// Forgets the key whose hash is `hash`.
+    /// Forgets the key whose hash is `hash` (a scan: revocations are
+    /// rare).
     pub(crate) fn forget(&self, hash: &TokenHash) {
         let mut cache = self.cache();
         if !cache.is_empty() {
-            cache.remove(hash);
+            cache.retain(|_, e| e.key_hash != *hash);
         }
     }
 
