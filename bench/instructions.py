@@ -14,9 +14,10 @@ catcher that writes a refusal, the logger) in each route's instructions.
   ROUNDS=3 RUN_SECONDS=5 python3 bench/instructions.py
 
 A second table compares credential paths on the same route: a bearer
-header against the session cookie on `GET /users/me`, and on `POST /items`
-(a SQLite write each) a bearer header against the cookie with its CSRF
-check (same-origin `Origin`, `X-CSRF-Token`).
+header against the session cookie and an API key (`X-API-Key`, made with
+`demo-app apikey add`) on `GET /users/me`, and on `POST /items` (a SQLite
+write each) a bearer header against the cookie with its CSRF check
+(same-origin `Origin`, `X-CSRF-Token`).
 
 Settings: ROUNDS (2; the route order alternates), RUN_SECONDS (3),
 CONNECTIONS (4). Needs valgrind and wrk (Debian); installs both when missing.
@@ -128,6 +129,17 @@ def session_for(port):
         conn.close()
 
 
+def api_key_for():
+    """A new API key of johndoe, made by the demo's CLI on the server's
+    database (the key is the last line of its output)."""
+    _, env, _ = server_command("demo")
+    done = subprocess.run([DEMO_BIN, "apikey", "add", "johndoe", "--scopes", "read:items",
+                           "--name", "bench"], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit("demo-app apikey add failed: %s" % done.stderr.strip())
+    return done.stdout.strip().splitlines()[-1]
+
+
 def wrk_run(port, path, headers, body, duration):
     """The wrk command for one route: headers, and a JSON body to POST."""
     cmd = ["wrk", "-t%d" % THREADS, "-c%d" % CONNECTIONS_IR, "-d%ds" % duration, "--latency"]
@@ -188,6 +200,7 @@ def main():
     try:
         tokens = tokens_for("demo")
         cookie, csrf = session_for(PORTS["demo"])
+        api_key = api_key_for()
         bearer = {"Authorization": "Bearer " + tokens["valid"]}
         origin = "http://127.0.0.1:%d" % PORTS["demo"]
         item = {"name": "bench"}
@@ -196,6 +209,7 @@ def main():
         credentials = [
             ("GET /users/me (bearer)", "/users/me", bearer, None),
             ("GET /users/me (cookie)", "/users/me", {"Cookie": cookie}, None),
+            ("GET /users/me (API key)", "/users/me", {"X-API-Key": api_key}, None),
             ("POST /items (bearer)", "/items", dict(bearer, Origin=origin), item),
             ("POST /items (cookie, CSRF)", "/items",
              {"Cookie": cookie, "Origin": origin, "X-CSRF-Token": csrf}, item),
@@ -234,6 +248,7 @@ def main():
     print("|---|---:|---:|---:|")
     for label, base in [("GET /users/me (bearer)", None),
                         ("GET /users/me (cookie)", "GET /users/me (bearer)"),
+                        ("GET /users/me (API key)", "GET /users/me (bearer)"),
                         ("POST /items (bearer)", None),
                         ("POST /items (cookie, CSRF)", "POST /items (bearer)")]:
         value = median(per_request[label])

@@ -65,6 +65,10 @@ pub use password::{
 };
 pub use scopes::{Scope, ScopeError, ScopeRegistry, Scopes};
 pub use store::{
+    ApiKeyError, ApiKeyRecord, ApiKeyStore, MemoryApiKeyStore, NewApiKey, create_api_key,
+    hash_api_key,
+};
+pub use store::{
     ClientRecord, ClientSecret, ClientSecretHash, ClientStore, GrantType, MemoryClientStore,
 };
 pub use store::{
@@ -86,7 +90,9 @@ pub use grant::{MAX_CLIENT_ID_LEN, MAX_SCOPE_LEN, MAX_USERNAME_LEN};
 #[doc(hidden)]
 pub use password::MAX_PASSWORD_LEN;
 #[doc(hidden)]
-pub use store::{MAX_FAMILY_TOKENS, PRUNE_BATCH};
+pub use store::{
+    API_KEY_LEN, API_KEY_PREFIX, MAX_API_KEY_NAME_LEN, MAX_FAMILY_TOKENS, PRUNE_BATCH,
+};
 #[doc(hidden)]
 pub use token::{
     ACCESS_TOKEN_TYPE, CLIENT_CREDENTIALS_GTY, MAX_KID_LEN, MIN_RSA_BITS, MIN_SECRET_LEN,

@@ -3,7 +3,7 @@
 //! password is read from standard input, and `demo-app user ...` lists,
 //! disables, enables, deletes users, changes their password or scopes and
 //! ends their sessions; `demo-app client add|list|delete` manages OAuth
-//! clients.
+//! clients and `demo-app apikey add|list|revoke` API keys.
 #![warn(clippy::pedantic)]
 
 mod client_cli;
@@ -13,8 +13,8 @@ use std::process::ExitCode;
 
 use auth_core::database::{Database, redact_url};
 use auth_core::{
-    AuthConfig, MAX_PASSWORD_LEN, Password, PasswordHasher, PasswordPolicy, ScopeRegistry, Scopes,
-    UserStore as _,
+    ApiKeyError, ApiKeyStore as _, AuthConfig, MAX_PASSWORD_LEN, Password, PasswordHasher,
+    PasswordPolicy, ScopeRegistry, Scopes, UserStore as _,
 };
 use clap::{Parser, Subcommand};
 use rocket::figment::Figment;
@@ -62,7 +62,49 @@ enum Command {
         #[command(subcommand)]
         action: client_cli::ClientCommand,
     },
+    /// Manage API keys: long-lived credentials sent in the X-API-Key
+    /// header instead of a bearer token.
+    Apikey {
+        #[command(subcommand)]
+        action: ApiKeyCommand,
+    },
 }
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key for USER and print it once, alone on the last line of
+    /// standard output; only its hash is stored.
+    Add {
+        /// The owner; the key acts as this user.
+        user: String,
+        /// Space-separated scopes, each held by the user, e.g. "read:items";
+        /// "" for none. A scope later taken from the user is taken from the
+        /// key too.
+        #[arg(long)]
+        scopes: String,
+        /// A label to recognise the key by in `apikey list`.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Days until the key expires (default: never).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_KEY_DAYS))]
+        expires_in_days: Option<u64>,
+    },
+    /// List API keys (ids, owners, scopes and states; never the keys).
+    List {
+        /// Only the keys of this user.
+        user: Option<String>,
+    },
+    /// Revoke a key by its id (as `apikey list` shows it): it stops working
+    /// at once here, and on running servers within their subject-cache
+    /// lifetime (`auth_subject_cache_ttl`, 5 s by default).
+    Revoke {
+        /// The key's id.
+        id: String,
+    },
+}
+
+/// The longest lifetime `apikey add --expires-in-days` accepts.
+const MAX_KEY_DAYS: u64 = 3650;
 
 #[derive(Debug, Subcommand)]
 enum UserCommand {
@@ -119,6 +161,7 @@ fn main() -> ExitCode {
         } => report(rocket::execute(adduser(&name, &scopes, disabled))),
         Command::User { action } => report(rocket::execute(user(action))),
         Command::Client { action } => report(rocket::execute(client(action))),
+        Command::Apikey { action } => report(rocket::execute(apikey(action))),
     }
 }
 
@@ -281,6 +324,125 @@ async fn run_user(
             Ok(format!("deleted user {name:?} and all their sessions"))
         }
     }
+}
+
+/// Runs an `apikey` subcommand.
+async fn apikey(action: ApiKeyCommand) -> Result<String, String> {
+    // Check what can be checked before touching the database.
+    let scopes = match &action {
+        ApiKeyCommand::Add { scopes, name, .. } => {
+            if name.is_empty() || name.len() > auth_core::MAX_API_KEY_NAME_LEN {
+                return Err(format!(
+                    "--name must be 1 to {} bytes",
+                    auth_core::MAX_API_KEY_NAME_LEN
+                ));
+            }
+            Some(check_scopes(
+                scopes,
+                &declared_scopes(&demo_app::figment())?,
+            )?)
+        }
+        _ => None,
+    };
+    let store = open_store().await?;
+    let result = run_apikey(&store, action, scopes.unwrap_or_default()).await;
+    store.close().await;
+    result
+}
+
+async fn run_apikey(
+    store: &Database,
+    action: ApiKeyCommand,
+    scopes: Scopes,
+) -> Result<String, String> {
+    let db = |e: auth_core::StoreError| format!("database: {e}");
+    let now = unix_now();
+    match action {
+        ApiKeyCommand::Add {
+            user,
+            name,
+            expires_in_days,
+            ..
+        } => {
+            let expires_at = expires_in_days.map(|days| now + days * 24 * 3600);
+            let key =
+                auth_core::create_api_key(store, store, &user, &name, scopes, now, expires_at)
+                    .await
+                    .map_err(|e| match e {
+                        ApiKeyError::UnknownOwner(_) => {
+                            format!("no enabled user named {user:?}; see `demo-app user list`")
+                        }
+                        ApiKeyError::Store(e) => db(e),
+                        e => e.to_string(),
+                    })?;
+            let record = &key.record;
+            let scopes = if record.scopes.is_empty() {
+                "no scopes".to_owned()
+            } else {
+                format!("scopes {}", record.scopes)
+            };
+            let expiry = match expires_in_days {
+                Some(days) => format!("expires in {days} days"),
+                None => "never expires".to_owned(),
+            };
+            Ok(format!(
+                "created API key {} for {user:?} with {scopes}; it {expiry}\n\
+                 send it in the X-API-Key header; it is shown only this once:\n{}",
+                record.id,
+                key.expose()
+            ))
+        }
+        ApiKeyCommand::List { user } => {
+            if let Some(user) = &user
+                && store.find_user(user).await.map_err(db)?.is_none()
+            {
+                return Err(format!("no user named {user:?}; see `demo-app user list`"));
+            }
+            let keys = store.list_api_keys(user.as_deref()).await.map_err(db)?;
+            let lines: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    let state = match (k.revoked_at, k.expires_at) {
+                        (Some(at), _) => format!("revoked at {at}"),
+                        (None, Some(end)) if end <= now => format!("expired at {end}"),
+                        (None, Some(end)) => format!("active until {end}"),
+                        (None, None) => "active".to_owned(),
+                    };
+                    format!(
+                        "{}\t{}\t{}\t{state}\t{}",
+                        k.id, k.username, k.name, k.scopes
+                    )
+                })
+                .collect();
+            Ok(format!("{} API keys\n{}", keys.len(), lines.join("\n"))
+                .trim_end()
+                .to_owned())
+        }
+        ApiKeyCommand::Revoke { id } => {
+            let record = store.revoke_api_key(&id, now).await.map_err(db)?;
+            match record {
+                None => Err(format!(
+                    "no API key with id {id:?}; see `demo-app apikey list`"
+                )),
+                Some(record) if record.revoked_at != Some(now) => Ok(format!(
+                    "API key {id} of {:?} was already revoked",
+                    record.username
+                )),
+                Some(record) => Ok(format!(
+                    "revoked API key {id} of {:?}; running servers refuse it within their \
+                     subject-cache lifetime",
+                    record.username
+                )),
+            }
+        }
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn serve() -> ExitCode {

@@ -442,3 +442,133 @@ fn new_passwords_must_follow_the_policy() {
     );
     assert_eq!(erin.status, 200, "{erin:?}");
 }
+
+/// `GET /users/me` with an API key.
+fn me_with_key(server: &Server, key: &str) -> Reply {
+    read(
+        agent()
+            .get(&server.url("/users/me"))
+            .set("X-API-Key", key)
+            .call(),
+    )
+}
+
+#[test]
+fn apikey_commands_make_list_and_revoke_keys_a_running_server_accepts() {
+    let workdir = Workdir::new();
+    let server = Server::start_with(&workdir, &[]);
+
+    let added = workdir.run(
+        &[
+            "apikey",
+            "add",
+            "johndoe",
+            "--scopes",
+            "read:items",
+            "--name",
+            "nightly",
+        ],
+        "",
+    );
+    added.assert_success();
+    let key = added.stdout.trim_end().lines().last().expect("a last line");
+    assert!(key.starts_with("ak_") && !key.contains(' '), "{added:?}");
+    assert_eq!(
+        added.stdout.matches(key).count(),
+        1,
+        "shown once: {added:?}"
+    );
+    let me = me_with_key(&server, key);
+    assert_eq!(me.status, 200, "{me:?}");
+    assert_eq!(me.json["username"], "johndoe");
+    assert_eq!(me.json["scopes"], json!(["read:items"]));
+
+    let list = workdir.run(&["apikey", "list"], "");
+    list.assert_success();
+    assert!(list.stdout.starts_with("1 API keys"), "{list:?}");
+    assert!(!list.stdout.contains(key), "never the key: {list:?}");
+    let id = key
+        .strip_prefix("ak_")
+        .and_then(|rest| rest.split_once('_'))
+        .map(|(id, _)| id)
+        .expect("an id");
+    assert!(
+        list.stdout
+            .contains(&format!("{id}\tjohndoe\tnightly\tactive\tread:items")),
+        "{list:?}"
+    );
+
+    let revoked = workdir.run(&["apikey", "revoke", id], "");
+    revoked.assert_success();
+    // The server's cache lifetime is 5 seconds by default.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let me = me_with_key(&server, key);
+        if me.status == 401 {
+            assert!(
+                me.www_authenticate
+                    .as_deref()
+                    .is_some_and(|c| c.contains("invalid_token")),
+                "{me:?}"
+            );
+            break;
+        }
+        assert_eq!(me.status, 200, "{me:?}");
+        assert!(std::time::Instant::now() < deadline, "still accepted");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let list = workdir.run(&["apikey", "list", "johndoe"], "");
+    assert!(list.stdout.contains("revoked at"), "{list:?}");
+}
+
+#[test]
+fn apikey_command_failures_are_clear() {
+    let workdir = Workdir::new();
+    // The demo users are added by the first start.
+    drop(Server::start_with(&workdir, &[]));
+    let failures = [
+        (
+            vec!["apikey", "add", "nobody", "--scopes", "read:items"],
+            "no enabled user named \"nobody\"",
+        ),
+        (
+            vec!["apikey", "add", "alice", "--scopes", "read:items"],
+            "no enabled user named \"alice\"",
+        ),
+        (
+            vec!["apikey", "add", "johndoe", "--scopes", "admin"],
+            "does not hold the scope",
+        ),
+        (
+            vec!["apikey", "add", "johndoe", "--scopes", "delete:all"],
+            "unknown scope",
+        ),
+        (
+            vec!["apikey", "add", "johndoe", "--scopes", "", "--name", ""],
+            "--name",
+        ),
+        (vec!["apikey", "revoke", "0000"], "no API key with id"),
+        (vec!["apikey", "list", "nobody"], "no user named"),
+    ];
+    for (args, message) in failures {
+        let failed = workdir.run(&args, "");
+        failed.assert_failure(message);
+        assert_eq!(failed.status.code(), Some(1), "{failed:?}");
+        assert!(!failed.stdout.contains("ak_"), "{failed:?}");
+    }
+    let usage = workdir.run(
+        &[
+            "apikey",
+            "add",
+            "johndoe",
+            "--expires-in-days",
+            "0",
+            "--scopes",
+            "",
+        ],
+        "",
+    );
+    assert_eq!(usage.status.code(), Some(2), "{usage:?}");
+    let list = workdir.run(&["apikey", "list"], "");
+    assert!(list.stdout.starts_with("0 API keys"), "{list:?}");
+}

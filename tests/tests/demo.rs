@@ -12,6 +12,7 @@
 mod demo {
     mod support;
 
+    mod api_keys;
     mod attacks;
     mod browser;
     mod clients;

@@ -11,9 +11,12 @@ use std::sync::Arc;
 
 use crate::error::{AuthError, ServerProblem};
 use crate::log::events::{AuthEvent, EventHook};
-use crate::scopes::ScopeRegistry;
+use crate::scopes::{ScopeRegistry, Scopes};
+use crate::store::StoreError;
+use crate::store::api_keys::{ApiKeyError, ApiKeyRecord, NewApiKey};
 use crate::token::{AccessTokenClaims, AccessTokens};
 
+pub(crate) mod api_keys;
 pub(crate) mod browser;
 mod issuer;
 pub(crate) mod subjects;
@@ -59,6 +62,8 @@ pub struct Auth {
     pub(crate) event_hooks: Vec<EventHook>,
     /// Cookie sessions, when enabled (`auth_cookie_sessions`).
     pub(crate) browser: Option<BrowserSessions>,
+    /// API keys, when a store for them was given.
+    pub(crate) api_keys: Option<api_keys::ApiKeys>,
 }
 
 impl fmt::Debug for Auth {
@@ -158,6 +163,9 @@ impl Auth {
     /// about again too.
     pub fn forget_subject(&self, username: &str) {
         self.verifier.forget_subject(username);
+        if let Some(keys) = &self.api_keys {
+            keys.forget_owner(username);
+        }
     }
 
     /// Makes the next request in the session `sid` (a refresh-token family)
@@ -177,5 +185,66 @@ impl Auth {
     #[must_use]
     pub fn is_resource_server(&self) -> bool {
         self.issuer.is_none()
+    }
+
+    /// Creates an API key for `owner`, who must exist, be enabled and hold
+    /// every scope in `scopes`; `expires_at` is in seconds since the Unix
+    /// epoch (`None`: never). Show [`NewApiKey::expose`] to its owner once;
+    /// only its hash is stored.
+    ///
+    /// # Errors
+    ///
+    /// [`ApiKeyError`], and [`ApiKeyError::Store`] with
+    /// [`StoreError::Backend`] when API keys are not enabled (see
+    /// [`AuthFairing::api_keys`](crate::AuthFairing::api_keys)).
+    pub async fn create_api_key(
+        &self,
+        owner: &str,
+        name: &str,
+        scopes: Scopes,
+        expires_at: Option<u64>,
+    ) -> Result<NewApiKey, ApiKeyError> {
+        self.api_keys()?
+            .create(owner, name, scopes, expires_at)
+            .await
+    }
+
+    /// Revokes the API key `id`; this instance refuses it from the next
+    /// request on, other instances within `auth_subject_cache_ttl`.
+    /// Returns whether the key exists.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures, or API keys not enabled.
+    pub async fn revoke_api_key(&self, id: &str) -> Result<bool, StoreError> {
+        self.api_keys()?.revoke(id).await
+    }
+
+    /// The keys of `username` (`None`: everyone's), never the keys
+    /// themselves.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures, or API keys not enabled.
+    pub async fn list_api_keys(
+        &self,
+        username: Option<&str>,
+    ) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.api_keys()?.store().list_api_keys(username).await
+    }
+
+    /// The name of the request header API keys are sent in, when they are
+    /// enabled.
+    #[must_use]
+    pub fn api_key_header(&self) -> Option<&str> {
+        self.api_keys.as_ref().map(|keys| keys.header.as_str())
+    }
+
+    fn api_keys(&self) -> Result<&api_keys::ApiKeys, StoreError> {
+        self.api_keys.as_ref().ok_or_else(|| {
+            StoreError::backend(std::io::Error::other(
+                "API keys are not enabled: give the fairing an API-key store",
+            ))
+        })
     }
 }

@@ -49,6 +49,26 @@ const RANGES: [(&str, u64, u64); 20] = [
     ("auth_password_min_score", 0, 4),
 ];
 
+/// `auth_api_key_header` must be an HTTP field name (an RFC 9110 token)
+/// that no other credential uses.
+fn check_api_key_header(name: &str) -> Result<(), ConfigError> {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    let problem = if name.is_empty() || !name.bytes().all(token) {
+        "must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"
+    } else if ["authorization", "cookie", "x-csrf-token"]
+        .iter()
+        .any(|taken| name.eq_ignore_ascii_case(taken))
+    {
+        "must not be a header another credential uses"
+    } else {
+        return Ok(());
+    };
+    Err(ConfigError::ApiKeyHeader {
+        name: name.to_owned(),
+        problem,
+    })
+}
+
 impl AuthConfig {
     /// Reads the settings from a figment (use `rocket.figment()`).
     ///
@@ -108,6 +128,7 @@ impl AuthConfig {
             }
             .into());
         }
+        check_api_key_header(&self.api_key_header)?;
         self.scope_registry().map(|_| ())
     }
 

@@ -78,6 +78,14 @@ pub enum ConfigError {
         /// What is wrong and what to do.
         problem: String,
     },
+    /// `auth_api_key_header` is not a header name API keys can use.
+    #[error("auth_api_key_header {name:?} {problem}")]
+    ApiKeyHeader {
+        /// The configured name.
+        name: String,
+        /// What is wrong.
+        problem: &'static str,
+    },
     /// Two configured keys with the same `kid`.
     #[error(
         "auth_verification_keys: the kid {kid:?} is used twice (or is the signing key's); \

@@ -17,6 +17,9 @@ use crate::token::AccessTokens;
 /// [`ResourceServerError::AudienceRequired`]).
 pub const DEFAULT_AUDIENCE: &str = "api";
 
+/// `auth_api_key_header` unless configured.
+pub const DEFAULT_API_KEY_HEADER: &str = "X-API-Key";
+
 mod check;
 mod cookies;
 pub(crate) mod discovery;
@@ -196,6 +199,9 @@ pub struct AuthConfig {
     /// `auth_issuer`, `auth_audience` and `auth_jwks_url` there.
     #[serde(rename = "auth_trusted_issuers")]
     pub trusted_issuers: Vec<TrustedIssuerConfig>,
+    /// The request header API keys are sent in (default `X-API-Key`).
+    #[serde(rename = "auth_api_key_header")]
+    pub api_key_header: String,
     /// Browser sessions: `auth_cookie_*` and `auth_csrf_secret`.
     #[serde(flatten)]
     pub cookies: CookieConfig,
@@ -240,6 +246,7 @@ impl Default for AuthConfig {
             database_acquire_timeout: 10,
             public_base_url: None,
             trusted_issuers: Vec::new(),
+            api_key_header: DEFAULT_API_KEY_HEADER.to_owned(),
             cookies: CookieConfig::default(),
         }
     }
@@ -284,6 +291,7 @@ impl fmt::Debug for AuthConfig {
             .field("database_acquire_timeout", &self.database_acquire_timeout)
             .field("public_base_url", &self.public_base_url)
             .field("trusted_issuers", &self.trusted_issuers)
+            .field("api_key_header", &self.api_key_header)
             .field("cookies", &self.cookies)
             .finish()
     }

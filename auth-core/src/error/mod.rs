@@ -130,6 +130,13 @@ pub enum RequestProblem {
     /// §2: one method per request).
     #[error("send either the Authorization header or the session cookie, not both")]
     TwoCredentials,
+    /// An API key and also an `Authorization` header or the session
+    /// cookie: one credential per request.
+    #[error("send either the API key or the Authorization header or session cookie, not both")]
+    ApiKeyAndOtherCredential,
+    /// The API-key header empty, or sent more than once.
+    #[error("the API key header is empty or was sent more than once")]
+    MalformedApiKeyHeader,
     /// The token request is not `application/x-www-form-urlencoded`.
     #[error("the body must be application/x-www-form-urlencoded")]
     NotFormEncoded,
@@ -303,7 +310,9 @@ impl AuthError {
             Self::InvalidRequest(
                 RequestProblem::EmptyBearerToken
                 | RequestProblem::SeveralAuthorizationHeaders
-                | RequestProblem::TwoCredentials,
+                | RequestProblem::TwoCredentials
+                | RequestProblem::ApiKeyAndOtherCredential
+                | RequestProblem::MalformedApiKeyHeader,
             ) => (Status::BadRequest, "invalid_request", Challenge::WithError),
             Self::InvalidRequest(_) => (Status::BadRequest, "invalid_request", Challenge::None),
             Self::InvalidToken(_) => (Status::Unauthorized, "invalid_token", Challenge::WithError),

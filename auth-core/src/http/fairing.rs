@@ -8,6 +8,7 @@ use std::time::Duration;
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Request, Response, Rocket};
 
+use crate::auth::api_keys::ApiKeys;
 use crate::auth::browser::BrowserSessions;
 use crate::auth::subjects::SubjectCache;
 use crate::auth::{Auth, Issuer, Subjects, Verifier};
@@ -17,7 +18,8 @@ use crate::password::PasswordHasher;
 use crate::resource_server::ResourceServer;
 use crate::scopes::ScopeRegistry;
 use crate::store::{
-    ClientStore, MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore, UserStore,
+    ApiKeyStore, ClientStore, MemoryRefreshTokenStore, MemoryUserStore, RefreshTokenStore,
+    UserStore,
 };
 use crate::throttle::Throttle;
 use crate::token::{AccessTokens, KeySet, TokenKeys};
@@ -154,6 +156,8 @@ pub struct AuthFairing {
     cookie_sessions: bool,
     /// Set with [`Self::token_endpoint`] and [`Self::revocation_endpoint`].
     endpoints: crate::http::discovery::Endpoints,
+    /// Set with [`Self::api_keys`] or [`Self::store`].
+    api_keys: Option<Arc<dyn ApiKeyStore>>,
 }
 
 impl AuthFairing {
@@ -182,11 +186,21 @@ impl AuthFairing {
         self
     }
 
-    /// One store for both users and refresh tokens (and clients, when the
-    /// store keeps them: the SQL stores and
-    /// [`Database`](crate::database::Database) do).
-    pub fn store<S: UserStore + RefreshTokenStore + Clone>(self, store: S) -> Self {
-        self.users(store.clone()).refresh_tokens(store)
+    /// One store for users, refresh tokens and API keys, and clients when
+    /// the store keeps them (the SQL stores and
+    /// [`Database`](crate::database::Database) keep all four).
+    pub fn store<S: UserStore + RefreshTokenStore + ApiKeyStore + Clone>(self, store: S) -> Self {
+        self.users(store.clone())
+            .refresh_tokens(store.clone())
+            .api_keys(store)
+    }
+
+    /// Where API keys are kept; turns API keys on: the guards accept a key
+    /// in the `auth_api_key_header` header (`X-API-Key` by default). See
+    /// the crate's "API keys" section.
+    pub fn api_keys(mut self, store: impl ApiKeyStore) -> Self {
+        self.api_keys = Some(Arc::new(store));
+        self
     }
 
     /// Where OAuth clients are registered (by default, the user store's
@@ -338,6 +352,16 @@ impl AuthFairing {
         let browser = (self.cookie_sessions || config.cookies.enabled)
             .then(|| BrowserSessions::new(&config.cookies, config.secret.as_deref()));
         let answers = answers(&config)?;
+        let api_keys = self.api_keys.clone().map(|store| {
+            ApiKeys::new(
+                config.api_key_header.clone(),
+                store,
+                Arc::clone(&users),
+                config.issuer.clone(),
+                config.audience.clone(),
+                Duration::from_secs(config.subject_cache_ttl),
+            )
+        });
         let verifier = Verifier {
             tokens,
             subjects: Subjects::Stores {
@@ -382,6 +406,7 @@ impl AuthFairing {
             trusted_proxy_header: config.trusted_proxy_header,
             event_hooks: self.event_hooks.clone(),
             browser,
+            api_keys,
         })
     }
 }
@@ -457,7 +482,11 @@ impl AuthFairing {
         for key in &self.verification_keys {
             keys.insert(key.clone())?;
         }
-        if self.users.is_some() || self.refresh_tokens.is_some() || self.keys.is_some() {
+        if self.users.is_some()
+            || self.refresh_tokens.is_some()
+            || self.api_keys.is_some()
+            || self.keys.is_some()
+        {
             log::warn!(
                 "auth: a resource server has no user store and never signs: the stores and \
                  signing keys given to Auth::resource_server() are ignored"
@@ -491,6 +520,7 @@ impl AuthFairing {
             trusted_proxy_header: config.trusted_proxy_header.clone(),
             event_hooks: self.event_hooks.clone(),
             browser: None,
+            api_keys: None,
         })
     }
 

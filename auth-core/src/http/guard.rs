@@ -39,6 +39,8 @@ use crate::token::AccessTokenClaims;
 /// | valid token | the handler runs with the caller |
 /// | with [cookie sessions](crate::AuthFairing::cookie_sessions): the access cookie instead of the header | as the header; an unsafe method (not GET, HEAD, OPTIONS) also needs a same-origin `Origin` and the session's `X-CSRF-Token`, else 403 `access_denied` |
 /// | the header and the access cookie | 400 `invalid_request` |
+/// | with [API keys](crate::AuthFairing::api_keys): a key in `X-API-Key` (`auth_api_key_header`) | as a token of the key's owner with the key's scopes the owner still holds; no CSRF check; a bad, revoked or expired key is 401 `invalid_token` |
+/// | a key and the `Authorization` header or the access cookie, an empty key, several key headers | 400 `invalid_request` |
 ///
 /// Scopes are not checked here: use `#[protected(scopes = "...")]`, or
 /// [`AuthUser::require`].
@@ -62,11 +64,31 @@ use crate::token::AccessTokenClaims;
 pub struct AuthUser {
     /// Shared: every guard of a request clones the cached user.
     claims: Arc<AccessTokenClaims>,
+    /// Whether the caller sent an API key rather than a token.
+    api_key: bool,
 }
 
 impl AuthUser {
     pub(crate) fn new(claims: Arc<AccessTokenClaims>) -> Self {
-        Self { claims }
+        Self {
+            claims,
+            api_key: false,
+        }
+    }
+
+    /// The caller of an API key: claims made from the key (see the
+    /// crate's "API keys" section).
+    pub(crate) fn from_api_key(claims: Arc<AccessTokenClaims>) -> Self {
+        Self {
+            claims,
+            api_key: true,
+        }
+    }
+
+    /// The id of the API key the caller sent, or `None` for a token.
+    #[must_use]
+    pub fn api_key_id(&self) -> Option<&str> {
+        self.api_key.then_some(self.claims.jti.as_str())
     }
 
     /// The username (`sub` claim), or for a [client](Self::is_client) its
@@ -232,6 +254,31 @@ fn bearer<'r>(request: &'r Request<'_>) -> Result<Option<&'r str>, AuthError> {
     }
 }
 
+/// The request's API key, from the header `name`: `None` without one, 400
+/// for an empty value or several headers. Compares names as [`bearer`]
+/// does.
+fn api_key<'r>(request: &'r Request<'_>, name: &str) -> Result<Option<&'r str>, AuthError> {
+    let mut named = request.headers().iter().filter(|h| h.name == name);
+    let key = match (named.next(), named.next()) {
+        (None, _) => return Ok(None),
+        (
+            Some(Header {
+                value: Cow::Borrowed(value),
+                ..
+            }),
+            None,
+        ) => Some(value),
+        (Some(_), None) => request.headers().get_one(name),
+        _ => None,
+    };
+    match key {
+        Some(key) if !key.is_empty() => Ok(Some(key)),
+        _ => Err(AuthError::InvalidRequest(
+            RequestProblem::MalformedApiKeyHeader,
+        )),
+    }
+}
+
 /// The outcome of authenticating a request, computed once per request.
 struct Authentication(Result<Option<AuthUser>, AuthError>);
 
@@ -249,6 +296,18 @@ async fn authenticate<'r>(request: &'r Request<'_>) -> &'r Result<Option<AuthUse
                 let header = bearer(request)?;
                 let browser = auth.browser.as_ref();
                 let cookie = browser.and_then(|b| cookies::value(request, &b.access_name));
+                if let Some(keys) = &auth.api_keys
+                    && let Some(key) = api_key(request, &keys.header)?
+                {
+                    // Not an ambient credential: no CSRF check.
+                    if header.is_some() || cookie.is_some() {
+                        return Err(AuthError::InvalidRequest(
+                            RequestProblem::ApiKeyAndOtherCredential,
+                        ));
+                    }
+                    let claims = keys.authenticate(key).await?;
+                    return Ok(Some(AuthUser::from_api_key(claims)));
+                }
                 match (header, cookie, browser) {
                     (Some(_), Some(_), _) => {
                         Err(AuthError::InvalidRequest(RequestProblem::TwoCredentials))
@@ -393,6 +452,8 @@ impl RequiredScopes for NoScopes {
 /// | valid token with every listed scope (and one alternative in full) | the handler runs |
 /// | the access cookie (cookie sessions) | as the header, plus the CSRF check on unsafe methods (403 `access_denied`) |
 /// | the header and the access cookie | 400 `invalid_request` |
+/// | with [API keys](crate::AuthFairing::api_keys): a key in `X-API-Key` (`auth_api_key_header`) | as a token of the key's owner with the key's scopes the owner still holds; no CSRF check; a bad, revoked or expired key is 401 `invalid_token` |
+/// | a key and the `Authorization` header or the access cookie, an empty key, several key headers | 400 `invalid_request` |
 ///
 /// You never write this type in a route: see [`macro@crate::protected`] for
 /// the exact rewrite. You meet it when calling a protected handler

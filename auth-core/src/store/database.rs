@@ -3,7 +3,8 @@
 //!
 //! [`Database::open_lazy`] (sync) or [`Database::connect`] (async, also
 //! migrates) take a URL and give a [`Database`], which implements
-//! [`UserStore`] and [`RefreshTokenStore`]; [`Database::admin`] gives the
+//! [`UserStore`], [`RefreshTokenStore`] and
+//! [`ApiKeyStore`](crate::ApiKeyStore); [`Database::admin`] gives the
 //! administrative operations on users ([`UserAdmin`]: creating, disabling
 //! and deleting users, ...). Applications keeping their own tables in the
 //! same database match on the variant to reach the pool.
@@ -40,6 +41,7 @@
 
 use std::sync::Arc;
 
+use crate::store::api_keys::{ApiKeyRecord, ApiKeyStore};
 use crate::store::counters::SharedCounters;
 pub use crate::store::pool_settings::PoolSettings;
 pub use crate::store::sql::{Dialect, SqlStore};
@@ -174,9 +176,9 @@ pub enum Database {
 
 /// What every SQL store is: the trait objects [`Database`] hands its
 /// calls to.
-trait Store: UserAdmin + RefreshTokenStore + ClientStore {}
+trait Store: UserAdmin + RefreshTokenStore + ClientStore + ApiKeyStore {}
 
-impl<S: UserAdmin + RefreshTokenStore + ClientStore> Store for S {}
+impl<S: UserAdmin + RefreshTokenStore + ClientStore + ApiKeyStore> Store for S {}
 
 impl Database {
     /// Creates the store `url` selects without connecting (no async runtime
@@ -409,6 +411,25 @@ impl RefreshTokenStore for Database {
         self.store()
             .revoke_oldest_families(username, keep, now)
             .await
+    }
+}
+
+#[rocket::async_trait]
+impl ApiKeyStore for Database {
+    async fn insert_api_key(&self, record: ApiKeyRecord) -> Result<(), StoreError> {
+        self.store().insert_api_key(record).await
+    }
+
+    async fn find_api_key(&self, key_hash: &TokenHash) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.store().find_api_key(key_hash).await
+    }
+
+    async fn list_api_keys(&self, username: Option<&str>) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.store().list_api_keys(username).await
+    }
+
+    async fn revoke_api_key(&self, id: &str, now: u64) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.store().revoke_api_key(id, now).await
     }
 }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::scopes::Scopes;
 
 mod admin;
+pub(crate) mod api_keys;
 pub mod clients;
 pub(crate) mod counters;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -31,6 +32,10 @@ pub mod sqlite;
 pub(crate) mod suite;
 
 pub use admin::UserAdmin;
+pub use api_keys::{
+    API_KEY_LEN, API_KEY_PREFIX, ApiKeyError, ApiKeyRecord, ApiKeyStore, MAX_API_KEY_NAME_LEN,
+    MemoryApiKeyStore, NewApiKey, create_api_key, hash_api_key,
+};
 pub use clients::{
     ClientRecord, ClientSecret, ClientSecretHash, ClientStore, GrantType, MemoryClientStore,
 };

@@ -54,11 +54,15 @@ pub enum TokenProblem {
     /// after the token was issued).
     #[error("a scope of the access token was withdrawn from its subject")]
     ScopeWithdrawn,
+    /// An API key that is malformed, unknown, revoked or expired, or whose
+    /// owner no longer exists or is disabled.
+    #[error("the API key is invalid, expired or revoked")]
+    InvalidApiKey,
 }
 
 impl TokenProblem {
     /// Every problem, in declaration order (`ALL[p as usize] == p`).
-    pub(crate) const ALL: [Self; 13] = [
+    pub(crate) const ALL: [Self; 14] = [
         Self::Malformed,
         Self::BadSignature,
         Self::Expired,
@@ -72,6 +76,7 @@ impl TokenProblem {
         Self::UnknownKey,
         Self::SessionEnded,
         Self::ScopeWithdrawn,
+        Self::InvalidApiKey,
     ];
 }
 

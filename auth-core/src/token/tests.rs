@@ -706,6 +706,7 @@ fn every_token_problem_is_listed_in_declaration_order() {
         TokenProblem::UnknownKey => 10,
         TokenProblem::SessionEnded => 11,
         TokenProblem::ScopeWithdrawn => 12,
+        TokenProblem::InvalidApiKey => 13,
     };
     for (index, problem) in TokenProblem::ALL.into_iter().enumerate() {
         assert_eq!(position(problem), index);

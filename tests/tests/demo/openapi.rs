@@ -18,12 +18,14 @@ use super::support::{App, Reply, form, send};
 const SCHEME: &str = auth_core::openapi::SECURITY_SCHEME;
 const COOKIE_SCHEME: &str = auth_core::openapi::COOKIE_SCHEME;
 const CLIENTS_SCHEME: &str = auth_core::openapi::CLIENT_CREDENTIALS_SCHEME;
+const API_KEY_SCHEME: &str = auth_core::openapi::API_KEY_SCHEME;
 
 /// The `security` contract §8 gives each demo route: `None` for a public
 /// one.
 fn expected_security() -> Vec<(&'static str, &'static str, Option<Value>)> {
     // The session cookie (contract §11) is an alternative to the bearer
-    // token wherever one is taken; an API-key scheme lists no scopes. A
+    // token wherever one is taken, and so is the API key (§12); API-key
+    // schemes list no scopes. A
     // client's token (the client-credentials flow) is another, with the
     // same scopes.
     let required = |scopes: &[&str]| {
@@ -31,6 +33,7 @@ fn expected_security() -> Vec<(&'static str, &'static str, Option<Value>)> {
             { SCHEME: scopes },
             { CLIENTS_SCHEME: scopes },
             { COOKIE_SCHEME: [] },
+            { API_KEY_SCHEME: [] },
         ]))
     };
     vec![
@@ -50,6 +53,7 @@ fn expected_security() -> Vec<(&'static str, &'static str, Option<Value>)> {
                 { CLIENTS_SCHEME: ["write:items"] },
                 { CLIENTS_SCHEME: ["admin"] },
                 { COOKIE_SCHEME: [] },
+                { API_KEY_SCHEME: [] },
             ])),
         ),
         ("get", "/admin/users", required(&["admin"])),
@@ -61,6 +65,7 @@ fn expected_security() -> Vec<(&'static str, &'static str, Option<Value>)> {
                 { SCHEME: [] },
                 { CLIENTS_SCHEME: [] },
                 { COOKIE_SCHEME: [] },
+                { API_KEY_SCHEME: [] },
             ])),
         ),
         ("post", "/session", None),
@@ -120,9 +125,13 @@ async fn the_password_flow_comes_from_the_declared_scopes() {
         .expect("schemes");
     assert_eq!(
         schemes.len(),
-        3,
-        "password, client credentials and cookie: {schemes:?}"
+        4,
+        "password, client credentials, cookie and API key: {schemes:?}"
     );
+    let key = &schemes[API_KEY_SCHEME];
+    assert_eq!(key["type"], "apiKey");
+    assert_eq!(key["in"], "header");
+    assert_eq!(key["name"], "X-API-Key");
     let cookie = &schemes[COOKIE_SCHEME];
     assert_eq!(cookie["type"], "apiKey");
     assert_eq!(cookie["in"], "cookie");

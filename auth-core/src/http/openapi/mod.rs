@@ -62,6 +62,7 @@ use crate::auth::Auth;
 use crate::grant::request::{PasswordRequestForm, PasswordRequestFormStrict, TokenRequest};
 use crate::scopes::ScopeRegistry;
 
+mod api_keys;
 mod clients;
 mod csp;
 mod guards;
@@ -71,6 +72,7 @@ mod sessions;
 #[cfg(test)]
 mod tests;
 
+pub use api_keys::API_KEY_SCHEME;
 pub use clients::CLIENT_CREDENTIALS_SCHEME;
 pub use csp::DOCS_CSP;
 pub use schemas::ErrorBody;
@@ -150,6 +152,9 @@ impl Handler for DocumentHandler {
         if let Some(browser) = auth.and_then(|auth| auth.browser.as_ref()) {
             let root = public.map_or("/", |public| public.as_str());
             sessions::document(&mut spec, &browser.access_name, base, root);
+        }
+        if let Some(header) = auth.and_then(Auth::api_key_header) {
+            api_keys::document(&mut spec, header);
         }
         Outcome::from(request, rocket::serde::json::Json(spec))
     }

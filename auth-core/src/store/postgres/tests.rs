@@ -38,6 +38,7 @@ async fn pg_pair() -> Option<Pair<PgStore>> {
 }
 
 store_suite!(pg_pair);
+crate::store::api_keys::suite::api_key_suite!(pg_pair);
 
 async fn store() -> Option<PgStore> {
     let url = fresh_database("pg").await?;

@@ -67,6 +67,7 @@ async fn file_pair() -> Option<Pair<SqliteStore>> {
 }
 
 store_suite!(file_pair);
+crate::store::api_keys::suite::api_key_suite!(file_pair);
 
 async fn memory_store() -> SqliteStore {
     SqliteStore::connect("sqlite::memory:").await.unwrap()
@@ -235,7 +236,7 @@ async fn migrations_are_idempotent() {
     // With nothing else in the database the plain migrator agrees.
     MIGRATOR.run(&pool).await.unwrap();
     assert_eq!(applied_versions(&pool).await, toolkit_versions());
-    assert_eq!(toolkit_versions(), [1, 2, 3, 4, 5]);
+    assert_eq!(toolkit_versions(), [1, 2, 3, 4, 5, 6]);
     assert!(MIGRATOR.iter().all(|m| (1..=999).contains(&m.version)));
 }
 

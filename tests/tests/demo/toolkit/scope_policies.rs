@@ -345,15 +345,17 @@ async fn demo_delete_item_takes_write_items_or_admin() {
 async fn demo_admin_module_and_delete_are_documented() {
     let app = App::new().await;
     let doc = app.get("/openapi.json", None).await.json;
+    // Machine clients are more alternatives with the same scopes; the
+    // session cookie and API keys, more without scopes.
     assert_eq!(
         doc["paths"]["/items/{id}"]["delete"]["security"],
-        // Machine clients and the session cookie are more alternatives.
         json!([
             { SCHEME: ["write:items"] },
             { SCHEME: ["admin"] },
             { auth_core::openapi::CLIENT_CREDENTIALS_SCHEME: ["write:items"] },
             { auth_core::openapi::CLIENT_CREDENTIALS_SCHEME: ["admin"] },
             { auth_core::openapi::COOKIE_SCHEME: [] },
+            { auth_core::openapi::API_KEY_SCHEME: [] },
         ])
     );
     assert_eq!(
@@ -362,6 +364,7 @@ async fn demo_admin_module_and_delete_are_documented() {
             { SCHEME: ["admin"] },
             { auth_core::openapi::CLIENT_CREDENTIALS_SCHEME: ["admin"] },
             { auth_core::openapi::COOKIE_SCHEME: [] },
+            { auth_core::openapi::API_KEY_SCHEME: [] },
         ])
     );
     assert_eq!(
