@@ -4,7 +4,7 @@
 //! * `password`: the password grant and the credential check;
 //! * `refresh`: the refresh grant with rotation and reuse
 //!   detection, and revocation;
-//! * [`client`](self::client): client authentication, the
+//! * `client`: client authentication, the
 //!   client-credentials grant and client-bound revocation;
 //! * here: the request dispatch, the response, the field limits and the
 //!   one scope rule both grants share.

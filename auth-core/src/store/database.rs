@@ -4,7 +4,7 @@
 //! [`Database::open_lazy`] (sync) or [`Database::connect`] (async, also
 //! migrates) take a URL and give a [`Database`], which implements
 //! [`UserStore`], [`RefreshTokenStore`] and
-//! [`ApiKeyStore`](crate::ApiKeyStore); [`Database::admin`] gives the
+//! [`ApiKeyStore`]; [`Database::admin`] gives the
 //! administrative operations on users ([`UserAdmin`]: creating, disabling
 //! and deleting users, ...). Applications keeping their own tables in the
 //! same database match on the variant to reach the pool.
