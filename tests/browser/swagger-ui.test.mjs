@@ -90,6 +90,10 @@ async function execute(operationId, method, urlPath, params = {}) {
   return { response, block };
 }
 
+// The dialog lists every scheme (password flow, client credentials, the
+// session cookie, API keys); the tests use the password flow's form.
+const passwordForm = () => page.locator('.auth-container', { hasText: 'OAuth2PasswordBearer' });
+
 async function openAuthorizeDialog() {
   await page.locator('.auth-wrapper .btn.authorize').click();
   await page.locator('.modal-ux').waitFor();
@@ -114,7 +118,7 @@ test('Swagger UI: authorize, call protected routes, log out', async () => {
   await page.fill('#oauth_password', 'secret');
   await page.locator('label[for="read:items-password-checkbox-OAuth2PasswordBearer"]').click();
   const login = page.waitForResponse((r) => new URL(r.url()).pathname === '/token');
-  await page.locator('.auth-btn-wrapper .btn.authorize').click();
+  await passwordForm().locator('.auth-btn-wrapper .btn.authorize').click();
   const loginResponse = await login;
   assert.equal(loginResponse.status(), 200, await loginResponse.text());
   const granted = await loginResponse.json();
@@ -126,8 +130,8 @@ test('Swagger UI: authorize, call protected routes, log out', async () => {
   assert.equal(loginForm.get('scope'), 'read:items');
   // Swagger UI's default: client credentials in an (empty) Basic header.
   assert.equal(loginRequest.headers().authorization, 'Basic Og==');
-  await page.locator('.auth-btn-wrapper button', { hasText: 'Logout' }).waitFor();
-  await page.locator('.auth-btn-wrapper .btn-done').click();
+  await passwordForm().locator('.auth-btn-wrapper button', { hasText: 'Logout' }).waitFor();
+  await passwordForm().locator('.auth-btn-wrapper .btn-done').click();
   await page.locator('.modal-ux').waitFor({ state: 'detached' });
 
   // The granted scope lets GET /items through.
@@ -174,12 +178,16 @@ test('Swagger UI: authorize, call protected routes, log out', async () => {
   assert.deepEqual(spec.paths['/items/{id}'].delete.security, [
     { OAuth2PasswordBearer: ['write:items'] },
     { OAuth2PasswordBearer: ['admin'] },
+    { OAuth2ClientCredentials: ['write:items'] },
+    { OAuth2ClientCredentials: ['admin'] },
+    { SessionCookie: [] },
+    { ApiKey: [] },
   ]);
 
   // Log out in the dialog: the next call carries no token.
   await openAuthorizeDialog();
-  await page.locator('.auth-btn-wrapper button', { hasText: 'Logout' }).click();
-  await page.locator('.auth-btn-wrapper .btn-done').click();
+  await passwordForm().locator('.auth-btn-wrapper button', { hasText: 'Logout' }).click();
+  await passwordForm().locator('.auth-btn-wrapper .btn-done').click();
   const anonymous = await execute('list_items', 'GET', '/items');
   assert.equal(anonymous.response.status(), 401);
   assert.equal(anonymous.response.request().headers().authorization, undefined);

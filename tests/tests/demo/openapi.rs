@@ -510,6 +510,21 @@ fn validator() -> Option<PathBuf> {
 }
 
 #[rocket::async_test]
+async fn the_document_has_no_duplicated_keys() {
+    // Parsing keeps one value per key: with a duplicated key the document
+    // written again is shorter than the one served (Swagger UI refuses it).
+    let app = App::new().await;
+    let reply = app.get("/openapi.json", None).await;
+    let parsed: Value = serde_json::from_str(&reply.text).expect("JSON");
+    let again = serde_json::to_string(&parsed).expect("JSON");
+    assert_eq!(
+        again.len(),
+        reply.text.len(),
+        "duplicated keys in the document"
+    );
+}
+
+#[rocket::async_test]
 async fn the_document_passes_openapi_spec_validator() {
     let app = App::new().await;
     let reply = app.get("/openapi.json", None).await;

@@ -151,7 +151,20 @@ fn session_paths() -> Vec<(&'static str, PathItem)> {
         },
     });
     vec![
-        ("/session", fragment(session)),
-        ("/session/refresh", fragment(refresh)),
+        ("/session", without_echo(fragment(session))),
+        ("/session/refresh", without_echo(fragment(refresh))),
     ]
+}
+
+/// `okapi`'s `Responses` flattens both its status map and its extensions,
+/// so a deserialized fragment holds every status twice and would write
+/// duplicated keys (which Swagger UI refuses); extensions are dropped.
+fn without_echo(mut item: PathItem) -> PathItem {
+    for operation in [&mut item.get, &mut item.post, &mut item.delete]
+        .into_iter()
+        .flatten()
+    {
+        operation.responses.extensions.clear();
+    }
+    item
 }
